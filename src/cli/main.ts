@@ -1,0 +1,52 @@
+import { isMssError } from '../core/errors.js';
+
+/** `mss <command>`: each command lives in its own file and is loaded only when used. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
+  serve: { summary: 'run the appliance (media server, encoder, logs, device agent)', load: () => import('./serve.js') },
+  encode: { summary: 'capture and encode a live stream, push it or serve it for pull', load: () => import('./encode.js') },
+  play: { summary: 'play a stream: save it, pipe it, or feed a renderer', load: () => import('./play.js') },
+  probe: { summary: 'describe an ASF file: streams, duration, packets, index', load: () => import('./probe.js') },
+  config: { summary: 'print the effective config or check a config file', load: () => import('./config.js') },
+  fleet: { summary: 'operate a fleet of devices over MQTT', load: () => import('./fleet.js') },
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  return `usage: mss <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nmss <command> --help shows a command's options.\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    const { packageVersion } = await import('./version.js');
+    process.stdout.write(packageVersion() + '\n');
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`mss: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const mod = await command.load();
+    return await mod.run(rest);
+  } catch (err) {
+    if (isMssError(err)) {
+      process.stderr.write(`mss ${name}: ${err.message}\n`);
+      return err.code === 'invalid-argument' || err.code === 'invalid-config' ? 2 : 1;
+    }
+    process.stderr.write(`mss ${name}: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+// Run directly (`tsx src/cli/main.ts ...`) as well as through bin/mss.js.
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { MssError } from '../core/errors.js';
+import { packageRoot } from './paths.js';
+import { envNameFor, scalarLeaves, validate, type ConfigIssue, type Schema } from './schema.js';
+import { generalFields, type GeneralConfig } from './sections/general.js';
+import { httpSchema, type HttpConfig } from './sections/http.js';
+import { serverSchema, type ServerConfig } from './sections/server.js';
+import { encoderSchema, type EncoderConfig } from './sections/encoder.js';
+import { logsSchema, type LogsConfig } from './sections/logs.js';
+import { mqttSchema, type MqttConfig } from './sections/mqtt.js';
+
+export type { ConfigIssue } from './schema.js';
+export type * from './sections/server.js';
+export type { HttpConfig } from './sections/http.js';
+export type { EncoderConfig } from './sections/encoder.js';
+export type { LogsConfig } from './sections/logs.js';
+export type { MqttConfig } from './sections/mqtt.js';
+
+/** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
+export const CONFIG_VERSION = 1;
+
+export interface MssConfig extends GeneralConfig {
+  version: number;
+  http: HttpConfig;
+  server: ServerConfig;
+  encoder: EncoderConfig;
+  logs: LogsConfig;
+  mqtt: MqttConfig;
+}
+
+export const configSchema: Schema = {
+  kind: 'object',
+  doc: 'mss configuration',
+  fields: {
+    version: { kind: 'int', doc: 'Config format version', default: CONFIG_VERSION, min: 1, max: CONFIG_VERSION },
+    ...generalFields,
+    http: httpSchema,
+    server: serverSchema,
+    encoder: encoderSchema,
+    logs: logsSchema,
+    mqtt: mqttSchema,
+  },
+};
+
+/** The embedded defaults: a sample on-demand point and a live point looping a sample, so `npm start` serves at once. */
+export function embeddedDefaults(): Record<string, unknown> {
+  const media = join(packageRoot(), 'media');
+  return {
+    version: CONFIG_VERSION,
+    server: {
+      publishingPoints: [
+        { name: 'vod', type: 'ondemand', path: media },
+        { name: 'live', type: 'broadcast', source: { type: 'file', path: join(media, 'sample.wmv'), loop: true }, start: 'boot' },
+      ],
+    },
+  };
+}
+
+/** Older config documents, carried to the current shape (none yet: version 1 is the first). */
+export function migrateConfig(doc: Record<string, unknown>): Record<string, unknown> {
+  return doc;
+}
+
+/** Validates a whole document. Throws MssError('invalid-config') listing every issue by path; nothing is coerced. */
+export function validateConfig(doc: unknown): MssConfig {
+  if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) doc = migrateConfig(doc as Record<string, unknown>);
+  const { value, issues } = validate(configSchema, doc);
+  if (issues.length > 0) throw invalidConfig(issues);
+  return value as MssConfig;
+}
+
+export function invalidConfig(issues: ConfigIssue[]): MssError {
+  const lines = issues.map((i) => `${i.path || '(root)'}: ${i.message}`);
+  return new MssError('invalid-config', `invalid config:\n  ${lines.join('\n  ')}`, { errors: issues });
+}
+
+const MAX_CONFIG_FILE = 1024 * 1024;
+
+/** Reads a JSON config file (bounded), with a clear error for unreadable or non-JSON files. */
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    const buf = readFileSync(file);
+    if (buf.length > MAX_CONFIG_FILE) throw new MssError('too-large', `${file}: config file is ${buf.length} bytes, limit ${MAX_CONFIG_FILE}`);
+    text = buf.toString('utf8');
+  } catch (err) {
+    if (err instanceof MssError) throw err;
+    throw new MssError('not-found', `${file}: cannot read config file: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new MssError('malformed', `${file}: not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new MssError('malformed', `${file}: the config must be a JSON object`);
+  }
+  return resolvePaths(doc as Record<string, unknown>, dirname(resolve(file)));
+}
+
+/** Relative file paths in a config file are relative to that file, not to the working directory. */
+function resolvePaths(doc: Record<string, unknown>, base: string): Record<string, unknown> {
+  const abs = (p: unknown) => (typeof p === 'string' && p !== '' && !isAbsolute(p) ? resolve(base, p) : p);
+  const out = structuredClone(doc);
+  if (typeof out.dataDir === 'string') out.dataDir = abs(out.dataDir);
+  const server = out.server as { publishingPoints?: unknown } | undefined;
+  if (server && Array.isArray(server.publishingPoints)) {
+    for (const p of server.publishingPoints as Array<Record<string, unknown>>) {
+      if (!p || typeof p !== 'object') continue;
+      if ('path' in p) p.path = abs(p.path);
+      if (typeof p.archive === 'string') p.archive = abs(p.archive);
+      const src = p.source as Record<string, unknown> | undefined;
+      if (src && typeof src === 'object' && 'path' in src) src.path = abs(src.path);
+    }
+  }
+  return out;
+}
+
+/** Applies MSS_<PATH> environment overrides to a document (values parsed strictly by the setting's type). */
+export function applyEnvOverrides(doc: Record<string, unknown>, env: NodeJS.ProcessEnv): { doc: Record<string, unknown>; issues: ConfigIssue[] } {
+  const out = structuredClone(doc);
+  const issues: ConfigIssue[] = [];
+  for (const { path, schema } of scalarLeaves(configSchema)) {
+    const name = envNameFor(path);
+    const raw = env[name];
+    if (raw === undefined) continue;
+    let value: unknown = raw;
+    if (schema.kind === 'int' || schema.kind === 'number') {
+      if (!/^-?\d+(\.\d+)?$/.test(raw.trim())) {
+        issues.push({ path: path.join('.'), message: `${name} must be a number, got ${JSON.stringify(raw)}` });
+        continue;
+      }
+      value = Number(raw);
+    } else if (schema.kind === 'bool') {
+      if (raw !== 'true' && raw !== 'false') {
+        issues.push({ path: path.join('.'), message: `${name} must be true or false, got ${JSON.stringify(raw)}` });
+        continue;
+      }
+      value = raw === 'true';
+    }
+    let node = out as Record<string, unknown>;
+    for (const key of path.slice(0, -1)) {
+      if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path[path.length - 1]] = value;
+  }
+  return { doc: out, issues };
+}
+
+/**
+ * The effective config: a file (or the embedded defaults), then MSS_* environment overrides, then validation.
+ * Every problem is reported at once.
+ */
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}): MssConfig {
+  const base = opts.file ? readConfigFile(opts.file) : embeddedDefaults();
+  const { doc, issues } = applyEnvOverrides(base, opts.env ?? process.env);
+  if (issues.length > 0) throw invalidConfig(issues);
+  const config = validateConfig(doc);
+  if (!isAbsolute(config.dataDir)) config.dataDir = resolve(config.dataDir);
+  return config;
+}
+
+/** A copy safe to print or publish: secrets replaced. */
+export function redactConfig(config: MssConfig): MssConfig {
+  const out = structuredClone(config);
+  if (out.mqtt.password) out.mqtt.password = '***';
+  for (const p of out.server.publishingPoints) {
+    for (const u of p.auth.users) u.password = '***';
+  }
+  return out;
+}

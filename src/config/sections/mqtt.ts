@@ -1,0 +1,38 @@
+import type { Schema } from '../schema.js';
+
+export interface MqttConfig {
+  /** broker URL (mqtt://, mqtts://); empty = device agent off */
+  url: string;
+  username: string;
+  password: string;
+  /** PEM files for TLS */
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  protocolVersion: 4 | 5;
+  /** empty = board serial, else generated once and persisted */
+  deviceId: string;
+  telemetryIntervalMs: number;
+  /** most events/logs kept in the durable outbox while the broker is away */
+  outboxMaxRows: number;
+  /** command run by the `reboot` command (empty = reboot refused) */
+  rebootCommand: string;
+}
+
+export const mqttSchema: Schema = {
+  kind: 'object',
+  doc: 'Device management over MQTT',
+  fields: {
+    url: { kind: 'string', doc: 'Broker URL, mqtt:// or mqtts:// (empty: agent off)', default: '', pattern: /^(|(mqtts?|wss?):\/\/.+)$/ },
+    username: { kind: 'string', doc: 'Broker user name', default: '' },
+    password: { kind: 'string', doc: 'Broker password', default: '', secret: true },
+    caFile: { kind: 'string', doc: 'CA certificate (PEM) for TLS', default: '' },
+    certFile: { kind: 'string', doc: 'Client certificate (PEM)', default: '' },
+    keyFile: { kind: 'string', doc: 'Client key (PEM)', default: '' },
+    protocolVersion: { kind: 'int', doc: 'MQTT protocol: 5, or 4 for 3.1.1 brokers', default: 5, min: 4, max: 5 },
+    deviceId: { kind: 'string', doc: 'Device id (empty: board serial, else generated once)', default: '', pattern: /^[a-z0-9-]{0,64}$/ },
+    telemetryIntervalMs: { kind: 'int', doc: 'Telemetry period', default: 30000, min: 1000, max: 3600000 },
+    outboxMaxRows: { kind: 'int', doc: 'Events and logs kept while the broker is away', default: 10000, min: 10, max: 10000000 },
+    rebootCommand: { kind: 'string', doc: 'Command the reboot command runs (empty: reboot refused)', default: '' },
+  },
+};

@@ -1,0 +1,144 @@
+import type { Schema } from '../schema.js';
+
+export interface AuthConfig {
+  scheme: 'none' | 'basic' | 'digest';
+  realm: string;
+  users: Array<{ name: string; password: string }>;
+}
+
+export interface AccessConfig {
+  /** CIDR or addresses; empty = everyone */
+  allow: string[];
+  deny: string[];
+}
+
+interface PointCommon {
+  name: string;
+  auth: AuthConfig;
+  access: AccessConfig;
+  /** 0 = no limit */
+  maxPlayers: number;
+  /** bits per second per player, 0 = no limit */
+  maxPlayerBandwidth: number;
+}
+
+export interface OnDemandPointConfig extends PointCommon {
+  type: 'ondemand';
+  /** directory of .asf/.wmv/.wma files served as /<name>/<file> (subfolders allowed) */
+  path: string;
+}
+
+export type BroadcastSourceConfig =
+  | { type: 'file'; path: string; loop: boolean }
+  | { type: 'playlist'; path: string }
+  | { type: 'push' }
+  | { type: 'pull'; url: string };
+
+export interface BroadcastPointConfig extends PointCommon {
+  type: 'broadcast';
+  source: BroadcastSourceConfig;
+  /** boot: start with the server; demand: start when the first player arrives */
+  start: 'boot' | 'demand';
+  /** write what is broadcast to this ASF file (empty = no archive) */
+  archive: string;
+}
+
+export type PublishingPointConfig = OnDemandPointConfig | BroadcastPointConfig;
+
+export interface ServerConfig {
+  maxPlayers: number;
+  maxBandwidth: number;
+  /** per-player send queue before a slow player is dropped */
+  playerQueueBytes: number;
+  /** a player whose queue stays full this long is dropped */
+  slowPlayerTimeoutMs: number;
+  publishingPoints: PublishingPointConfig[];
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+const authSchema: Schema = {
+  kind: 'object',
+  doc: 'Who may play from this point',
+  fields: {
+    scheme: { kind: 'enum', doc: 'HTTP authentication scheme', values: ['none', 'basic', 'digest'], default: 'none' },
+    realm: { kind: 'string', doc: 'Authentication realm shown to players', default: 'mss', maxLength: 128 },
+    users: {
+      kind: 'array',
+      doc: 'Accounts allowed when scheme is not none',
+      default: [],
+      maxItems: 1000,
+      items: {
+        kind: 'object',
+        doc: 'An account',
+        fields: {
+          name: { kind: 'string', doc: 'User name', pattern: /^[^:\s]{1,64}$/ },
+          password: { kind: 'string', doc: 'Password', maxLength: 256, secret: true },
+        },
+      },
+    },
+  },
+};
+
+const accessSchema: Schema = {
+  kind: 'object',
+  doc: 'IP allow and deny lists',
+  fields: {
+    allow: { kind: 'array', doc: 'Addresses or CIDR blocks allowed (empty: all)', default: [], maxItems: 1000, items: { kind: 'string', doc: 'address or CIDR', maxLength: 64 } },
+    deny: { kind: 'array', doc: 'Addresses or CIDR blocks refused', default: [], maxItems: 1000, items: { kind: 'string', doc: 'address or CIDR', maxLength: 64 } },
+  },
+};
+
+const common: Record<string, Schema> = {
+  name: { kind: 'string', doc: 'Publishing point name: the first path segment of its URLs', pattern: NAME },
+  auth: authSchema,
+  access: accessSchema,
+  maxPlayers: { kind: 'int', doc: 'Most players on this point (0: no limit)', default: 0, min: 0, max: 100000 },
+  maxPlayerBandwidth: { kind: 'int', doc: 'Most bits per second for one player (0: no limit)', default: 0, min: 0 },
+};
+
+const sourceSchema: Schema = {
+  kind: 'union',
+  doc: 'Where a broadcast point gets its stream',
+  key: 'type',
+  variants: {
+    file: {
+      path: { kind: 'string', doc: 'ASF file played as live' },
+      loop: { kind: 'bool', doc: 'Start again at the end', default: true },
+    },
+    playlist: { path: { kind: 'string', doc: 'Server-side playlist (.wsx) played as live' } },
+    push: {},
+    pull: { url: { kind: 'string', doc: 'http:// or mmsh:// URL of an encoder or another server', pattern: /^(https?|mmsh):\/\// } },
+  },
+};
+
+export const serverSchema: Schema = {
+  kind: 'object',
+  doc: 'The media server and its publishing points',
+  fields: {
+    maxPlayers: { kind: 'int', doc: 'Most players on the whole server', default: 5000, min: 1, max: 100000 },
+    maxBandwidth: { kind: 'int', doc: 'Most bits per second sent to all players (0: no limit)', default: 0, min: 0 },
+    playerQueueBytes: { kind: 'int', doc: 'Bytes queued for one player before it counts as slow', default: 1048576, min: 65536, max: 67108864 },
+    slowPlayerTimeoutMs: { kind: 'int', doc: 'A player whose queue stays full this long is dropped', default: 10000, min: 500, max: 600000 },
+    publishingPoints: {
+      kind: 'array',
+      doc: 'Publishing points',
+      maxItems: 1000,
+      default: [],
+      items: {
+        kind: 'union',
+        doc: 'A publishing point',
+        key: 'type',
+        variants: {
+          ondemand: { ...common, path: { kind: 'string', doc: 'Directory of ASF files' } },
+          broadcast: {
+            ...common,
+            source: sourceSchema,
+            start: { kind: 'enum', doc: 'boot: with the server; demand: on the first player', values: ['boot', 'demand'], default: 'boot' },
+            archive: { kind: 'string', doc: 'ASF file to archive the broadcast to (empty: none)', default: '' },
+          },
+        },
+      },
+    },
+  },
+};
