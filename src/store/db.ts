@@ -29,7 +29,12 @@ export function openStore(file: string, migrations: readonly Migration[] = []): 
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  applyMigrations(db, migrations);
+  try {
+    applyMigrations(db, migrations);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return db;
 }
 
@@ -43,9 +48,13 @@ export function applyMigrations(db: Db, migrations: readonly Migration[]): void 
     .sort((a, b) => a.area.localeCompare(b.area) || a.version - b.version);
   const record = db.prepare('INSERT INTO schema_migrations (area, version, applied_at) VALUES (?, ?, ?)');
   for (const m of pending) {
-    db.transaction(() => {
-      db.exec(m.sql);
-      record.run(m.area, m.version, Date.now());
-    })();
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        record.run(m.area, m.version, Date.now());
+      })();
+    } catch (err) {
+      throw new MssError('internal', `database migration ${m.area}@${m.version} failed: ${(err as Error).message}`);
+    }
   }
 }
