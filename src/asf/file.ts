@@ -1,0 +1,274 @@
+/**
+ * ASF file layout: Header Object, Data Object (50-byte head + fixed-size packets), then index objects.
+ * `parseAsfFile` works on a buffer; `openAsfFile` reads only the header and indexes and fetches
+ * packets on demand (files can be GBs).
+ */
+import { promises as fs } from 'node:fs';
+import { MssError } from '../core/errors.js';
+import { ASF_GUID_BYTES, guidEquals, guidFromBytes } from './guid.js';
+import {
+  DATA_OBJECT_HEAD_SIZE,
+  MAX_HEADER_OBJECT_SIZE,
+  parseDataObjectHead,
+  parseHeaderObject,
+  readObjectHead,
+  type AsfDataObjectHead,
+  type AsfHeader,
+} from './header.js';
+import { readSendTime } from './packet.js';
+import { ByteReader } from './reader.js';
+
+export interface SimpleIndexEntry {
+  packetNumber: number;
+  packetCount: number;
+}
+
+export interface SimpleIndex {
+  fileId: Buffer;
+  intervalMs: number;
+  maxPacketCount: number;
+  entries: SimpleIndexEntry[];
+}
+
+export interface AsfFileLayout {
+  header: AsfHeader;
+  /** Header Object + 50-byte Data Object head = the `$H` payload */
+  headerBytes: Buffer;
+  dataObject: AsfDataObjectHead;
+  dataObjectOffset: number;
+  firstPacketOffset: number;
+  packetSize: number;
+  packetCount: number;
+  simpleIndexes: SimpleIndex[];
+  /** top-level objects after the Data Object (indexes and others), by name and offset */
+  trailingObjects: { guid: string; name: string; offset: number; size: number }[];
+}
+
+/** Upper bound for one index object (a 1 s index of a 10-day file is ~5 MB). */
+const MAX_INDEX_OBJECT_SIZE = 64 * 1024 * 1024;
+
+export function parseSimpleIndex(raw: Buffer, at: number): SimpleIndex {
+  const r = new ByteReader(raw, 24, raw.length, 'SimpleIndex', at);
+  const fileId = Buffer.from(r.bytes(16, 'File ID'));
+  const intervalAt = r.pos;
+  const interval = r.u64('Index Entry Time Interval');
+  if (interval === 0n || interval > 0xffffffffn * 10000n) r.fail(`interval ${interval} (100-ns units) is not usable`, 'Index Entry Time Interval', intervalAt);
+  const maxPacketCount = r.u32('Maximum Packet Count');
+  const countAt = r.pos;
+  const count = r.u32('Index Entries Count');
+  if (count * 6 > r.remaining) {
+    throw new MssError('truncated', `SimpleIndex at byte ${at}: ${count} entries at byte ${at + countAt} need ${count * 6} bytes, object has ${r.remaining}`, {
+      object: 'SimpleIndex',
+      offset: at + countAt,
+    });
+  }
+  const entries: SimpleIndexEntry[] = new Array(count);
+  for (let i = 0; i < count; i++) entries[i] = { packetNumber: r.u32('Packet Number'), packetCount: r.u16('Packet Count') };
+  return { fileId, intervalMs: Number(interval) / 10000, maxPacketCount, entries };
+}
+
+/**
+ * Number of packets in the Data Object. A live-style Data Object (size 0 or 50, or Broadcast with no
+ * count) runs to `available` bytes; otherwise the declared size must fit.
+ */
+function countPackets(header: AsfHeader, data: AsfDataObjectHead, dataObjectOffset: number, available: number): { count: number; dataEnd: number } {
+  const ps = header.fileProperties.packetSize;
+  const first = dataObjectOffset + DATA_OBJECT_HEAD_SIZE;
+  const openEnded = data.size === 0n || data.size === BigInt(DATA_OBJECT_HEAD_SIZE) && data.totalPackets === 0n;
+  if (openEnded) {
+    const count = Math.floor(Math.max(0, available - first) / ps);
+    return { count, dataEnd: first + count * ps };
+  }
+  if (data.size > BigInt(available - dataObjectOffset)) {
+    throw new MssError('truncated', `Data Object at byte ${dataObjectOffset}: size ${data.size} runs past the end of the file (${available - dataObjectOffset} bytes left)`, {
+      object: 'Data',
+      offset: dataObjectOffset,
+    });
+  }
+  const body = Number(data.size) - DATA_OBJECT_HEAD_SIZE;
+  if (body % ps !== 0) {
+    throw new MssError('malformed', `Data Object at byte ${dataObjectOffset}: ${body} bytes of packets is not a multiple of the packet size ${ps}`, {
+      object: 'Data',
+      offset: dataObjectOffset,
+    });
+  }
+  return { count: body / ps, dataEnd: dataObjectOffset + Number(data.size) };
+}
+
+export function parseAsfFile(buf: Buffer): AsfFileLayout & { packet(i: number): Buffer } {
+  const header = parseHeaderObject(buf, 0);
+  const dataObjectOffset = header.raw.length;
+  const dataObject = parseDataObjectHead(buf, dataObjectOffset);
+  const { count, dataEnd } = countPackets(header, dataObject, dataObjectOffset, buf.length);
+  const simpleIndexes: SimpleIndex[] = [];
+  const trailingObjects: AsfFileLayout['trailingObjects'] = [];
+  let pos = dataEnd;
+  while (pos < buf.length) {
+    const head = readObjectHead(buf, pos, buf.length, 'file', 0);
+    trailingObjects.push({ guid: head.guid, name: head.name, offset: pos, size: head.size });
+    if (head.name === 'SimpleIndex') simpleIndexes.push(parseSimpleIndex(buf.subarray(pos, pos + head.size), pos));
+    pos += head.size;
+  }
+  const packetSize = header.fileProperties.packetSize;
+  const firstPacketOffset = dataObjectOffset + DATA_OBJECT_HEAD_SIZE;
+  return {
+    header,
+    headerBytes: Buffer.concat([header.raw, buf.subarray(dataObjectOffset, firstPacketOffset)]),
+    dataObject,
+    dataObjectOffset,
+    firstPacketOffset,
+    packetSize,
+    packetCount: count,
+    simpleIndexes,
+    trailingObjects,
+    packet(i: number): Buffer {
+      if (!Number.isInteger(i) || i < 0 || i >= count) {
+        throw new MssError('invalid-argument', `packet ${i} outside 0..${count - 1}`, { packet: i });
+      }
+      const at = firstPacketOffset + i * packetSize;
+      return buf.subarray(at, at + packetSize);
+    },
+  };
+}
+
+export interface AsfFileHandle {
+  layout: AsfFileLayout;
+  readPacket(i: number): Promise<Buffer>;
+  readPackets(first: number, count: number): Promise<Buffer[]>;
+  close(): Promise<void>;
+}
+
+async function readExactly(fh: fs.FileHandle, position: number, length: number, what: string): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) {
+      throw new MssError('truncated', `${what} at byte ${position}: file ends after ${done} of ${length} bytes`, { offset: position });
+    }
+    done += bytesRead;
+  }
+  return buf;
+}
+
+/** Opens an ASF file reading the header and index objects only; packets are read on demand. */
+export async function openAsfFile(path: string, opts: { maxHeaderBytes?: number } = {}): Promise<AsfFileHandle> {
+  const maxHeader = Math.min(opts.maxHeaderBytes ?? 16 * 1024 * 1024, MAX_HEADER_OBJECT_SIZE);
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new MssError(code === 'ENOENT' ? 'not-found' : 'unavailable', `cannot open ${path}: ${(err as Error).message}`, { path });
+  }
+  try {
+    const fileSize = (await fh.stat()).size;
+    const first = await readExactly(fh, 0, Math.min(30, fileSize), 'Header Object');
+    if (first.length < 30) throw new MssError('truncated', `Header Object at byte 0: file has only ${fileSize} bytes`, { offset: 0 });
+    if (!guidEquals(first, 0, ASF_GUID_BYTES.Header)) {
+      throw new MssError('malformed', `Header Object at byte 0: GUID ${guidFromBytes(first, 0)} is not the ASF Header GUID`, { object: 'Header', offset: 0 });
+    }
+    const claimed = first.readBigUInt64LE(16);
+    if (claimed > BigInt(maxHeader)) {
+      throw new MssError('too-large', `Header Object at byte 0: size ${claimed} exceeds the ${maxHeader}-byte limit`, { object: 'Header', offset: 0 });
+    }
+    const headLen = Math.min(Number(claimed) + DATA_OBJECT_HEAD_SIZE, fileSize);
+    const headBuf = await readExactly(fh, 0, headLen, 'Header Object');
+    const header = parseHeaderObject(headBuf, 0);
+    const dataObjectOffset = header.raw.length;
+    const dataObject = parseDataObjectHead(headBuf, dataObjectOffset);
+    const { count, dataEnd } = countPackets(header, dataObject, dataObjectOffset, fileSize);
+    const simpleIndexes: SimpleIndex[] = [];
+    const trailingObjects: AsfFileLayout['trailingObjects'] = [];
+    let pos = dataEnd;
+    for (let guard = 0; pos < fileSize && guard < 1000; guard++) {
+      const headBytes = await readExactly(fh, pos, Math.min(24, fileSize - pos), 'object head');
+      const head = readObjectHead(Buffer.concat([headBytes, Buffer.alloc(24 - headBytes.length)]), 0, fileSize - pos, 'file', pos);
+      trailingObjects.push({ guid: head.guid, name: head.name, offset: pos, size: head.size });
+      if (head.name === 'SimpleIndex') {
+        if (head.size > MAX_INDEX_OBJECT_SIZE) {
+          throw new MssError('too-large', `SimpleIndex at byte ${pos}: size ${head.size} exceeds ${MAX_INDEX_OBJECT_SIZE}`, { object: 'SimpleIndex', offset: pos });
+        }
+        simpleIndexes.push(parseSimpleIndex(await readExactly(fh, pos, head.size, 'SimpleIndex'), pos));
+      }
+      pos += head.size;
+    }
+    const packetSize = header.fileProperties.packetSize;
+    const firstPacketOffset = dataObjectOffset + DATA_OBJECT_HEAD_SIZE;
+    const layout: AsfFileLayout = {
+      header,
+      headerBytes: Buffer.from(headBuf.subarray(0, firstPacketOffset)),
+      dataObject,
+      dataObjectOffset,
+      firstPacketOffset,
+      packetSize,
+      packetCount: count,
+      simpleIndexes,
+      trailingObjects,
+    };
+    const checkRange = (firstPacket: number, n: number) => {
+      if (!Number.isInteger(firstPacket) || !Number.isInteger(n) || firstPacket < 0 || n < 0 || firstPacket + n > count) {
+        throw new MssError('invalid-argument', `packets ${firstPacket}..${firstPacket + n - 1} outside 0..${count - 1}`, { first: firstPacket, count: n });
+      }
+    };
+    let closed = false;
+    return {
+      layout,
+      async readPacket(i: number): Promise<Buffer> {
+        checkRange(i, 1);
+        return readExactly(fh, firstPacketOffset + i * packetSize, packetSize, `packet ${i}`);
+      },
+      async readPackets(firstPacket: number, n: number): Promise<Buffer[]> {
+        checkRange(firstPacket, n);
+        if (n === 0) return [];
+        const all = await readExactly(fh, firstPacketOffset + firstPacket * packetSize, n * packetSize, `packets ${firstPacket}..`);
+        const out: Buffer[] = [];
+        for (let k = 0; k < n; k++) out.push(all.subarray(k * packetSize, (k + 1) * packetSize));
+        return out;
+      },
+      async close(): Promise<void> {
+        if (closed) return;
+        closed = true;
+        await fh.close();
+      },
+    };
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+/**
+ * Packet to start from for media time `mediaTimeMs` (presentation time minus preroll), via the first
+ * Simple Index. Null when the file has no (non-empty) index.
+ */
+export function packetForTime(layout: AsfFileLayout, mediaTimeMs: number): number | null {
+  const idx = layout.simpleIndexes.find((s) => s.entries.length > 0);
+  if (!idx) return null;
+  const t = Math.max(0, mediaTimeMs) + layout.header.fileProperties.prerollMs;
+  let i = Math.floor(t / idx.intervalMs);
+  i = Math.min(Math.max(i, 0), idx.entries.length - 1);
+  const pkt = idx.entries[i]!.packetNumber;
+  return Math.min(pkt, Math.max(0, layout.packetCount - 1));
+}
+
+/**
+ * Packet to start from for media time `mediaTimeMs`: the Simple Index when present, else a binary
+ * search for the last packet whose send time is <= the target (send times run on the media-time axis).
+ */
+export async function seekPacketByTime(file: AsfFileHandle, mediaTimeMs: number): Promise<number> {
+  const fromIndex = packetForTime(file.layout, mediaTimeMs);
+  if (fromIndex !== null) return fromIndex;
+  const n = file.layout.packetCount;
+  if (n === 0) return 0;
+  let lo = 0;
+  let hi = n - 1;
+  if (readSendTime(await file.readPacket(0)) >= mediaTimeMs) return 0;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (readSendTime(await file.readPacket(mid)) <= mediaTimeMs) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+

@@ -1,0 +1,6 @@
+/** Pure ASF: GUIDs, header objects, data packets, file layout, live headers, file writer, stream parser. */
+export * from './guid.js';
+export * from './header.js';
+export * from './header-objects.js';
+export * from './packet.js';
+export * from './file.js';
