@@ -70,8 +70,8 @@ export interface AsfStreamPriority {
 }
 
 const MUTEX_KIND: Record<string, AsfMutualExclusion['kind']> = {
-  'D6E22A01-35DA-11D1-9034-00A0C90349BE': 'bitrate',
-  'D6E22A00-35DA-11D1-9034-00A0C90349BE': 'language',
+  [ASF_GUID.MutexBitrate]: 'bitrate',
+  [ASF_GUID.MutexLanguage]: 'language',
 };
 
 export function parseContentDescription(raw: Buffer, at: number): AsfContentDescription {

@@ -4,3 +4,5 @@ export * from './header.js';
 export * from './header-objects.js';
 export * from './packet.js';
 export * from './file.js';
+export * from './writer.js';
+export * from './stream-parser.js';

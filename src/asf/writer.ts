@@ -1,0 +1,278 @@
+/**
+ * Writes a valid, seekable ASF file from a Header Object and a sequence of data packets:
+ * Broadcast cleared, Seekable set, sizes/counts/durations computed from the packets, and a
+ * Simple Index (1 s) per video stream. The streaming writer goes to a temporary name, is fsynced
+ * and renamed on finish, so a crash never leaves a half-written file under the final name.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { MssError } from '../core/errors.js';
+import { ASF_GUID_BYTES } from './guid.js';
+import { DATA_OBJECT_HEAD_SIZE, parseHeaderObject, patchFileProperties, serializeDataObjectHead, type AsfHeader } from './header.js';
+import { parseDataPacket } from './packet.js';
+
+export interface AsfWriteOptions {
+  /** FILETIME for File Properties Creation Date; default now */
+  creationDate?: bigint;
+  /** Simple Index entry interval in ms; default 1000 */
+  indexIntervalMs?: number;
+}
+
+interface KeyFrame {
+  presentationTime: number;
+  packet: number;
+  lastPacket: number;
+}
+
+/** FILETIME (100-ns ticks since 1601-01-01) for a JS time. */
+export function filetimeFromDate(ms: number): bigint {
+  return (BigInt(Math.round(ms)) + 11644473600000n) * 10000n;
+}
+
+/** Collects what the header and index need while packets pass by. */
+class PacketStats {
+  packets = 0;
+  minSend = Infinity;
+  maxSend = -Infinity;
+  minPres = Infinity;
+  maxPresEnd = -Infinity;
+  private lastPres = new Map<number, { last: number; step: number }>();
+  private keyFrames = new Map<number, KeyFrame[]>();
+  private openKey = new Map<number, { objectNumber: number; frame: KeyFrame }>();
+  private readonly videoStreams: number[];
+
+  constructor(readonly header: AsfHeader) {
+    this.videoStreams = header.streams.filter((s) => s.type === 'video').map((s) => s.number);
+    for (const v of this.videoStreams) this.keyFrames.set(v, []);
+  }
+
+  add(packet: Buffer): void {
+    const ps = this.header.fileProperties.packetSize;
+    if (packet.length !== ps) {
+      throw new MssError('invalid-argument', `packet ${this.packets} has ${packet.length} bytes, the header's packet size is ${ps}`, { packet: this.packets });
+    }
+    const p = parseDataPacket(packet, ps);
+    const n = this.packets++;
+    this.minSend = Math.min(this.minSend, p.sendTime);
+    this.maxSend = Math.max(this.maxSend, p.sendTime);
+    for (const pl of p.payloads) {
+      const pres = pl.presentationTime;
+      if (pl.replicatedData.length >= 8 || pl.compressed) {
+        this.minPres = Math.min(this.minPres, pres);
+        const prev = this.lastPres.get(pl.streamNumber);
+        if (!prev) this.lastPres.set(pl.streamNumber, { last: pres, step: 0 });
+        else if (pres > prev.last) this.lastPres.set(pl.streamNumber, { last: pres, step: pres - prev.last });
+        const end = pres + (this.lastPres.get(pl.streamNumber)?.step ?? 0);
+        this.maxPresEnd = Math.max(this.maxPresEnd, end);
+      }
+      const frames = this.keyFrames.get(pl.streamNumber);
+      if (!frames) continue;
+      const open = this.openKey.get(pl.streamNumber);
+      if (pl.keyFrame && pl.offsetIntoObject === 0) {
+        const frame = { presentationTime: pres, packet: n, lastPacket: n };
+        frames.push(frame);
+        this.openKey.set(pl.streamNumber, { objectNumber: pl.objectNumber, frame });
+      } else if (open && open.objectNumber === pl.objectNumber) {
+        open.frame.lastPacket = n;
+      } else if (open) {
+        this.openKey.delete(pl.streamNumber);
+      }
+    }
+  }
+
+  /** Play duration in ms including preroll, on the timeline rebased so the first presentation is at preroll. */
+  playMs(): number {
+    if (this.maxPresEnd < 0) return 0;
+    return Math.max(0, this.maxPresEnd - this.rebase());
+  }
+
+  /** How far the presentation times sit after the preroll (0 for a normal file, D for a shifted one). */
+  rebase(): number {
+    const preroll = this.header.fileProperties.prerollMs;
+    return this.minPres === Infinity ? 0 : Math.max(0, this.minPres - preroll);
+  }
+
+  indexObjects(fileId: Buffer, intervalMs: number): Buffer[] {
+    const out: Buffer[] = [];
+    if (this.packets === 0 || this.maxPresEnd < 0) return out;
+    const count = Math.floor(this.maxPresEnd / intervalMs) + 1;
+    for (const stream of this.videoStreams) {
+      const frames = this.keyFrames.get(stream)!;
+      if (frames.length === 0) continue;
+      const body = Buffer.alloc(56 + count * 6);
+      ASF_GUID_BYTES.SimpleIndex.copy(body, 0);
+      body.writeBigUInt64LE(BigInt(body.length), 16);
+      fileId.copy(body, 24);
+      body.writeBigUInt64LE(BigInt(intervalMs) * 10000n, 40);
+      body.writeUInt32LE(count, 52);
+      let k = 0;
+      let maxCount = 0;
+      for (let i = 0; i < count; i++) {
+        const t = i * intervalMs;
+        while (k + 1 < frames.length && frames[k + 1]!.presentationTime <= t) k++;
+        const f = frames[k]!;
+        const pc = Math.min(0xffff, f.lastPacket - f.packet + 1);
+        maxCount = Math.max(maxCount, pc);
+        body.writeUInt32LE(f.packet, 56 + i * 6);
+        body.writeUInt16LE(pc, 56 + i * 6 + 4);
+      }
+      body.writeUInt32LE(maxCount, 48);
+      out.push(body);
+    }
+    return out;
+  }
+}
+
+function finalHeader(header: AsfHeader, stats: PacketStats, fileSize: bigint, creationDate: bigint): Buffer {
+  const preroll = header.fileProperties.prerollMs;
+  const playMs = stats.playMs();
+  return patchFileProperties(header.raw, {
+    broadcast: false,
+    seekable: true,
+    fileSize,
+    creationDate,
+    dataPacketsCount: BigInt(stats.packets),
+    playDuration: BigInt(playMs) * 10000n,
+    sendDuration: BigInt(Math.max(0, playMs - preroll)) * 10000n,
+  });
+}
+
+function dataHead(header: AsfHeader, packets: number): Buffer {
+  return serializeDataObjectHead({
+    fileId: header.fileProperties.fileId,
+    size: BigInt(DATA_OBJECT_HEAD_SIZE + packets * header.fileProperties.packetSize),
+    totalPackets: BigInt(packets),
+    reserved: 0x0101,
+  });
+}
+
+/** A whole ASF file in memory. `headerObject` may be a bare Header Object or a `$H` payload. */
+export function buildAsfFile(headerObject: Buffer, packets: Buffer[], opts: AsfWriteOptions = {}): Buffer {
+  const header = parseHeaderObject(headerObject);
+  const stats = new PacketStats(header);
+  for (const p of packets) stats.add(p);
+  const index = stats.indexObjects(header.fileProperties.fileId, opts.indexIntervalMs ?? 1000);
+  const total = header.raw.length + DATA_OBJECT_HEAD_SIZE + packets.length * header.fileProperties.packetSize + index.reduce((a, b) => a + b.length, 0);
+  const head = finalHeader(header, stats, BigInt(total), opts.creationDate ?? filetimeFromDate(Date.now()));
+  return Buffer.concat([head, dataHead(header, packets.length), ...packets, ...index], total);
+}
+
+const FLUSH_BYTES = 256 * 1024;
+
+/** Streaming file writer: header placeholder, packets appended, header patched and index added on finish. */
+export class AsfFileWriter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private position: number;
+  private chain: Promise<void> = Promise.resolve();
+  private state: 'open' | 'finished' | 'aborted' = 'open';
+
+  private constructor(
+    readonly path: string,
+    private readonly tmpPath: string,
+    private readonly fh: fs.FileHandle,
+    private readonly header: AsfHeader,
+    private readonly stats: PacketStats,
+    private readonly opts: AsfWriteOptions,
+  ) {
+    this.position = header.raw.length + DATA_OBJECT_HEAD_SIZE;
+  }
+
+  static async create(filePath: string, headerObject: Buffer, opts: AsfWriteOptions = {}): Promise<AsfFileWriter> {
+    const header = parseHeaderObject(headerObject);
+    const tmpPath = path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}-${randomBytes(4).toString('hex')}.part`);
+    const fh = await fs.open(tmpPath, 'w');
+    const stats = new PacketStats(header);
+    const w = new AsfFileWriter(filePath, tmpPath, fh, header, stats, opts);
+    try {
+      // placeholder: same sizes as the final header, patched on finish
+      await fh.write(Buffer.concat([finalHeader(header, stats, 0n, 0n), dataHead(header, 0)]), 0, undefined, 0);
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+    return w;
+  }
+
+  /** Appends one packet (exactly the header's packet size). Rejects malformed packets. */
+  write(packet: Buffer): Promise<void> {
+    if (this.state !== 'open') return Promise.reject(new MssError('invalid-argument', `writer for ${this.path} is ${this.state}`));
+    try {
+      this.stats.add(packet);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.pending.push(Buffer.from(packet));
+    this.pendingBytes += packet.length;
+    if (this.pendingBytes >= FLUSH_BYTES) return this.enqueue(() => this.flush());
+    return this.chain;
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(task);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const chunk = Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.fh.write(chunk, 0, chunk.length, this.position);
+    this.position += chunk.length;
+  }
+
+  /** Completes the file (header, index), fsyncs and renames it to its final name. */
+  async finish(): Promise<{ packets: number; durationMs: number }> {
+    if (this.state !== 'open') throw new MssError('invalid-argument', `writer for ${this.path} is ${this.state}`);
+    try {
+      await this.enqueue(() => this.flush());
+      const index = this.stats.indexObjects(this.header.fileProperties.fileId, this.opts.indexIntervalMs ?? 1000);
+      for (const obj of index) {
+        await this.fh.write(obj, 0, obj.length, this.position);
+        this.position += obj.length;
+      }
+      const head = finalHeader(this.header, this.stats, BigInt(this.position), this.opts.creationDate ?? filetimeFromDate(Date.now()));
+      const full = Buffer.concat([head, dataHead(this.header, this.stats.packets)]);
+      await this.fh.write(full, 0, full.length, 0);
+      await this.fh.sync();
+      await this.fh.close();
+      await fs.rename(this.tmpPath, this.path);
+      await syncDir(path.dirname(this.path));
+      this.state = 'finished';
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+    const playMs = this.stats.playMs();
+    return { packets: this.stats.packets, durationMs: Math.max(0, playMs - this.header.fileProperties.prerollMs) };
+  }
+
+  /** Drops the temporary file. */
+  async abort(): Promise<void> {
+    if (this.state === 'aborted') return;
+    this.state = 'aborted';
+    await this.chain.catch(() => undefined);
+    await this.fh.close().catch(() => undefined);
+    await fs.rm(this.tmpPath, { force: true });
+  }
+
+  get packetsWritten(): number {
+    return this.stats.packets;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const d = await fs.open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } catch {
+    // some filesystems do not allow fsync on a directory; the rename is still atomic
+  }
+}
