@@ -109,7 +109,7 @@ export interface AsfHeader {
   languages?: string[];
   metadata?: AsfMetadataRecord[];
   streamPriorities?: AsfStreamPriority[];
-  /** total bitrate for pacing: sum of per-stream bitrates, else File Properties Maximum Bitrate */
+  /** total bitrate for pacing: sum of per-stream bitrates when all are known, else File Properties Maximum Bitrate */
   totalBitrate: number;
 }
 
@@ -299,7 +299,8 @@ function interpretHeader(raw: Buffer, objects: AsfObject[], base: number): AsfHe
   const preroll = fileProps.prerollMs;
   const playMs = Number(fileProps.playDuration / 10000n);
   const durationMs = fileProps.broadcast ? 0 : Math.max(0, playMs - preroll);
-  const sum = streams.reduce((a, s) => a + s.bitrate, 0);
+  // a stream without a known bitrate makes the sum meaningless: fall back to the file's maximum
+  const sum = streams.every((s) => s.bitrate > 0) ? streams.reduce((a, s) => a + s.bitrate, 0) : 0;
   return {
     ...h,
     raw,

@@ -1,0 +1,202 @@
+/**
+ * `mss probe <file> [--json]`: describes an ASF source — streams, duration, preroll, packets, flags,
+ * index. The input side is one small function per kind of source (`ProbeOpener`), so URL sources
+ * (mmsh://, http://, rtsp://) can plug in through `registerProbeOpener` without touching this file.
+ */
+import { createReadStream, promises as fs } from 'node:fs';
+import { MssError, isMssError } from '../core/errors.js';
+import { openAsfFile, type AsfFileLayout } from '../asf/file.js';
+import type { AsfHeader } from '../asf/header.js';
+import { AsfStreamParser } from '../asf/stream-parser.js';
+import { parseArgs } from './args.js';
+
+/** What a source tells the prober. */
+export interface ProbeInput {
+  /** 'asf' (a file with a Data Object), 'asf_stream' ($H/$D framed), or a protocol name for URLs */
+  format: string;
+  header: AsfHeader;
+  packetCount: number | null;
+  simpleIndexes: AsfFileLayout['simpleIndexes'];
+  sizeBytes: number | null;
+}
+
+export type ProbeOpener = (input: string) => Promise<ProbeInput>;
+
+const urlOpeners = new Map<string, ProbeOpener>();
+
+/** Lets another module (the player) probe URLs of a scheme, e.g. registerProbeOpener('mmsh', ...). */
+export function registerProbeOpener(scheme: string, opener: ProbeOpener): void {
+  urlOpeners.set(scheme.toLowerCase(), opener);
+}
+
+async function openFileInput(file: string): Promise<ProbeInput> {
+  let st;
+  try {
+    st = await fs.stat(file);
+  } catch (err) {
+    throw new MssError('not-found', `cannot read ${file}: ${(err as Error).message}`, { path: file });
+  }
+  if (!st.isFile()) throw new MssError('invalid-argument', `${file} is not a regular file`, { path: file });
+  const head = Buffer.alloc(2);
+  const fh = await fs.open(file, 'r');
+  try {
+    await fh.read(head, 0, 2, 0);
+  } finally {
+    await fh.close();
+  }
+  if (head[0] === 0x24 && head[1] === 0x48) return openFramedFile(file, st.size);
+  const asf = await openAsfFile(file);
+  try {
+    const { layout } = asf;
+    return { format: 'asf', header: layout.header, packetCount: layout.packetCount, simpleIndexes: layout.simpleIndexes, sizeBytes: st.size };
+  } finally {
+    await asf.close();
+  }
+}
+
+/** A `-f asf_stream` recording: read it through the stream parser, counting packets. */
+async function openFramedFile(file: string, size: number): Promise<ProbeInput> {
+  const parser = new AsfStreamParser({ validatePackets: true });
+  let header: AsfHeader | null = null;
+  let packets = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
+    for (const ev of parser.push(chunk as Buffer)) {
+      if (ev.type === 'header') {
+        header ??= ev.header;
+      } else packets++;
+    }
+  }
+  if (!header) throw new MssError('truncated', `${file}: no complete ASF header in the stream`, { path: file });
+  return { format: 'asf_stream', header, packetCount: packets, simpleIndexes: [], sizeBytes: size };
+}
+
+export async function openProbeInput(input: string): Promise<ProbeInput> {
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(input);
+  if (m) {
+    const opener = urlOpeners.get(m[1]!.toLowerCase());
+    if (!opener) throw new MssError('unsupported', `probing ${m[1]}:// URLs is not available in this build`, { input });
+    return opener(input);
+  }
+  return openFileInput(input);
+}
+
+export interface ProbeReport {
+  input: string;
+  format: string;
+  durationMs: number;
+  prerollMs: number;
+  packetSize: number;
+  packetCount: number | null;
+  broadcast: boolean;
+  seekable: boolean;
+  indexPresent: boolean;
+  indexIntervalMs: number | null;
+  maxBitrate: number;
+  totalBitrate: number;
+  sizeBytes: number | null;
+  title?: string;
+  author?: string;
+  streams: {
+    number: number;
+    type: string;
+    codec: string;
+    codecName: string;
+    codecTag: number | string;
+    bitrate: number;
+    width?: number;
+    height?: number;
+    sampleRate?: number;
+    channels?: number;
+    encrypted: boolean;
+    name?: string;
+  }[];
+}
+
+export function buildProbeReport(input: string, src: ProbeInput): ProbeReport {
+  const h = src.header;
+  const fp = h.fileProperties;
+  const idx = src.simpleIndexes.find((s) => s.entries.length > 0);
+  const report: ProbeReport = {
+    input,
+    format: src.format,
+    durationMs: h.durationMs,
+    prerollMs: fp.prerollMs,
+    packetSize: fp.packetSize,
+    packetCount: src.packetCount,
+    broadcast: fp.broadcast,
+    seekable: fp.seekable,
+    indexPresent: !!idx,
+    indexIntervalMs: idx ? idx.intervalMs : null,
+    maxBitrate: fp.maxBitrate,
+    totalBitrate: h.totalBitrate,
+    sizeBytes: src.sizeBytes,
+    streams: h.streams.map((s) => ({
+      number: s.number,
+      type: s.type,
+      codec: s.codec,
+      codecName: s.codecName,
+      codecTag: s.codecTag,
+      bitrate: s.bitrate,
+      ...(s.width !== undefined ? { width: s.width, height: s.height } : {}),
+      ...(s.sampleRate !== undefined ? { sampleRate: s.sampleRate, channels: s.channels } : {}),
+      encrypted: s.encrypted,
+      ...(s.name ? { name: s.name } : {}),
+    })),
+  };
+  if (h.contentDescription?.title) report.title = h.contentDescription.title;
+  if (h.contentDescription?.author) report.author = h.contentDescription.author;
+  return report;
+}
+
+const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+
+function kbps(bps: number): string {
+  return bps > 0 ? `${(bps / 1000).toFixed(bps % 1000 === 0 ? 0 : 1)} kbps` : '-';
+}
+
+export function formatProbeReport(r: ProbeReport): string {
+  const lines = [
+    `input:     ${r.input}`,
+    `format:    ${r.format}${r.title ? `  title: ${r.title}` : ''}`,
+    `duration:  ${r.broadcast && r.durationMs === 0 ? 'live (broadcast)' : `${(r.durationMs / 1000).toFixed(3)} s`}   preroll: ${r.prerollMs} ms`,
+    `packets:   ${r.packetCount ?? '?'} x ${r.packetSize} bytes   max bitrate: ${kbps(r.maxBitrate)}`,
+    `flags:     broadcast: ${yesNo(r.broadcast)}   seekable: ${yesNo(r.seekable)}   index: ${r.indexPresent ? `yes (${r.indexIntervalMs} ms)` : 'no'}`,
+    '',
+  ];
+  const rows = [['#', 'type', 'codec', 'bitrate', 'details']];
+  for (const s of r.streams) {
+    const details =
+      s.width !== undefined ? `${s.width}x${s.height}`
+      : s.sampleRate !== undefined ? `${s.sampleRate} Hz, ${s.channels} ch`
+      : '';
+    rows.push([String(s.number), s.type, s.codec, kbps(s.bitrate), details + (s.encrypted ? ' (encrypted)' : '') + (s.name ? ` "${s.name}"` : '')]);
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  for (const row of rows) lines.push(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+  return lines.join('\n') + '\n';
+}
+
+const USAGE = 'usage: mss probe <file> [--json]\n';
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+export async function run(args: string[]): Promise<number> {
+  try {
+    const { options, positionals } = parseArgs(args, { json: { value: false }, help: { value: false, alias: 'h' } });
+    if (options.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new MssError('invalid-argument', `expected one input, got ${positionals.length}\n${USAGE}`);
+    const input = positionals[0]!;
+    const report = buildProbeReport(input, await openProbeInput(input));
+    process.stdout.write(options.json ? JSON.stringify(report, jsonReplacer, 2) + '\n' : formatProbeReport(report));
+    return 0;
+  } catch (err) {
+    if (!isMssError(err)) throw err;
+    process.stderr.write(`mss probe: ${err.message}\n`);
+    return err.code === 'invalid-argument' ? 2 : 1;
+  }
+}
