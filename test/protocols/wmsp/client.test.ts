@@ -1,0 +1,198 @@
+/**
+ * WMSP client against a small WMSP peer built in the test from the real codec (frameHeader/frameData/frameEnd)
+ * and a real fixture file, on a loopback port: Describe + Play, seek and stream selection Pragmas, Digest
+ * credentials, $C stream change, a connection cut mid-stream, and the Log POST.
+ */
+import test from 'ava';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promises as fs } from 'node:fs';
+import { parseAsfFile } from '../../../src/asf/file.js';
+import { createAuthenticator } from '../../../src/http/auth.js';
+import { classifyRequest, frameData, frameEnd, frameHeader, frameStreamChange, pragmaUint, type PragmaTokens } from '../../../src/protocols/wmsp/codec.js';
+import { estimatedStreamBitrates, openWmspStream, selectStreamsForBitrate, type WmspStream } from '../../../src/protocols/wmsp/client.js';
+import { FIXTURES, fixture } from '../../helpers/fixtures.js';
+
+interface Peer {
+  url: string;
+  requests: Array<{ kind: string; pragmas: PragmaTokens; body: Buffer; headers: http.IncomingHttpHeaders }>;
+  close(): Promise<void>;
+}
+
+interface PeerOptions {
+  /** cut the Play connection after this many packets */
+  cutAfter?: number;
+  /** send $C and the header again after this many packets */
+  changeAfter?: number;
+  digestUser?: { name: string; password: string };
+}
+
+async function startPeer(t: { teardown(fn: () => Promise<void>): void }, file: string, opts: PeerOptions = {}): Promise<Peer> {
+  const layout = parseAsfFile(await fs.readFile(file));
+  const requests: Peer['requests'] = [];
+  const auth = opts.digestUser ? createAuthenticator({ scheme: 'digest', realm: 'test', users: [opts.digestUser] }) : undefined;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const classified = classifyRequest(req.method ?? 'GET', req.headers, req.url);
+      requests.push({ kind: classified.kind, pragmas: classified.pragmas, body: Buffer.concat(chunks), headers: req.headers });
+      if (auth) {
+        const verdict = auth.check(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
+        if (!verdict.ok) {
+          res.writeHead(401, { 'WWW-Authenticate': verdict.challenge, 'Content-Length': '0' });
+          res.end();
+          return;
+        }
+      }
+      const pragma = 'no-cache, client-id=4242, features="seekable"';
+      if (classified.kind === 'Log') {
+        res.writeHead(204, { Pragma: pragma, Server: 'Cougar/9.01.01.3814' });
+        res.end();
+        return;
+      }
+      if (classified.kind === 'Describe') {
+        res.writeHead(200, { Pragma: pragma, Server: 'Cougar/9.01.01.3814', 'Content-Type': 'application/vnd.ms.wms-hdr.asfv1' });
+        res.end(Buffer.concat(frameHeader(layout.headerBytes)));
+        return;
+      }
+      res.writeHead(200, { Pragma: pragma, Server: 'Cougar/9.01.01.3814', 'Content-Type': 'application/x-mms-framed' });
+      const packetNum = pragmaUint(classified.pragmas, 'packet-num') ?? 0xffffffff;
+      const resumed = packetNum !== 0xffffffff;
+      let i = resumed ? Math.min(packetNum, layout.packetCount) : 0;
+      res.write(Buffer.concat(frameHeader(layout.headerBytes)));
+      let sent = 0;
+      const pump = () => {
+        while (i < layout.packetCount) {
+          if (opts.cutAfter !== undefined && sent === opts.cutAfter && !resumed) {
+            res.socket?.destroy();
+            return;
+          }
+          if (opts.changeAfter !== undefined && sent === opts.changeAfter) {
+            res.write(frameEnd(1));
+            res.write(frameStreamChange());
+            res.write(Buffer.concat(frameHeader(layout.headerBytes)));
+          }
+          const ok = res.write(frameData(layout.packet(i), i, sent & 0xff));
+          i++;
+          sent++;
+          if (!ok) return void res.once('drain', pump);
+        }
+        res.end(frameEnd(0));
+      };
+      pump();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const close = () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
+  t.teardown(close);
+  return { url: `mmsh://127.0.0.1:${port}/vod/x.wmv`, requests, close };
+}
+
+function collect(stream: WmspStream): Promise<{ headers: number; packets: Buffer[]; changes: number; error?: Error }> {
+  const out = { headers: 0, packets: [] as Buffer[], changes: 0, error: undefined as Error | undefined };
+  return new Promise((resolve) => {
+    stream.on('header', () => out.headers++);
+    stream.on('packet', (p) => out.packets.push(p));
+    stream.on('stream-change', () => out.changes++);
+    stream.on('end', () => resolve(out));
+    stream.on('error', (err) => {
+      out.error = err;
+      resolve(out);
+    });
+  });
+}
+
+test('Describe then Play delivers the header and every packet, byte for byte, then ends', async (t) => {
+  const file = await fixture(FIXTURES.av20);
+  const peer = await startPeer(t, file);
+  const stream = openWmspStream(peer.url);
+  const got = await collect(stream);
+  const layout = parseAsfFile(await fs.readFile(file));
+  t.is(got.error, undefined);
+  t.is(got.headers, 1);
+  t.is(got.packets.length, layout.packetCount);
+  t.true(got.packets[10]!.equals(layout.packet(10)));
+  t.deepEqual(peer.requests.map((r) => r.kind), ['Describe', 'Play']);
+  const play = peer.requests[1]!;
+  t.is(play.pragmas.get('client-id'), '4242');
+  t.is(play.pragmas.get('stream-switch-count'), String(layout.header.streams.length));
+  t.is(stream.stats.packetsLost, 0);
+});
+
+test('start position, packet resume and stream selection go into the Play Pragmas', async (t) => {
+  const peer = await startPeer(t, await fixture(FIXTURES.mbr20));
+  const s1 = openWmspStream(peer.url, { startMs: 12_500, streams: [1, 3] });
+  await collect(s1);
+  const play1 = peer.requests.find((r) => r.kind === 'Play')!;
+  t.is(pragmaUint(play1.pragmas, 'stream-time'), 12_500);
+  const entries = play1.pragmas.get('stream-switch-entry')!.split(' ');
+  t.true(entries.includes('ffff:1:0') && entries.includes('ffff:3:0') && entries.includes('ffff:2:2'), entries.join(' '));
+  peer.requests.length = 0;
+  const s2 = openWmspStream(peer.url, { packetNumber: 40 });
+  const got = await collect(s2);
+  const play2 = peer.requests.find((r) => r.kind === 'Play')!;
+  t.is(pragmaUint(play2.pragmas, 'packet-num'), 40);
+  t.is(pragmaUint(play2.pragmas, 'stream-time'), 4294967295);
+  t.true(got.packets.length > 0);
+});
+
+test('an unknown stream number is refused naming the streams the content has', async (t) => {
+  const peer = await startPeer(t, await fixture(FIXTURES.av20));
+  const got = await collect(openWmspStream(peer.url, { streams: [9] }));
+  t.regex(got.error!.message, /stream 9 not in \/vod\/x.wmv; it has 1 \(/);
+});
+
+test('selectStreamsForBitrate keeps audio and the best video that fits', async (t) => {
+  const layout = parseAsfFile(await fs.readFile(await fixture(FIXTURES.mbr20)));
+  const rates = estimatedStreamBitrates(layout.header);
+  const rate = (n: number) => rates.get(n)!;
+  // the fixture's video streams carry no bit rate: the estimate must still rank 320x240 above 160x120
+  const video = layout.header.streams.filter((s) => s.type === 'video').sort((a, b) => (a.width! * a.height!) - (b.width! * b.height!));
+  const audio = layout.header.streams.find((s) => s.type === 'audio')!;
+  t.true(rate(video[1]!.number) > rate(video[0]!.number));
+  t.deepEqual(selectStreamsForBitrate(layout.header, rate(audio.number) + rate(video[0]!.number) + 1000), [audio.number, video[0]!.number].sort((a, b) => a - b));
+  t.deepEqual(selectStreamsForBitrate(layout.header, 10_000_000), [audio.number, video[1]!.number].sort((a, b) => a - b));
+});
+
+test('Digest credentials from the URL answer the 401 challenge', async (t) => {
+  const peer = await startPeer(t, await fixture(FIXTURES.av20), { digestUser: { name: 'ann', password: 's3cret' } });
+  const url = peer.url.replace('mmsh://', 'mmsh://ann:s3cret@');
+  const got = await collect(openWmspStream(url));
+  t.is(got.error, undefined);
+  t.true(got.packets.length > 100);
+  const bad = await collect(openWmspStream(peer.url.replace('mmsh://', 'mmsh://ann:wrong@')));
+  t.is((bad.error as { code?: string }).code, 'unauthorized');
+});
+
+test('$C then $H emits stream-change and the header again', async (t) => {
+  const peer = await startPeer(t, await fixture(FIXTURES.av20), { changeAfter: 50 });
+  const got = await collect(openWmspStream(peer.url));
+  t.is(got.changes, 1);
+  t.is(got.headers, 2);
+  t.is(got.error, undefined);
+});
+
+test('a connection cut mid-stream is an error marked lostConnection', async (t) => {
+  const peer = await startPeer(t, await fixture(FIXTURES.av20), { cutAfter: 30 });
+  const stream = openWmspStream(peer.url);
+  const got = await collect(stream);
+  t.is((got.error as { code?: string }).code, 'unavailable');
+  t.true((got.error as { detail?: Record<string, unknown> }).detail?.lostConnection === true);
+  // the peer destroys its socket right after writing packet 30: the last writes may not leave it
+  t.true(got.packets.length > 0 && got.packets.length <= 30);
+  t.is(stream.stats.lastLocationId, got.packets.length - 1);
+});
+
+test('sendLog POSTs an x-wms-LogStats body with the session client-id', async (t) => {
+  const peer = await startPeer(t, await fixture(FIXTURES.av20));
+  const stream = openWmspStream(peer.url);
+  await collect(stream);
+  const status = await stream.sendLog('<XML><Summary></Summary><c-os>Linux</c-os></XML>');
+  t.is(status, 204);
+  const log = peer.requests.find((r) => r.kind === 'Log')!;
+  t.is(log.pragmas.get('client-id'), '4242');
+  t.regex(String(log.headers['content-type']), /^application\/x-wms-LogStats/);
+  t.is(log.body.toString(), '<XML><Summary></Summary><c-os>Linux</c-os></XML>');
+});
