@@ -1,0 +1,114 @@
+import test from 'ava';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openAsfFile, packetForTime, parseAsfFile, seekPacketByTime } from '../../src/asf/file.js';
+import { packetKeyFrameStreams, parseDataPacket, readSendTime } from '../../src/asf/packet.js';
+import { MssError } from '../../src/core/errors.js';
+import { ALL_FIXTURES, FIXTURES, fixture } from '../helpers/fixtures.js';
+
+let dir: string;
+test.before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'mss-asf-file-'));
+});
+test.after.always(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('openAsfFile and parseAsfFile agree on layout and packets', async (t) => {
+  for (const name of ALL_FIXTURES) {
+    if (name === FIXTURES.stream20) continue;
+    const file = await fixture(name);
+    const mem = parseAsfFile(await readFile(file));
+    const h = await openAsfFile(file);
+    try {
+      t.is(h.layout.packetCount, mem.packetCount, name);
+      t.is(h.layout.packetCount, Number(mem.header.fileProperties.dataPacketsCount), name);
+      t.true(h.layout.headerBytes.equals(mem.headerBytes), name);
+      t.is(h.layout.headerBytes.length, mem.header.raw.length + 50);
+      t.deepEqual(h.layout.simpleIndexes, mem.simpleIndexes, name);
+      t.is(h.layout.firstPacketOffset, mem.dataObjectOffset + 50);
+      const last = mem.packetCount - 1;
+      t.true((await h.readPacket(last)).equals(mem.packet(last)), name);
+      const some = await h.readPackets(3, 4);
+      some.forEach((p, k) => t.true(p.equals(mem.packet(3 + k))));
+      await t.throwsAsync(h.readPacket(mem.packetCount), { instanceOf: MssError });
+      await t.throwsAsync(h.readPackets(-1, 2), { instanceOf: MssError });
+    } finally {
+      await h.close();
+    }
+  }
+});
+
+test('packetForTime uses the Simple Index and lands on a key frame at or before the time', async (t) => {
+  const file = await openAsfFile(await fixture(FIXTURES.av120));
+  try {
+    const preroll = file.layout.header.fileProperties.prerollMs;
+    for (let sec = 0; sec <= 115; sec += 7) {
+      const pkt = packetForTime(file.layout, sec * 1000)!;
+      t.true(packetKeyFrameStreams(await file.readPacket(pkt), 3200).has(1), `t=${sec}`);
+      const p = parseDataPacket(await file.readPacket(pkt), 3200);
+      const key = p.payloads.find((pl) => pl.keyFrame && pl.streamNumber === 1 && pl.offsetIntoObject === 0)!;
+      const media = key.presentationTime - preroll;
+      t.true((media <= sec * 1000 || pkt === 0) && media > sec * 1000 - 2000, `t=${sec}: key frame at ${media} ms`);
+      t.is(await seekPacketByTime(file, sec * 1000), pkt);
+    }
+    t.is(packetForTime(file.layout, 1e9), packetForTime(file.layout, 119_000));
+  } finally {
+    await file.close();
+  }
+});
+
+test('without an index seekPacketByTime binary-searches the send times', async (t) => {
+  const file = await openAsfFile(await fixture(FIXTURES.audio20));
+  try {
+    t.is(packetForTime(file.layout, 5000), null);
+    const n = file.layout.packetCount;
+    for (const target of [0, 1, 4321, 10_000, 19_999, 50_000]) {
+      const i = await seekPacketByTime(file, target);
+      const st = readSendTime(await file.readPacket(i));
+      t.true(i === 0 || st <= target, `target ${target}: packet ${i} sent at ${st}`);
+      if (i + 1 < n) t.true(readSendTime(await file.readPacket(i + 1)) > target || i === 0);
+    }
+  } finally {
+    await file.close();
+  }
+});
+
+test('truncated and absurd files answer with an MssError, not a crash or a huge allocation', async (t) => {
+  const whole = await readFile(await fixture(FIXTURES.av20));
+  const headerLen = parseAsfFile(whole).header.raw.length;
+  const write = async (name: string, buf: Buffer) => {
+    const p = path.join(dir, name);
+    await writeFile(p, buf);
+    return p;
+  };
+  const cases: [string, Buffer, RegExp][] = [
+    ['empty', Buffer.alloc(0), /Header Object at byte 0/],
+    ['half-header', whole.subarray(0, 300), /Header Object at byte 0/],
+    ['no-data-object', whole.subarray(0, headerLen + 20), new RegExp(`Data Object at byte ${headerLen}`)],
+    ['truncated-packets', whole.subarray(0, 100_000), new RegExp(`Data Object at byte ${headerLen}: size \\d+ runs past the end`)],
+    ['not-asf', Buffer.from('RIFF....WAVEfmt and some more bytes to be long enough'), /not the ASF Header GUID/],
+    ['header-4gb', Buffer.concat([whole.subarray(0, 16), Buffer.from([0, 0, 0, 0, 1, 0, 0, 0]), whole.subarray(24, 1000)]), /size 4294967296 exceeds/],
+    ['garbage-after-data', Buffer.concat([whole, Buffer.from('trailing junk that is no object')]), /(truncated|object .* at byte|smaller than)/],
+  ];
+  for (const [name, buf, re] of cases) {
+    const p = await write(name, buf);
+    const e1 = await t.throwsAsync(openAsfFile(p), { instanceOf: MssError }, name);
+    t.regex(e1!.message, re, name);
+    const e2 = t.throws(() => parseAsfFile(buf), { instanceOf: MssError }, name);
+    t.regex(e2!.message, /at byte \d+/, name);
+  }
+  await t.throwsAsync(openAsfFile(path.join(dir, 'missing.wmv')), { instanceOf: MssError, message: /cannot open/ });
+});
+
+test('a live-style Data Object (size 50, no count) runs to the end of the buffer', async (t) => {
+  const whole = await readFile(await fixture(FIXTURES.av20));
+  const mem = parseAsfFile(whole);
+  const live = Buffer.concat([mem.headerBytes, ...Array.from({ length: 10 }, (_, i) => mem.packet(i))]);
+  live.writeBigUInt64LE(50n, mem.dataObjectOffset + 16);
+  live.writeBigUInt64LE(0n, mem.dataObjectOffset + 40);
+  const l = parseAsfFile(live);
+  t.is(l.packetCount, 10);
+  t.true(l.packet(9).equals(mem.packet(9)));
+});
