@@ -53,7 +53,7 @@ test('packetForTime uses the Simple Index and lands on a key frame at or before 
       t.true((media <= sec * 1000 || pkt === 0) && media > sec * 1000 - 2000, `t=${sec}: key frame at ${media} ms`);
       t.is(await seekPacketByTime(file, sec * 1000), pkt);
     }
-    t.is(packetForTime(file.layout, 1e9), packetForTime(file.layout, 119_000));
+    t.is(packetForTime(file.layout, 1e9), packetForTime(file.layout, 200_000));
   } finally {
     await file.close();
   }
