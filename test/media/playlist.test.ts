@@ -1,6 +1,6 @@
 import test from 'ava';
 import path from 'node:path';
-import { MssError } from '../../src/core/errors.js';
+import { MssError, type MssErrorCode } from '../../src/core/errors.js';
 import { parseClockValue, parseWsxPlaylist, resolveMediaSrc } from '../../src/media/playlist.js';
 
 const base = '/srv/media/lists';
@@ -44,7 +44,7 @@ test('an absolute src inside the playlist directory is allowed', (t) => {
 });
 
 test('src values that leave the playlist directory are refused', (t) => {
-  const bad: Array<[string, RegExp, string]> = [
+  const bad: Array<[string, RegExp, MssErrorCode]> = [
     ['../secret.wmv', /climbs out with '\.\.'/, 'forbidden'],
     ['clips/../../x.wmv', /climbs out/, 'forbidden'],
     ['clips\\..\\..\\x.wmv', /climbs out/, 'forbidden'],
