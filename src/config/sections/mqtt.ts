@@ -17,6 +17,16 @@ export interface MqttConfig {
   outboxMaxRows: number;
   /** command run by the `reboot` command (empty = reboot refused) */
   rebootCommand: string;
+  /** reconnect delays: exponential backoff with full jitter between these bounds */
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  keepaliveSec: number;
+  /** state/<module> is sent on change, at most once per this interval */
+  stateIntervalMs: number;
+  /** lowest level of structured log lines forwarded to logs/<level> */
+  forwardLogLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** log lines forwarded per second at most (the rest counted in a "suppressed N" line) */
+  forwardLogsPerSec: number;
 }
 
 export const mqttSchema: Schema = {
@@ -34,5 +44,11 @@ export const mqttSchema: Schema = {
     telemetryIntervalMs: { kind: 'int', doc: 'Telemetry period', default: 30000, min: 1000, max: 3600000 },
     outboxMaxRows: { kind: 'int', doc: 'Events and logs kept while the broker is away', default: 10000, min: 10, max: 10000000 },
     rebootCommand: { kind: 'string', doc: 'Command the reboot command runs (empty: reboot refused)', default: '' },
+    reconnectMinMs: { kind: 'int', doc: 'First reconnect delay bound (backoff with full jitter)', default: 1000, min: 50, max: 60000 },
+    reconnectMaxMs: { kind: 'int', doc: 'Largest reconnect delay bound', default: 300000, min: 1000, max: 3600000 },
+    keepaliveSec: { kind: 'int', doc: 'MQTT keepalive; the broker declares the device lost after 1.5 times this without traffic', default: 30, min: 5, max: 1200 },
+    stateIntervalMs: { kind: 'int', doc: 'Least time between two state/<module> messages of one module', default: 10000, min: 500, max: 3600000 },
+    forwardLogLevel: { kind: 'enum', doc: 'Lowest level of log lines sent to logs/<level>', values: ['debug', 'info', 'warn', 'error'], default: 'warn' },
+    forwardLogsPerSec: { kind: 'int', doc: 'Most log lines forwarded per second (the rest are counted)', default: 20, min: 1, max: 10000 },
   },
 };

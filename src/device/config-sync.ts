@@ -1,0 +1,219 @@
+/**
+ * Config as a document: the operator's desired config is validated by the same schema as the config file,
+ * applied live through the modules' `reconfigure`, persisted (SQLite and an atomically written file the next
+ * boot reads) and only then reported. A bad document is rejected whole, with every error by path.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { applyEnvOverrides, redactConfig, validateConfig, type ConfigIssue, type MssConfig } from '../config/index.js';
+import { isMssError, MssError, toMssError } from '../core/errors.js';
+import { setLogLevel, type Logger } from '../core/log.js';
+import type { AppModule, ReconfigureResult } from '../core/module.js';
+import { writeFileAtomic } from './atomic-file.js';
+import type { DeviceKv } from './kv.js';
+import type { DesiredConfigDoc } from './topics.js';
+
+export const PERSISTED_CONFIG_FILE = 'config.desired.json';
+const REDACTED = '***';
+
+export interface ReportedConfig {
+  version: number;
+  appliedVersion: number | null;
+  status: 'applied' | 'rejected' | 'pending-restart';
+  errors: ConfigIssue[];
+  /** which top-level sections changed, and what each module said */
+  changed?: string[];
+  modules?: Record<string, ReconfigureResult>;
+  config: MssConfig;
+}
+
+/**
+ * The config the last accepted desired document set, for `mss serve` to prefer at boot over its config file.
+ * MSS_* environment overrides still apply on top. Undefined when the device never received one.
+ */
+export function loadPersistedConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env): { config: MssConfig; version: number } | undefined {
+  const file = join(dataDir, PERSISTED_CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let doc: { version?: unknown; config?: unknown };
+  try {
+    doc = JSON.parse(text) as typeof doc;
+  } catch (err) {
+    throw new MssError('malformed', `${file}: not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof doc.config !== 'object' || doc.config === null) throw new MssError('malformed', `${file}: no config object`);
+  const { doc: withEnv, issues } = applyEnvOverrides(doc.config as Record<string, unknown>, env);
+  if (issues.length > 0) throw new MssError('invalid-config', `${file}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { errors: issues });
+  const config = validateConfig(withEnv);
+  if (!isAbsolute(config.dataDir)) config.dataDir = resolve(config.dataDir);
+  return { config, version: typeof doc.version === 'number' ? doc.version : 0 };
+}
+
+export interface ConfigSyncDeps {
+  kv: DeviceKv;
+  /** every module except the agent, in start order */
+  modules(): readonly AppModule[];
+  running(): MssConfig;
+  setRunning(config: MssConfig): void;
+  log: Logger;
+}
+
+export class ConfigSync {
+  constructor(private readonly deps: ConfigSyncDeps) {}
+
+  /** version of the last desired document that was applied (persisted) */
+  get appliedVersion(): number | null {
+    const v = this.deps.kv.get('config-applied-version');
+    return v === undefined ? null : Number(v);
+  }
+
+  /** What config/reported says when nothing new arrived (after every reconnect). */
+  current(status: ReportedConfig['status'] = 'applied'): ReportedConfig {
+    const stored = this.deps.kv.get('config-last-report');
+    if (stored) {
+      const last = JSON.parse(stored) as Omit<ReportedConfig, 'config'>;
+      return { ...last, config: redactConfig(this.deps.running()) };
+    }
+    return { version: this.appliedVersion ?? 0, appliedVersion: this.appliedVersion, status, errors: [], config: redactConfig(this.deps.running()) };
+  }
+
+  rejectUnreadable(err: unknown, version: number | null): ReportedConfig {
+    const e = toMssError(err);
+    const report = this.report({ version: version ?? -1, status: 'rejected', errors: [{ path: '', message: e.message }] });
+    return report;
+  }
+
+  async applyDesired(desired: DesiredConfigDoc): Promise<ReportedConfig> {
+    const previous = this.deps.running();
+    let next: MssConfig;
+    try {
+      next = validateConfig(this.completeDocument(desired.config as Record<string, unknown>, previous));
+    } catch (err) {
+      const issues: ConfigIssue[] = isMssError(err) && Array.isArray(err.detail.errors) ? (err.detail.errors as ConfigIssue[]) : [{ path: '', message: toMssError(err).message }];
+      this.deps.log.warn('config-rejected', { version: desired.version, errors: issues.length });
+      return this.report({ version: desired.version, status: 'rejected', errors: issues });
+    }
+    if (!isAbsolute(next.dataDir)) next.dataDir = resolve(next.dataDir);
+    if (next.mqtt.url === '') {
+      return this.report({ version: desired.version, status: 'rejected', errors: [{ path: 'mqtt.url', message: 'must name a broker: an empty url would cut the device off from management' }] });
+    }
+    const changed = changedSections(previous, next);
+    if (changed.length === 0) {
+      await this.persist(desired.version, next);
+      return this.report({ version: desired.version, status: this.lastStatus() === 'pending-restart' ? 'pending-restart' : 'applied', errors: [], changed });
+    }
+
+    // Apply module by module; if one fails, put back the ones already changed and reject.
+    const results: Record<string, ReconfigureResult> = {};
+    const done: AppModule[] = [];
+    try {
+      for (const m of this.deps.modules()) {
+        if (!m.reconfigure) continue;
+        results[m.name] = await m.reconfigure(next, previous);
+        done.push(m);
+      }
+    } catch (err) {
+      const e = toMssError(err);
+      const failed = this.deps.modules().find((m) => m.reconfigure && !done.includes(m) && !(m.name in results));
+      this.deps.log.error('config-apply-failed', { module: failed?.name, err: e });
+      for (const m of done.reverse()) {
+        try {
+          await m.reconfigure!(previous, next);
+        } catch (rollbackErr) {
+          this.deps.log.error('config-rollback-failed', { module: m.name, err: rollbackErr });
+        }
+      }
+      return this.report({ version: desired.version, status: 'rejected', errors: issuesFrom(e, failed?.name) });
+    }
+    if (next.logLevel !== previous.logLevel) setLogLevel(next.logLevel);
+
+    try {
+      await this.persist(desired.version, next);
+    } catch (err) {
+      for (const m of [...done].reverse()) await m.reconfigure!(previous, next).catch(() => undefined);
+      if (next.logLevel !== previous.logLevel) setLogLevel(previous.logLevel);
+      return this.report({ version: desired.version, status: 'rejected', errors: [{ path: '', message: `cannot persist the config: ${toMssError(err).message}` }] });
+    }
+    this.deps.setRunning(next);
+
+    const needsRestart =
+      Object.values(results).includes('pending-restart') ||
+      // the agent's own connection, the data directory and the board profile are read once at boot
+      changed.some((s) => s === 'mqtt' || s === 'dataDir' || s === 'board') ||
+      // a section changed that no module took live
+      (changed.some((s) => s !== 'logLevel' && s !== 'version') && !Object.values(results).includes('applied'));
+    const status = needsRestart ? 'pending-restart' : 'applied';
+    this.deps.log.info('config-applied', { version: desired.version, status, changed });
+    return this.report({ version: desired.version, status, errors: [], changed, modules: results });
+  }
+
+  /**
+   * The operator's document, completed with what only the device knows: a missing `mqtt` section or
+   * `dataDir` keeps the running one, and redacted secrets ("***", as config/reported shows them) keep theirs.
+   */
+  private completeDocument(doc: Record<string, unknown>, running: MssConfig): Record<string, unknown> {
+    const out = structuredClone(doc);
+    if (out.mqtt === undefined) out.mqtt = structuredClone(running.mqtt);
+    if (out.dataDir === undefined) out.dataDir = running.dataDir;
+    const mqtt = out.mqtt as Record<string, unknown> | undefined;
+    if (mqtt && typeof mqtt === 'object' && mqtt.password === REDACTED) mqtt.password = running.mqtt.password;
+    const server = out.server as { publishingPoints?: unknown } | undefined;
+    if (server && Array.isArray(server.publishingPoints)) {
+      for (const p of server.publishingPoints as Array<Record<string, unknown>>) {
+        const users = (p?.auth as { users?: unknown } | undefined)?.users;
+        if (!Array.isArray(users)) continue;
+        const was = running.server.publishingPoints.find((q) => q.name === p.name);
+        for (const u of users as Array<Record<string, unknown>>) {
+          if (u?.password !== REDACTED) continue;
+          const old = was?.auth.users.find((x) => x.name === u.name);
+          if (old) u.password = old.password;
+        }
+      }
+    }
+    return out;
+  }
+
+  private async persist(version: number, config: MssConfig): Promise<void> {
+    const doc = JSON.stringify({ version, config }, null, 2);
+    await writeFileAtomic(join(config.dataDir, PERSISTED_CONFIG_FILE), doc);
+    this.deps.kv.set('config-applied', doc);
+    this.deps.kv.set('config-applied-version', String(version));
+  }
+
+  private lastStatus(): string | undefined {
+    const stored = this.deps.kv.get('config-last-report');
+    return stored ? (JSON.parse(stored) as { status: string }).status : undefined;
+  }
+
+  private report(r: Omit<ReportedConfig, 'appliedVersion' | 'config'>): ReportedConfig {
+    const full: ReportedConfig = { ...r, appliedVersion: this.appliedVersion, config: redactConfig(this.deps.running()) };
+    const { config: _omit, ...rest } = full;
+    this.deps.kv.set('config-last-report', JSON.stringify(rest));
+    return full;
+  }
+}
+
+function issuesFrom(err: MssError, module: string | undefined): ConfigIssue[] {
+  if (Array.isArray(err.detail.errors)) return err.detail.errors as ConfigIssue[];
+  return [{ path: typeof err.detail.path === 'string' ? err.detail.path : '', message: `${module ?? 'a module'} could not apply it: ${err.message}` }];
+}
+
+/** Top-level sections whose value differs (deep, key-order independent). */
+export function changedSections(a: MssConfig, b: MssConfig): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => canonical((a as unknown as Record<string, unknown>)[k]) !== canonical((b as unknown as Record<string, unknown>)[k])).sort();
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, value: unknown) => {
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y)));
+    }
+    if (value instanceof RegExp) return String(value);
+    return value;
+  });
+}

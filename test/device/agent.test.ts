@@ -1,0 +1,173 @@
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { DeviceAgent } from '../../src/device/agent.js';
+import { loadPersistedConfig, PERSISTED_CONFIG_FILE } from '../../src/device/config-sync.js';
+import { FleetClient } from '../../src/fleet/client.js';
+import { agentConfig, FakeServerModule, tempDir } from '../helpers/device.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
+
+async function setup(t: import('ava').ExecutionContext, opts: { protocolVersion?: 4 | 5; deviceId?: string } = {}) {
+  const broker = await startMosquitto();
+  const tmp = await tempDir();
+  t.teardown(async () => {
+    await broker.stop();
+    await tmp.remove();
+  });
+  const config = agentConfig({ url: broker.url, dataDir: tmp.dir, protocolVersion: opts.protocolVersion, deviceId: opts.deviceId });
+  const server = new FakeServerModule(config);
+  const modules: Array<import('../../src/core/module.js').AppModule> = [server];
+  const agent = new DeviceAgent({ config, modules: () => modules });
+  modules.push(agent);
+  await agent.start();
+  t.teardown(() => agent.stop());
+  const fleet = await FleetClient.connect({ url: broker.url, protocolVersion: opts.protocolVersion });
+  t.teardown(() => fleet.close());
+  await waitUntil(() => agent.connected, 10_000);
+  return { broker, tmp, config, server, agent, fleet, modules };
+}
+
+async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('publishes retained status, info, state and config/reported on connect, and offline on clean stop', async (t) => {
+  const { agent, fleet } = await setup(t);
+  await waitUntil(async () => {
+    const s = await fleet.show('test-box');
+    return (s.state as Record<string, unknown>).server !== undefined;
+  }, 10_000);
+  const shown = await fleet.show('test-box');
+  t.is((shown.status as { state: string }).state, 'online');
+  const info = shown.info as { capabilities: { commands: string[]; modules: string[] }; configSchemaVersion: number };
+  t.true(info.capabilities.commands.includes('echo'));
+  t.true(info.capabilities.commands.includes('set-log-level'));
+  t.deepEqual(info.capabilities.modules, ['server']);
+  t.is(info.configSchemaVersion, 1);
+  t.is(((shown.state as Record<string, { state: string }>).server).state, 'running');
+  t.is(((shown.config as { reported: { status: string } }).reported).status, 'applied');
+  await agent.stop();
+  const list = await fleet.list();
+  t.deepEqual(list.map((d) => [d.deviceId, d.state]), [['test-box', 'offline']]);
+});
+
+for (const protocolVersion of [5, 4] as const) {
+  test(`command round trip over MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}, with error replies for unknown, bad and expired commands`, async (t) => {
+    const { fleet } = await setup(t, { protocolVersion });
+    const echo = await fleet.command('test-box', 'echo', { hello: 'world' });
+    t.is(echo.status, 'ok');
+    t.deepEqual(echo.data, { echoed: { hello: 'world' } });
+    const status = await fleet.command('test-box', 'status');
+    t.is(status.status, 'ok');
+    t.is((status.data as { modules: Record<string, { state: string }> }).modules.server.state, 'running');
+
+    const unknown = await fleet.command('test-box', 'no-such-command');
+    t.is(unknown.status, 'error');
+    t.is(unknown.error?.code, 'not-found');
+    const bad = await fleet.command('test-box', 'set-log-level', { level: 'loud' });
+    t.is(bad.error?.code, 'invalid-argument');
+    const failing = await fleet.command('test-box', 'echo', { fail: true });
+    t.is(failing.error?.code, 'invalid-argument');
+    const expired = await fleet.command('test-box', 'echo', {}, { expiresInMs: -1000 });
+    t.is(expired.error?.code, 'expired');
+    const reboot = await fleet.command('test-box', 'reboot');
+    t.is(reboot.error?.code, 'forbidden');
+  });
+}
+
+test('oversized and non-JSON command payloads are answered with an error, and the agent keeps working', async (t) => {
+  const { fleet } = await setup(t);
+  const notJson = await fleet.command('test-box', 'echo', {}, { payload: Buffer.from('this is { not json') });
+  t.is(notJson.status, 'error');
+  t.is(notJson.error?.code, 'malformed');
+  const big = await fleet.command('test-box', 'echo', {}, { payload: Buffer.from(JSON.stringify({ id: 'x', args: { blob: 'a'.repeat(300 * 1024) } })) });
+  t.is(big.error?.code, 'too-large');
+  const array = await fleet.command('test-box', 'echo', {}, { payload: Buffer.from('[1,2]') });
+  t.is(array.error?.code, 'malformed');
+  const ok = await fleet.command('test-box', 'echo', { still: 'alive' });
+  t.is(ok.status, 'ok');
+});
+
+test('3.1.1: a non-JSON command still gets an error on cmd/<name>/res', async (t) => {
+  const { fleet } = await setup(t, { protocolVersion: 4 });
+  const res = fleet.waitFor('mss/v1/test-box/cmd/echo/res', () => true, 10_000);
+  await fleet.subscribe('mss/v1/test-box/cmd/echo/res');
+  await fleet.client.publishAsync('mss/v1/test-box/cmd/echo', 'garbage', { qos: 1 });
+  const reply = (await res) as { id: null; status: string; error: { code: string } };
+  t.is(reply.status, 'error');
+  t.is(reply.error.code, 'malformed');
+  t.is(reply.id, null);
+});
+
+test('a desired config is validated, applied live, persisted, then reported; an invalid one changes nothing and lists every error', async (t) => {
+  const { fleet, server, tmp, config } = await setup(t);
+  const desired = structuredClone(config) as unknown as Record<string, any>;
+  desired.server.publishingPoints.push({ name: 'news', type: 'broadcast', source: { type: 'push' } });
+  desired.logLevel = 'warn';
+  const report = await fleet.setDesiredConfig('test-box', desired);
+  t.is(report.status, 'applied', JSON.stringify(report.errors));
+  t.deepEqual(report.errors, []);
+  t.deepEqual(server.points, ['vod', 'news']);
+  t.true(existsSync(path.join(tmp.dir, PERSISTED_CONFIG_FILE)));
+  const persisted = loadPersistedConfig(tmp.dir, {});
+  t.is(persisted?.version, report.version as number);
+  t.deepEqual(persisted?.config.server.publishingPoints.map((p) => p.name), ['vod', 'news']);
+
+  const before = server.reconfigures;
+  const bad = structuredClone(desired);
+  bad.server.publishingPoints.push({ name: 'bad name!', type: 'broadcast', source: { type: 'pull', url: 'ftp://x' } });
+  bad.http = { port: 'eighty' };
+  bad.logLevel = 'chatty';
+  const rejected = await fleet.setDesiredConfig('test-box', bad);
+  t.is(rejected.status, 'rejected');
+  const paths = (rejected.errors as Array<{ path: string }>).map((e) => e.path).sort();
+  t.deepEqual(paths, ['http.port', 'logLevel', 'server.publishingPoints[2].name', 'server.publishingPoints[2].source.url']);
+  t.is(server.reconfigures, before, 'no module was asked to change');
+  t.deepEqual(server.points, ['vod', 'news']);
+  t.is(rejected.appliedVersion, report.version);
+  t.deepEqual(loadPersistedConfig(tmp.dir, {})?.version, report.version as number);
+
+  // a desired document that is not JSON is rejected too
+  const notJson = fleet.waitFor('mss/v1/test-box/config/reported', (v) => (v as { status?: string })?.status === 'rejected' && (v as { version?: number }).version === -1, 10_000);
+  await fleet.subscribe('mss/v1/test-box/config/reported');
+  await fleet.client.publishAsync('mss/v1/test-box/config/desired', '{"version": 9, "config": ', { qos: 1, retain: true });
+  const r = (await notJson) as { errors: Array<{ message: string }> };
+  t.regex(r.errors[0].message, /not JSON/);
+  t.deepEqual(server.points, ['vod', 'news']);
+});
+
+test('a change the agent cannot take live (the broker settings) reports pending-restart', async (t) => {
+  const { fleet, config } = await setup(t);
+  const desired = structuredClone(config) as unknown as Record<string, any>;
+  desired.mqtt.keepaliveSec = 60;
+  const report = await fleet.setDesiredConfig('test-box', desired);
+  t.is(report.status, 'pending-restart');
+  t.deepEqual(report.changed, ['mqtt']);
+});
+
+test('rebirth and a broker that lost its retained messages: the agent republishes status, info, state and config/reported', async (t) => {
+  const broker = await startMosquitto({ persistence: false });
+  const tmp = await tempDir();
+  t.teardown(async () => {
+    await broker.stop();
+    await tmp.remove();
+  });
+  const config = agentConfig({ url: broker.url, dataDir: tmp.dir });
+  const server = new FakeServerModule(config);
+  const agent = new DeviceAgent({ config, modules: () => [server, agent] });
+  await agent.start();
+  t.teardown(() => agent.stop());
+  await waitUntil(() => agent.connected, 10_000);
+  await broker.restart();
+  const fleet = await FleetClient.connect({ url: broker.url });
+  t.teardown(() => fleet.close());
+  await waitUntil(async () => {
+    const s = await fleet.show('test-box');
+    return s.status !== null && s.info !== null && s.config !== null && (s.state as Record<string, unknown>).server !== undefined && (s.config as { reported: unknown }).reported !== null;
+  }, 20_000);
+  t.pass();
+});
