@@ -7,6 +7,7 @@ import type { MssConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { ModuleRunner, type AppModule } from '../core/module.js';
 import { HttpModule } from '../http/server.js';
+import { LogsModule } from '../logs/module.js';
 import type { AppContext } from './context.js';
 
 export type ModuleFactory = (ctx: AppContext) => AppModule;
@@ -14,6 +15,7 @@ export type ModuleFactory = (ctx: AppContext) => AppModule;
 /** Modules in start order. */
 export const MODULES: ReadonlyArray<ModuleFactory> = [
   // store, logs: added by their owners here (before the HTTP listener, so logs are stored before they are acknowledged)
+  (ctx) => new LogsModule(ctx),
   (ctx) => ctx.modules.get('http')!,
 ];
 
