@@ -1,0 +1,177 @@
+/**
+ * Seeded mutation fuzzing of every ASF entry point: any exception that is not an MssError fails.
+ * Reproduce with FUZZ_SEED=<seed> (and FUZZ_ITERATIONS=<n>); the failure message names the iteration.
+ */
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { parseAsfFile } from '../../src/asf/file.js';
+import { parseDataObjectHead, parseHeaderObject } from '../../src/asf/header.js';
+import { parseDataPacket } from '../../src/asf/packet.js';
+import { AsfStreamParser } from '../../src/asf/stream-parser.js';
+import { buildAsfFile } from '../../src/asf/writer.js';
+import { MssError } from '../../src/core/errors.js';
+import { FIXTURES, fixture } from '../helpers/fixtures.js';
+
+const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 100_000);
+const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const INTERESTING_32 = [0, 1, 2, 7, 8, 23, 24, 29, 30, 49, 50, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
+
+/** One mutated copy of `seed`. `hot` lists offsets worth hitting more often (size and count fields). */
+function mutate(rand: () => number, seed: Buffer, hot: number[]): Buffer {
+  const pick = (n: number) => Math.floor(rand() * n);
+  let buf = Buffer.from(seed);
+  const rounds = 1 + pick(4);
+  for (let r = 0; r < rounds; r++) {
+    const at = hot.length && rand() < 0.4 ? hot[pick(hot.length)]! : pick(Math.max(1, buf.length));
+    switch (pick(8)) {
+      case 0:
+        if (at < buf.length) buf[at]! ^= 1 << pick(8);
+        break;
+      case 1:
+        if (at < buf.length) buf[at] = pick(256);
+        break;
+      case 2:
+        if (at + 4 <= buf.length) buf.writeUInt32LE(INTERESTING_32[pick(INTERESTING_32.length)]!, at);
+        break;
+      case 3:
+        if (at + 8 <= buf.length) buf.writeBigUInt64LE(BigInt(INTERESTING_32[pick(INTERESTING_32.length)]!) * (rand() < 0.2 ? 0x100000000n : 1n), at);
+        break;
+      case 4:
+        if (at + 2 <= buf.length) buf.writeUInt16LE(INTERESTING_32[pick(INTERESTING_32.length)]! & 0xffff, at);
+        break;
+      case 5:
+        buf = buf.subarray(0, pick(buf.length + 1)); // truncate
+        break;
+      case 6: {
+        const len = pick(64);
+        const from = pick(Math.max(1, buf.length));
+        buf = Buffer.concat([buf.subarray(0, at), buf.subarray(from, from + len), buf.subarray(at)]); // insert a slice
+        break;
+      }
+      default: {
+        const len = 1 + pick(32);
+        buf = Buffer.concat([buf.subarray(0, at), buf.subarray(at + len)]); // delete
+        break;
+      }
+    }
+  }
+  return buf;
+}
+
+function fuzz(t: import('ava').ExecutionContext, name: string, seeds: Buffer[], hot: number[][], target: (b: Buffer) => unknown): void {
+  const rand = mulberry32(SEED ^ [...name].reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7));
+  const failures: string[] = [];
+  let accepted = 0;
+  for (let i = 0; i < ITERATIONS; i++) {
+    const k = Math.floor(rand() * seeds.length);
+    const input = mutate(rand, seeds[k]!, hot[k]!);
+    try {
+      target(input);
+      accepted++;
+    } catch (err) {
+      if (!(err instanceof MssError)) {
+        failures.push(`${name} iteration ${i} (FUZZ_SEED=${SEED}): ${(err as Error).stack?.split('\n').slice(0, 3).join(' | ')}`);
+        if (failures.length >= 5) break;
+      } else if (!/at byte|offset/i.test(err.message) && !/packet size|Data packet/.test(err.message)) {
+        failures.push(`${name} iteration ${i}: MssError without a byte offset: ${err.message}`);
+        if (failures.length >= 5) break;
+      }
+    }
+  }
+  t.deepEqual(failures, []);
+  t.log(`${name}: ${ITERATIONS} inputs, ${accepted} accepted`);
+}
+
+interface Seeds {
+  headers: Buffer[];
+  headerHot: number[][];
+  packets: Buffer[];
+  smallFile: Buffer;
+  smallFileHot: number[];
+  framed: Buffer;
+  dataHead: Buffer;
+}
+let seeds: Seeds;
+
+test.before(async () => {
+  const av = parseAsfFile(await readFile(await fixture(FIXTURES.av20)));
+  const mbr = parseAsfFile(await readFile(await fixture(FIXTURES.mbr20)));
+  const audio = parseAsfFile(await readFile(await fixture(FIXTURES.audio20)));
+  const hotOf = (h: ReturnType<typeof parseHeaderObject>) => [
+    16, 24,
+    ...h.objects.flatMap((o) => [o.offset + 16, o.offset + 24, o.offset + 40, o.offset + 64, o.offset + 68, o.offset + 92, o.offset + 96,
+      ...(o.children ?? []).flatMap((c) => [c.offset + 16, c.offset + 24, c.offset + 26])]),
+  ];
+  const small = buildAsfFile(av.header.raw, Array.from({ length: 4 }, (_, i) => av.packet(i)), { creationDate: 0n });
+  const smallLayout = parseAsfFile(small);
+  const framedParts: Buffer[] = [];
+  const frame = (type: string, payload: Buffer, flags: number) => {
+    const h = Buffer.alloc(12);
+    h[0] = 0x24;
+    h[1] = type.charCodeAt(0);
+    h.writeUInt16LE(payload.length + 8, 2);
+    h[9] = flags;
+    h.writeUInt16LE(payload.length + 8, 10);
+    return Buffer.concat([h, payload]);
+  };
+  framedParts.push(frame('H', av.headerBytes, 0x0c));
+  for (let i = 0; i < 3; i++) framedParts.push(frame('D', av.packet(i), 0));
+  seeds = {
+    headers: [av.header.raw, mbr.header.raw, audio.header.raw],
+    headerHot: [hotOf(av.header), hotOf(mbr.header), hotOf(audio.header)],
+    packets: [0, 1, 2, 5, 21, 100].map((i) => av.packet(i)).concat([0, 3].map((i) => audio.packet(i)), [mbr.packet(7)]),
+    smallFile: small,
+    smallFileHot: [...hotOf(smallLayout.header), smallLayout.dataObjectOffset + 16, smallLayout.dataObjectOffset + 40,
+      ...smallLayout.trailingObjects.flatMap((o) => [o.offset + 16, o.offset + 48, o.offset + 52])],
+    framed: Buffer.concat(framedParts),
+    dataHead: av.headerBytes.subarray(av.header.raw.length),
+  };
+});
+
+test('fuzz parseHeaderObject', (t) => {
+  fuzz(t, 'parseHeaderObject', seeds.headers, seeds.headerHot, (b) => parseHeaderObject(b));
+});
+
+test('fuzz parseDataObjectHead', (t) => {
+  fuzz(t, 'parseDataObjectHead', [seeds.dataHead], [[16, 40, 48]], (b) => parseDataObjectHead(b));
+});
+
+test('fuzz parseDataPacket', (t) => {
+  const hot = [0, 1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 18, 19, 23, 27, 30];
+  fuzz(t, 'parseDataPacket', seeds.packets, seeds.packets.map(() => hot), (b) => {
+    // the real packet size, and sometimes a wrong one
+    const size = b.length === 3200 || b.length === 0 ? 3200 : b.length;
+    return parseDataPacket(b, size);
+  });
+});
+
+test('fuzz parseAsfFile', (t) => {
+  fuzz(t, 'parseAsfFile', [seeds.smallFile], [seeds.smallFileHot], (b) => {
+    const f = parseAsfFile(b);
+    if (f.packetCount > 0) f.packet(f.packetCount - 1);
+  });
+});
+
+test('fuzz AsfStreamParser', (t) => {
+  const hot = seeds.smallFileHot;
+  let flip = 0;
+  fuzz(t, 'AsfStreamParser', [seeds.smallFile, seeds.framed], [hot, [0, 1, 2, 3, 9, 10, 11, 28, 36]], (b) => {
+    const p = new AsfStreamParser();
+    const cut = (flip = (flip * 1103515245 + 12345) & 0x7fffffff) % (b.length + 1);
+    p.push(b.subarray(0, cut));
+    p.push(b.subarray(cut));
+    if (p.bufferedBytes > 1024 * 1024 + 65536) throw new Error(`parser buffers ${p.bufferedBytes} bytes`);
+  });
+});
