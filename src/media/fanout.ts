@@ -1,0 +1,442 @@
+/**
+ * Live fan-out: one broadcast stream, many players. Each packet is framed once per group of players that share
+ * a framer and a stream selection, and the same Buffer is written to every player of the group. A ring of recent
+ * packets (with their framed buffers) serves Fast Start: a joining player gets the header and the packets from
+ * the last key frame of every selected video stream, at the accelerated rate it asked for, then joins the live
+ * edge. Every player has a bounded queue (its socket's pending bytes): while it is over the bound the player
+ * skips packets (and resumes at a key frame); one that stays over it for slowPlayerTimeoutMs is dropped. Nothing
+ * here runs a timer of its own: catch-up and the slow-player sweep run on the shared PacingScheduler.
+ */
+import { filterPacketStreams, packetKeyFrameStreams, readSendTime } from '../asf/index.js';
+import type { Logger } from '../core/log.js';
+import { PacingScheduler, type PacedTask } from './scheduler.js';
+import type { PacketFramer, PlayerSink, PlayHandle, PlayStats } from './types.js';
+
+export interface FanoutOptions {
+  scheduler: PacingScheduler;
+  log: Logger;
+  /** bytes a player may have queued before it counts as slow */
+  playerQueueBytes: number;
+  /** a player slow for this long is dropped */
+  slowPlayerTimeoutMs: number;
+  /** media kept for Fast Start (ms of send time) */
+  ringMs?: number;
+  /** bytes kept for Fast Start */
+  ringBytes?: number;
+  /** remote address etc. for logs; called when a slow player is dropped */
+  onDrop?: (info: { remote?: string; queuedBytes: number }) => void;
+}
+
+export interface StreamLayout {
+  packetSize: number;
+  /** video stream numbers (key frames matter for them only) */
+  videoStreams: readonly number[];
+  allStreams: readonly number[];
+}
+
+interface RingEntry {
+  packet: Buffer;
+  locationId: number;
+  sendTime: number;
+  keyStreams: Set<number>;
+  bytes: number;
+  /** framed buffers by group key */
+  framed: Map<string, Buffer | null>;
+}
+
+interface Group {
+  key: string;
+  framer: PacketFramer;
+  streams: ReadonlySet<number> | null;
+  live: Set<LivePlayer>;
+}
+
+export interface JoinOptions {
+  sink: PlayerSink;
+  framer: PacketFramer;
+  streams?: ReadonlySet<number>;
+  accel?: { bandwidth: number; durationMs: number };
+  /** bits/s cap for this player's catch-up burst (0 = none) */
+  maxBandwidth?: number;
+  /** label for logs */
+  remote?: string;
+}
+
+type PlayerState = 'catchup' | 'live' | 'closed';
+
+class LivePlayer implements PlayHandle {
+  state: PlayerState = 'catchup';
+  /** next ring locationId to send while catching up */
+  cursor = 0;
+  /** when the queue first went over the bound (0 = not slow) */
+  slowSince = 0;
+  /** skipping packets until the queue drains and a key frame comes */
+  skipping = false;
+  catchupStart = 0;
+  catchupBytes = 0;
+  readonly stats: PlayStats = { start: Date.now(), bytesSent: 0, packetsSent: 0 };
+  readonly ended: Promise<PlayStats>;
+  private resolveEnded!: (s: PlayStats) => void;
+
+  constructor(
+    readonly fanout: LiveFanout,
+    readonly group: Group,
+    readonly opts: JoinOptions,
+  ) {
+    this.ended = new Promise((r) => (this.resolveEnded = r));
+  }
+
+  stop(reason = 'stopped'): void {
+    this.fanout.removePlayer(this, reason);
+    if (!this.opts.sink.closed) this.opts.sink.end();
+  }
+
+  finish(reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.stats.endReason = reason;
+    this.resolveEnded(this.stats);
+  }
+}
+
+export class LiveFanout implements PacedTask {
+  private layout: StreamLayout | null = null;
+  private headerBytes: Buffer | null = null;
+  private headerFrames = new Map<string, Buffer[]>();
+  private generation = 0;
+  private ring: RingEntry[] = [];
+  private ringHead = 0;
+  private ringBytesHeld = 0;
+  private nextLocationId = 0;
+  private readonly groups = new Map<string, Group>();
+  private readonly catchingUp = new Set<LivePlayer>();
+  private readonly players = new Set<LivePlayer>();
+  private readonly removeSweep: () => void;
+  private ended = true;
+  /** totals for telemetry */
+  bytesSent = 0;
+  packetsIn = 0;
+  drops = 0;
+
+  constructor(private readonly opts: FanoutOptions) {
+    this.removeSweep = opts.scheduler.addSweep((now) => this.sweep(now));
+  }
+
+  get playerCount(): number {
+    return this.players.size;
+  }
+
+  get currentHeader(): Buffer | null {
+    return this.headerBytes;
+  }
+
+  get headerGeneration(): number {
+    return this.generation;
+  }
+
+  get active(): boolean {
+    return !this.ended && this.headerBytes !== null;
+  }
+
+  // -- source side ------------------------------------------------------------------------------------------------
+
+  /** A (new) header: players already here get a stream change and the new header; the ring restarts. */
+  setHeader(headerBytes: Buffer, layout: StreamLayout): void {
+    const hadHeader = this.headerBytes !== null && !this.ended;
+    this.headerBytes = headerBytes;
+    this.layout = layout;
+    this.generation++;
+    this.headerFrames.clear();
+    this.clearRing();
+    this.nextLocationId = 0;
+    this.ended = false;
+    if (!hadHeader) return;
+    for (const p of this.players) {
+      if (p.state === 'closed') continue;
+      const sink = p.opts.sink;
+      sink.cork?.();
+      this.write(p, p.opts.framer.streamChange());
+      for (const f of this.headerFramesFor(p.opts.framer)) this.write(p, f);
+      sink.uncork?.();
+      if (p.state === 'catchup') this.goLive(p);
+    }
+  }
+
+  /** One packet from the source, in send-time order. */
+  push(packet: Buffer): void {
+    const layout = this.layout;
+    if (!layout || this.ended) return;
+    this.packetsIn++;
+    let keyStreams: Set<number>;
+    let sendTime: number;
+    try {
+      keyStreams = packetKeyFrameStreams(packet, layout.packetSize);
+      sendTime = readSendTime(packet);
+    } catch (err) {
+      this.opts.log.warn('fanout.bad-packet', { error: err });
+      return;
+    }
+    const entry: RingEntry = { packet, locationId: this.nextLocationId++, sendTime, keyStreams, bytes: packet.length, framed: new Map() };
+    this.ring.push(entry);
+    this.ringBytesHeld += entry.bytes;
+    this.trimRing(sendTime);
+    const now = PacingScheduler.now();
+    for (const group of this.groups.values()) {
+      if (group.live.size === 0) continue;
+      const frame = this.framedFor(entry, group);
+      if (!frame) continue;
+      const key = this.isKeyFor(entry, group.streams);
+      for (const p of group.live) this.deliver(p, frame, key, now);
+    }
+  }
+
+  /** The source ended: every player gets an end of stream and is closed. */
+  end(reason: 'finished' | 'error' = 'finished'): void {
+    this.ended = true;
+    for (const p of [...this.players]) {
+      if (!p.opts.sink.closed) {
+        this.write(p, p.opts.framer.end(reason));
+        p.opts.sink.end();
+      }
+      this.removePlayer(p, reason === 'finished' ? 'finished' : 'source-error');
+    }
+    this.clearRing();
+    this.headerBytes = null;
+  }
+
+  close(): void {
+    this.end('finished');
+    this.removeSweep();
+    this.opts.scheduler.remove(this);
+  }
+
+  // -- player side ------------------------------------------------------------------------------------------------
+
+  /**
+   * Adds a player: it gets the current header frames, then the ring from the last key frame of every selected
+   * video stream (at its accel rate), then the live packets. Requires a header (check `active` first).
+   */
+  join(opts: JoinOptions): PlayHandle {
+    const group = this.groupFor(opts.framer, opts.streams ?? null);
+    const p = new LivePlayer(this, group, opts);
+    this.players.add(p);
+    opts.sink.onClose(() => this.removePlayer(p, 'client-gone'));
+    if (!this.active) {
+      this.write(p, opts.framer.end('finished'));
+      opts.sink.end();
+      this.removePlayer(p, 'finished');
+      return p;
+    }
+    for (const f of this.headerFramesFor(opts.framer)) this.write(p, f);
+    p.cursor = this.fastStartPosition(group.streams);
+    p.catchupStart = PacingScheduler.now();
+    this.catchingUp.add(p);
+    this.opts.scheduler.add(this);
+    this.catchUp(p, p.catchupStart);
+    return p;
+  }
+
+  removePlayer(p: LivePlayer, reason: string): void {
+    if (!this.players.delete(p)) return;
+    this.catchingUp.delete(p);
+    p.group.live.delete(p);
+    if (p.group.live.size === 0 && ![...this.catchingUp].some((c) => c.group === p.group)) this.groups.delete(p.group.key);
+    if (this.catchingUp.size === 0) this.opts.scheduler.remove(this);
+    p.finish(reason);
+  }
+
+  /** scheduler tick: move catching-up players forward */
+  tick(now: number): void {
+    for (const p of this.catchingUp) this.catchUp(p, now);
+  }
+
+  // -- internals --------------------------------------------------------------------------------------------------
+
+  private catchUp(p: LivePlayer, now: number): void {
+    const sink = p.opts.sink;
+    if (sink.closed) return;
+    const limit = this.opts.playerQueueBytes;
+    const rate = p.opts.accel?.bandwidth ?? 0;
+    const cap = p.opts.maxBandwidth ?? 0;
+    const bw = rate > 0 && cap > 0 ? Math.min(rate, cap) : rate || cap;
+    // bytes allowed so far at the accelerated rate (a first packet always goes)
+    const allowance = bw > 0 ? ((now - p.catchupStart) * bw) / 8000 + 16384 : Infinity;
+    const base = this.ring.length > this.ringHead ? this.ring[this.ringHead].locationId : this.nextLocationId;
+    if (p.cursor < base) p.cursor = this.fastStartPosition(p.group.streams);
+    sink.cork?.();
+    try {
+      while (p.cursor < this.nextLocationId) {
+        if (sink.queuedBytes > limit / 2) {
+          if (!p.slowSince) p.slowSince = now;
+          return;
+        }
+        p.slowSince = 0;
+        if (p.catchupBytes >= allowance) return;
+        const entry = this.ring[this.ringHead + (p.cursor - base)];
+        p.cursor++;
+        if (!entry) continue;
+        const frame = this.framedFor(entry, p.group);
+        if (!frame) continue;
+        this.write(p, frame);
+        p.catchupBytes += frame.length;
+      }
+    } finally {
+      sink.uncork?.();
+    }
+    this.goLive(p);
+  }
+
+  private goLive(p: LivePlayer): void {
+    this.catchingUp.delete(p);
+    if (this.catchingUp.size === 0) this.opts.scheduler.remove(this);
+    if (p.state === 'closed') return;
+    p.state = 'live';
+    p.group.live.add(p);
+  }
+
+  private deliver(p: LivePlayer, frame: Buffer, key: boolean, now: number): void {
+    const sink = p.opts.sink;
+    if (sink.closed) return;
+    const queued = sink.queuedBytes;
+    if (p.skipping) {
+      // resume only when drained and at a packet a decoder can start from
+      if (queued > this.opts.playerQueueBytes / 2 || !key) return;
+      p.skipping = false;
+      p.slowSince = 0;
+    }
+    if (queued > this.opts.playerQueueBytes) {
+      p.skipping = true;
+      if (!p.slowSince) p.slowSince = now;
+      return;
+    }
+    sink.write(frame);
+    p.stats.bytesSent += frame.length;
+    p.stats.packetsSent++;
+    this.bytesSent += frame.length;
+  }
+
+  private write(p: LivePlayer, frame: Buffer): void {
+    p.opts.sink.write(frame);
+    p.stats.bytesSent += frame.length;
+    this.bytesSent += frame.length;
+    if (frame.length > 12) p.stats.packetsSent++;
+  }
+
+  /** housekeeping: drop players that stayed slow too long */
+  private sweep(now: number): void {
+    for (const p of [...this.players]) {
+      const sink = p.opts.sink;
+      if (sink.closed) {
+        this.removePlayer(p, 'client-gone');
+        continue;
+      }
+      if (p.slowSince && sink.queuedBytes > this.opts.playerQueueBytes / 2 && now - p.slowSince > this.opts.slowPlayerTimeoutMs) {
+        this.drops++;
+        this.opts.log.warn('fanout.player-dropped', { remote: p.opts.remote, reason: 'slow player', queuedBytes: sink.queuedBytes, slowMs: Math.round(now - p.slowSince) });
+        this.opts.onDrop?.({ remote: p.opts.remote, queuedBytes: sink.queuedBytes });
+        sink.destroy('slow player');
+        this.removePlayer(p, 'slow-player');
+      } else if (p.slowSince && sink.queuedBytes <= this.opts.playerQueueBytes / 2 && !p.skipping && p.state === 'live') {
+        p.slowSince = 0;
+      }
+    }
+  }
+
+  private groupFor(framer: PacketFramer, streams: ReadonlySet<number> | null): Group {
+    const all = this.layout?.allStreams ?? [];
+    // a selection of every stream is no selection: those players share the unfiltered frames
+    const effective = streams && !all.every((s) => streams.has(s)) ? streams : null;
+    const key = `${framer.name}|${effective ? [...effective].sort((a, b) => a - b).join(',') : '*'}`;
+    let g = this.groups.get(key);
+    if (!g) {
+      g = { key, framer, streams: effective, live: new Set() };
+      this.groups.set(key, g);
+    }
+    return g;
+  }
+
+  private framedFor(entry: RingEntry, group: Group): Buffer | null {
+    let frame = entry.framed.get(group.key);
+    if (frame !== undefined) return frame;
+    let packet: Buffer | null = entry.packet;
+    if (group.streams && this.layout) {
+      try {
+        packet = filterPacketStreams(entry.packet, this.layout.packetSize, group.streams);
+      } catch {
+        packet = null;
+      }
+    }
+    frame = packet ? group.framer.data(packet, entry.locationId, entry.locationId & 0xff) : null;
+    entry.framed.set(group.key, frame);
+    return frame;
+  }
+
+  private headerFramesFor(framer: PacketFramer): Buffer[] {
+    let frames = this.headerFrames.get(framer.name);
+    if (!frames) {
+      frames = this.headerBytes ? framer.header(this.headerBytes) : [];
+      this.headerFrames.set(framer.name, frames);
+    }
+    return frames;
+  }
+
+  private isKeyFor(entry: RingEntry, streams: ReadonlySet<number> | null): boolean {
+    const videos = (this.layout?.videoStreams ?? []).filter((v) => !streams || streams.has(v));
+    if (videos.length === 0) return true;
+    return videos.some((v) => entry.keyStreams.has(v));
+  }
+
+  /** ring position where every selected video stream has had a key frame: the min of each stream's last key frame */
+  private fastStartPosition(streams: ReadonlySet<number> | null): number {
+    const videos = (this.layout?.videoStreams ?? []).filter((v) => !streams || streams.has(v));
+    if (this.ring.length === this.ringHead) return this.nextLocationId;
+    if (videos.length === 0) {
+      // audio only: a little history is enough to fill the player's buffer quickly
+      return this.ring[this.ringHead].locationId;
+    }
+    let start = Infinity;
+    for (const v of videos) {
+      let found = -1;
+      for (let i = this.ring.length - 1; i >= this.ringHead; i--) {
+        if (this.ring[i].keyStreams.has(v)) {
+          found = this.ring[i].locationId;
+          break;
+        }
+      }
+      if (found >= 0) start = Math.min(start, found);
+    }
+    // no key frame of any selected video stream yet: wait at the live edge for the next one
+    return Number.isFinite(start) ? start : this.nextLocationId;
+  }
+
+  private trimRing(newestSendTime: number): void {
+    const maxMs = this.opts.ringMs ?? 20_000;
+    const maxBytes = this.opts.ringBytes ?? 8 * 1024 * 1024;
+    while (this.ring.length - this.ringHead > 1) {
+      const oldest = this.ring[this.ringHead];
+      if (newestSendTime - oldest.sendTime <= maxMs && this.ringBytesHeld <= maxBytes) break;
+      this.ringBytesHeld -= oldest.bytes;
+      this.ringHead++;
+    }
+    if (this.ringHead > 1024 && this.ringHead > this.ring.length / 2) {
+      this.ring = this.ring.slice(this.ringHead);
+      this.ringHead = 0;
+    }
+  }
+
+  private clearRing(): void {
+    this.ring = [];
+    this.ringHead = 0;
+    this.ringBytesHeld = 0;
+  }
+
+  /** ring contents for tests and status */
+  ringInfo(): { packets: number; bytes: number; firstLocationId: number; nextLocationId: number } {
+    return {
+      packets: this.ring.length - this.ringHead,
+      bytes: this.ringBytesHeld,
+      firstLocationId: this.ring.length > this.ringHead ? this.ring[this.ringHead].locationId : this.nextLocationId,
+      nextLocationId: this.nextLocationId,
+    };
+  }
+}

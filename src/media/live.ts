@@ -1,0 +1,196 @@
+/**
+ * A broadcast point's live stream: the current (broadcast-patched) header, the fan-out to players, and an
+ * optional archive. File and playlist feeders and encoder pushes all arrive through the LiveIngest interface.
+ */
+import path from 'node:path';
+import { AsfFileWriter, makeBroadcastHeader, parseHeaderObject, type AsfHeader } from '../asf/index.js';
+import { MssError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { LiveFanout, type StreamLayout } from './fanout.js';
+import type { ContentDescription, LiveIngest } from './types.js';
+
+/** Facts a player needs from a header (shared by live and on-demand descriptions). */
+export function describeHeader(header: AsfHeader, headerBytes: Buffer, extra: Partial<ContentDescription> = {}): ContentDescription {
+  return {
+    headerBytes,
+    packetSize: header.fileProperties.packetSize,
+    prerollMs: header.fileProperties.prerollMs,
+    durationMs: header.durationMs,
+    bitrate: header.totalBitrate || header.fileProperties.maxBitrate,
+    streams: header.streams.map((s) => ({ number: s.number, type: s.type, codec: s.codec, bitrate: s.bitrate, width: s.width, height: s.height })),
+    exclusiveGroups: (header.mutualExclusion ?? []).filter((m) => m.kind === 'bitrate').map((m) => [...m.streams]),
+    packetCount: 0,
+    fileSize: 0,
+    generation: 0,
+    ...extra,
+  };
+}
+
+export function streamLayout(header: AsfHeader): StreamLayout {
+  return {
+    packetSize: header.fileProperties.packetSize,
+    videoStreams: header.streams.filter((s) => s.type === 'video').map((s) => s.number),
+    allStreams: header.streams.map((s) => s.number),
+  };
+}
+
+/** Writes what is broadcast to ASF files: a new file per header (name, then name-2, name-3 ...). */
+class Archiver {
+  private writer: AsfFileWriter | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private files = 0;
+  private failed = false;
+
+  constructor(private readonly file: string, private readonly log: Logger) {}
+
+  startFile(headerObject: Buffer): void {
+    if (this.failed) return;
+    this.enqueue(async () => {
+      await this.closeWriter();
+      this.files++;
+      const ext = path.extname(this.file);
+      const name = this.files === 1 ? this.file : `${this.file.slice(0, this.file.length - ext.length)}-${this.files}${ext || '.asf'}`;
+      this.writer = await AsfFileWriter.create(name, headerObject);
+      this.log.info('archive.started', { file: name });
+    });
+  }
+
+  write(packet: Buffer): void {
+    if (this.failed || !this.writer) {
+      if (!this.failed) this.enqueue(async () => this.writer?.write(packet));
+      return;
+    }
+    const w = this.writer;
+    this.enqueue(() => w.write(packet));
+  }
+
+  finish(): Promise<void> {
+    this.enqueue(() => this.closeWriter());
+    return this.chain;
+  }
+
+  private async closeWriter(): Promise<void> {
+    const w = this.writer;
+    this.writer = null;
+    if (w) {
+      const r = await w.finish();
+      this.log.info('archive.finished', { file: w.path, packets: r.packets, durationMs: r.durationMs });
+    }
+  }
+
+  private enqueue(task: () => Promise<unknown>): void {
+    this.chain = this.chain.then(task).then(
+      () => undefined,
+      (err) => {
+        // an archive problem never disturbs the broadcast: log once and stop archiving
+        if (!this.failed) this.log.error('archive.failed', { file: this.file, error: err });
+        this.failed = true;
+        this.writer = null;
+      },
+    );
+  }
+}
+
+export class LiveChannel implements LiveIngest {
+  readonly fanout: LiveFanout;
+  private description: ContentDescription | null = null;
+  private headerWaiters: Array<() => void> = [];
+  private archiver: Archiver | null;
+  private _closed = false;
+  /** who feeds it: file, playlist, push from <address> */
+  feeder = '';
+  startedAt = 0;
+  packetsIn = 0;
+  bytesIn = 0;
+
+  constructor(
+    readonly name: string,
+    fanout: LiveFanout,
+    private readonly log: Logger,
+    archivePath = '',
+    /** true when the stream comes from an encoder (WMSP features "live") */
+    readonly fromEncoder = false,
+  ) {
+    this.fanout = fanout;
+    this.archiver = archivePath ? new Archiver(archivePath, log) : null;
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /** the current header's description; null before the first header or after the end */
+  get content(): ContentDescription | null {
+    return this.description;
+  }
+
+  /** reopens a closed channel for a new ingest (push points accept one pusher after another) */
+  reopen(): void {
+    this._closed = false;
+  }
+
+  setHeader(headerBytes: Buffer): void {
+    if (this._closed) throw new MssError('conflict', `live stream ${this.name} has ended`);
+    const live = makeBroadcastHeader(headerBytes);
+    const header = parseHeaderObject(live);
+    if (header.fileProperties.packetSize < 1) throw new MssError('malformed', `live stream ${this.name}: header has no packet size`);
+    this.description = describeHeader(header, live, { generation: this.fanout.headerGeneration + 1 });
+    if (!this.startedAt) this.startedAt = Date.now();
+    this.fanout.setHeader(live, streamLayout(header));
+    this.archiver?.startFile(header.raw);
+    const waiters = this.headerWaiters;
+    this.headerWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  pushPacket(packet: Buffer): void {
+    const d = this.description;
+    if (this._closed || !d) return;
+    let p = packet;
+    if (p.length > d.packetSize) {
+      this.log.warn('live.bad-packet', { point: this.name, bytes: p.length, packetSize: d.packetSize });
+      return;
+    }
+    // pushes may arrive with padding stripped: restore the fixed packet size players expect
+    if (p.length < d.packetSize) p = Buffer.concat([p, Buffer.alloc(d.packetSize - p.length)]);
+    this.packetsIn++;
+    this.bytesIn += p.length;
+    this.fanout.push(p);
+    this.archiver?.write(p);
+  }
+
+  end(reason?: string): void {
+    if (this._closed) return;
+    this._closed = true;
+    this.log.info('live.ended', { point: this.name, reason: reason ?? 'finished', packets: this.packetsIn });
+    this.fanout.end(reason && reason !== 'finished' ? 'error' : 'finished');
+    this.description = null;
+    void this.archiver?.finish();
+    const waiters = this.headerWaiters;
+    this.headerWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** resolves when a header is available (or at once); rejects with 'unavailable' after timeoutMs */
+  async waitForHeader(timeoutMs: number): Promise<ContentDescription> {
+    if (this.description) return this.description;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.headerWaiters = this.headerWaiters.filter((w) => w !== done);
+        reject(new MssError('unavailable', `publishing point ${this.name} is not broadcasting (no stream within ${timeoutMs} ms)`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.headerWaiters.push(done);
+    });
+    if (!this.description) throw new MssError('unavailable', `publishing point ${this.name} is not broadcasting`);
+    return this.description;
+  }
+
+  async close(): Promise<void> {
+    this.end('finished');
+    await this.archiver?.finish();
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * On-demand playback of one ASF file to one player, paced by send time on the shared scheduler: the first
+ * preroll + 1 s of media leave at once (or the player's AccelBW/AccelDuration burst), then real time. Packets are
+ * read in batches ahead of need; a player whose queue is full is waited for (never dropped packets), and dropped
+ * when it stays full past the slow-player timeout.
+ */
+import { filterPacketStreams, readSendTime, seekPacketByTime, type AsfFileHandle } from '../asf/index.js';
+import type { Logger } from '../core/log.js';
+import { PacingScheduler, type PacedTask } from './scheduler.js';
+import type { PacketFramer, PlayerSink, PlayHandle, PlayOptions, PlayStats } from './types.js';
+
+const BATCH = 32;
+const LOW_WATER = 8;
+/** bytes a rate-capped session may send ahead of its cap */
+const CAP_ALLOWANCE = 64 * 1024;
+
+export interface OnDemandOptions extends PlayOptions {
+  file: AsfFileHandle;
+  framer: PacketFramer;
+  sink: PlayerSink;
+  scheduler: PacingScheduler;
+  log: Logger;
+  playerQueueBytes: number;
+  slowPlayerTimeoutMs: number;
+  remote?: string;
+  /** called once when the playback has ended (for limits and stats) */
+  onEnd?: (stats: PlayStats) => void;
+}
+
+export class OnDemandPlayback implements PacedTask, PlayHandle {
+  readonly stats: PlayStats = { start: Date.now(), bytesSent: 0, packetsSent: 0 };
+  readonly ended: Promise<PlayStats>;
+  private resolveEnded!: (s: PlayStats) => void;
+  private cursor = 0;
+  private endPacket = 0;
+  private buffer: Buffer[] = [];
+  private bufferHead = 0;
+  private readPos = 0;
+  private reading = false;
+  private done = false;
+  private wallStart = 0;
+  private firstSendTime = -1;
+  private lastSendLimit = Infinity;
+  private sequence = 0;
+  private slowSince = 0;
+  private readonly leadMs: number;
+  private readonly speedup: number;
+  private readonly accelMediaMs: number;
+
+  constructor(private readonly o: OnDemandOptions) {
+    this.ended = new Promise((r) => (this.resolveEnded = r));
+    const header = o.file.layout.header;
+    const bitrate = header.totalBitrate || header.fileProperties.maxBitrate || 1;
+    if (o.accel && o.accel.bandwidth > bitrate) {
+      this.speedup = o.accel.bandwidth / bitrate;
+      this.accelMediaMs = o.accel.durationMs;
+      this.leadMs = 0;
+    } else {
+      this.speedup = 1;
+      this.accelMediaMs = 0;
+      this.leadMs = header.fileProperties.prerollMs + 1000;
+    }
+    o.sink.onClose(() => this.finish('client-gone'));
+  }
+
+  /** positions the playback (seek) and starts sending on the scheduler */
+  async start(): Promise<void> {
+    const { file } = this.o;
+    const count = file.layout.packetCount;
+    let first = 0;
+    if (this.o.startTimeMs && this.o.startTimeMs > 0) first = await seekPacketByTime(file, this.o.startTimeMs);
+    else if (this.o.startPacket !== undefined) first = Math.min(this.o.startPacket, count);
+    this.cursor = first;
+    this.readPos = first;
+    this.endPacket = count;
+    if (this.o.sendHeader !== false) for (const f of this.o.framer.header(file.layout.headerBytes)) this.write(f, false);
+    if (this.done) return;
+    this.wallStart = PacingScheduler.now();
+    this.o.scheduler.add(this);
+    this.tick(this.wallStart);
+  }
+
+  stop(reason = 'stopped'): void {
+    if (this.done) return;
+    if (!this.o.sink.closed) this.o.sink.end();
+    this.finish(reason);
+  }
+
+  tick(now: number): void {
+    if (this.done) return;
+    const sink = this.o.sink;
+    if (sink.closed) {
+      this.finish('client-gone');
+      return;
+    }
+    const limit = this.o.playerQueueBytes;
+    const packetSize = this.o.file.layout.packetSize;
+    const cap = this.o.maxBandwidth ?? 0;
+    sink.cork?.();
+    try {
+      while (this.bufferHead < this.buffer.length) {
+        if (sink.queuedBytes > limit) {
+          if (!this.slowSince) this.slowSince = now;
+          if (now - this.slowSince > this.o.slowPlayerTimeoutMs) {
+            this.o.log.warn('ondemand.player-dropped', { remote: this.o.remote, reason: 'slow player', queuedBytes: sink.queuedBytes });
+            sink.destroy('slow player');
+            this.finish('slow-player');
+          }
+          return;
+        }
+        this.slowSince = 0;
+        const packet = this.buffer[this.bufferHead];
+        const sendTime = readSendTime(packet);
+        if (this.firstSendTime < 0) {
+          this.firstSendTime = sendTime;
+          if (this.o.maxDurationMs) this.lastSendLimit = sendTime + this.o.maxDurationMs;
+        }
+        if (sendTime > this.lastSendLimit) {
+          this.endPacket = this.cursor;
+          break;
+        }
+        if (this.dueAt(sendTime) > now) break;
+        if (cap > 0 && this.stats.bytesSent > ((now - this.wallStart) * cap) / 8000 + CAP_ALLOWANCE) break;
+        this.bufferHead++;
+        const index = this.cursor++;
+        const out = this.o.streams ? filterPacketStreams(packet, packetSize, this.o.streams) : packet;
+        if (out) this.write(this.o.framer.data(out, index, this.sequence++ & 0xff), true);
+      }
+    } finally {
+      sink.uncork?.();
+    }
+    if (this.bufferHead > 128) {
+      this.buffer = this.buffer.slice(this.bufferHead);
+      this.bufferHead = 0;
+    }
+    if (this.cursor >= this.endPacket && this.bufferHead >= this.buffer.length) {
+      this.write(this.o.framer.end('finished'), false);
+      sink.end();
+      this.finish('finished');
+      return;
+    }
+    if (!this.reading && this.buffer.length - this.bufferHead < LOW_WATER && this.readPos < this.endPacket) this.readAhead();
+  }
+
+  /** wall-clock time a packet is due: an initial burst, then real time */
+  private dueAt(sendTime: number): number {
+    const media = sendTime - this.firstSendTime;
+    if (this.speedup > 1) {
+      const fast = Math.min(media, this.accelMediaMs);
+      return this.wallStart + fast / this.speedup + (media - fast);
+    }
+    return this.wallStart + media - this.leadMs;
+  }
+
+  private readAhead(): void {
+    this.reading = true;
+    const n = Math.min(BATCH, this.endPacket - this.readPos);
+    const from = this.readPos;
+    this.o.file.readPackets(from, n).then(
+      (packets) => {
+        this.reading = false;
+        if (this.done) return;
+        this.readPos = from + n;
+        this.buffer.push(...packets);
+      },
+      (err) => {
+        this.reading = false;
+        if (this.done) return;
+        this.o.log.error('ondemand.read-failed', { remote: this.o.remote, error: err });
+        if (!this.o.sink.closed) {
+          this.write(this.o.framer.end('error'), false);
+          this.o.sink.end();
+        }
+        this.finish('error');
+      },
+    );
+  }
+
+  private write(buf: Buffer, isPacket: boolean): void {
+    this.o.sink.write(buf);
+    this.stats.bytesSent += buf.length;
+    if (isPacket) this.stats.packetsSent++;
+  }
+
+  private finish(reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.stats.endReason = reason;
+    this.o.scheduler.remove(this);
+    this.buffer = [];
+    void this.o.file.close().catch(() => undefined);
+    this.o.onEnd?.(this.stats);
+    this.resolveEnded(this.stats);
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * A publishing point: on-demand (a directory of ASF files) or broadcast (a file or .wsx playlist played as live,
+ * or an encoder's push). It owns its live channel and feeder, its access list and authenticator, and counts its
+ * players; admission against the server-wide limits goes through the Admission passed in.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { openAsfFile, type AsfFileHandle } from '../asf/index.js';
+import type { BroadcastPointConfig, PublishingPointConfig, ServerConfig } from '../config/index.js';
+import { MssError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { createAccessList, type AccessList } from '../http/access.js';
+import { createAuthenticator, type Authenticator } from '../http/auth.js';
+import { LiveFanout } from './fanout.js';
+import { FileFeeder, type FeedEntry } from './feeder.js';
+import { describeHeader, LiveChannel } from './live.js';
+import { OnDemandPlayback } from './ondemand.js';
+import { resolveMediaFile, safeSegments } from './paths.js';
+import { parseWsxPlaylist } from './playlist.js';
+import type { PacingScheduler } from './scheduler.js';
+import type { ContentDescription, PacketFramer, PlayerSink, PlayHandle, PlayOptions, PlayStats } from './types.js';
+
+const MAX_PLAYLIST_BYTES = 1024 * 1024;
+/** how long a player waits for a broadcast that has not started (push points, demand start) */
+const HEADER_WAIT_MS = 10_000;
+/** a demand-started broadcast with no players for this long is stopped */
+const DEMAND_IDLE_MS = 30_000;
+
+/** Server-wide player and bandwidth bookkeeping. */
+export interface Admission {
+  /** reserves a player slot of `bitrate` bits/s or throws MssError('limit-reached') naming the limit */
+  admit(point: PublishingPoint, bitrate: number): () => void;
+}
+
+export interface PointDeps {
+  scheduler: PacingScheduler;
+  log: Logger;
+  server: () => ServerConfig;
+  admission: Admission;
+}
+
+export interface PointStats {
+  players: number;
+  sessions: number;
+  bytesSent: number;
+  packetsSent: number;
+  drops: number;
+  /** bits/s being sent right now: sum of the playing sessions' content bitrates */
+  bitrate: number;
+}
+
+export class PublishingPoint {
+  readonly name: string;
+  readonly access: AccessList;
+  readonly auth: Authenticator | null;
+  private channel: LiveChannel | null = null;
+  private feeder: FileFeeder | null = null;
+  private starting: Promise<void> | null = null;
+  private readonly active = new Set<{ bitrate: number }>();
+  private idleSince = 0;
+  /** the push ingest's address while one is connected */
+  pusher: string | null = null;
+  /** created from a template for a push and removed when it ends */
+  autoDestroy = false;
+  private totals = { sessions: 0, bytesSent: 0, packetsSent: 0, drops: 0 };
+  private readonly log: Logger;
+
+  constructor(readonly config: PublishingPointConfig, private readonly deps: PointDeps) {
+    this.name = config.name;
+    this.access = createAccessList(config.access);
+    this.auth = config.auth.scheme === 'none' ? null : createAuthenticator(config.auth);
+    this.log = deps.log.child('point', { point: config.name });
+  }
+
+  get type(): 'ondemand' | 'broadcast' {
+    return this.config.type;
+  }
+
+  /** an encoder feeds it (WMSP features "live") */
+  get live(): boolean {
+    return this.config.type === 'broadcast' && (this.config.source.type === 'push' || this.config.source.type === 'pull');
+  }
+
+  get liveChannel(): LiveChannel | null {
+    return this.channel;
+  }
+
+  // -- life cycle -------------------------------------------------------------------------------------------------
+
+  /** boot-started broadcasts begin here; others wait for their first player (or pusher) */
+  async start(): Promise<void> {
+    if (this.config.type !== 'broadcast') return;
+    if (this.config.source.type === 'push') {
+      this.ensureChannel();
+      return;
+    }
+    if (this.config.start === 'boot') await this.ensureStarted();
+  }
+
+  private ensureChannel(): LiveChannel {
+    if (this.channel && !this.channel.closed) return this.channel;
+    const cfg = this.config as BroadcastPointConfig;
+    const server = this.deps.server();
+    const fanout = this.channel?.fanout ?? new LiveFanout({
+      scheduler: this.deps.scheduler,
+      log: this.log,
+      playerQueueBytes: server.playerQueueBytes,
+      slowPlayerTimeoutMs: server.slowPlayerTimeoutMs,
+      onDrop: () => this.totals.drops++,
+    });
+    this.channel = new LiveChannel(this.name, fanout, this.log, cfg.archive, this.live);
+    return this.channel;
+  }
+
+  /** starts a file/playlist broadcast (once; concurrent callers share the start) */
+  ensureStarted(): Promise<void> {
+    if (this.config.type !== 'broadcast') return Promise.resolve();
+    const src = this.config.source;
+    if (src.type === 'push') {
+      this.ensureChannel();
+      return Promise.resolve();
+    }
+    if (this.feeder && this.channel && !this.channel.closed) return Promise.resolve();
+    if (this.starting) return this.starting;
+    if (src.type === 'pull') return Promise.reject(new MssError('unsupported', `publishing point ${this.name}: pull sources are not available in this build`));
+    const channel = this.ensureChannel();
+    channel.reopen();
+    const entries = async (): Promise<{ entries: FeedEntry[]; loop: boolean }> => {
+      if (src.type === 'file') return { entries: [{ path: src.path }], loop: src.loop };
+      const buf = await readFile(src.path).catch((err: Error) => {
+        throw new MssError('not-found', `publishing point ${this.name}: cannot read playlist ${src.path}: ${err.message}`);
+      });
+      if (buf.length > MAX_PLAYLIST_BYTES) throw new MssError('too-large', `playlist ${src.path} is ${buf.length} bytes, limit ${MAX_PLAYLIST_BYTES}`);
+      const pl = parseWsxPlaylist(buf.toString('utf8'), path.dirname(src.path));
+      return { entries: pl.entries.map((e) => ({ path: e.path, clipBegin: e.clipBegin, clipEnd: e.clipEnd })), loop: pl.loop };
+    };
+    const feeder = new FileFeeder({ channel, scheduler: this.deps.scheduler, log: this.log, entries, newHeaderPerEntry: src.type === 'playlist' });
+    channel.feeder = src.type;
+    this.feeder = feeder;
+    this.starting = feeder.start().then(
+      () => {
+        this.starting = null;
+        this.idleSince = 0;
+        this.log.info('point.started', { source: src.type, path: src.path });
+      },
+      (err) => {
+        this.starting = null;
+        this.feeder = null;
+        channel.end('error');
+        this.log.error('point.start-failed', { source: src.type, error: err });
+        throw err;
+      },
+    );
+    return this.starting;
+  }
+
+  async stop(): Promise<void> {
+    const f = this.feeder;
+    this.feeder = null;
+    await f?.stop();
+    const ch = this.channel;
+    if (ch) {
+      await ch.close();
+      ch.fanout.close();
+    }
+    this.channel = null;
+  }
+
+  /** housekeeping from the media core: stop an idle demand-started broadcast */
+  sweep(now: number): void {
+    if (this.config.type !== 'broadcast' || this.config.start !== 'demand' || !this.feeder) return;
+    if (this.active.size > 0) {
+      this.idleSince = 0;
+      return;
+    }
+    if (!this.idleSince) this.idleSince = now;
+    else if (now - this.idleSince > DEMAND_IDLE_MS) {
+      this.log.info('point.idle-stop', {});
+      this.idleSince = 0;
+      void this.stop();
+    }
+  }
+
+  // -- playing ----------------------------------------------------------------------------------------------------
+
+  /** the file a request's rest-of-path names (on-demand points) */
+  async resolveFile(rawRest: string): Promise<string> {
+    if (this.config.type !== 'ondemand') throw new MssError('not-found', `publishing point ${this.name} is a broadcast: it has no files`);
+    return resolveMediaFile(this.config.path, safeSegments(rawRest));
+  }
+
+  async describeFile(file: string): Promise<ContentDescription> {
+    const f = await openAsfFile(file);
+    try {
+      return describeFile(f);
+    } finally {
+      await f.close();
+    }
+  }
+
+  async describeLive(): Promise<ContentDescription> {
+    await this.ensureStarted();
+    const ch = this.ensureChannel();
+    return ch.waitForHeader(HEADER_WAIT_MS);
+  }
+
+  async playFile(file: string, opts: PlayOptions, framer: PacketFramer, sink: PlayerSink, remote: string): Promise<PlayHandle> {
+    const handle = await openAsfFile(file);
+    let release: (() => void) | null = null;
+    try {
+      const desc = describeFile(handle);
+      const bitrate = selectedBitrate(desc, opts.streams);
+      release = this.deps.admission.admit(this, bitrate);
+      const server = this.deps.server();
+      const slot = { bitrate };
+      this.active.add(slot);
+      this.totals.sessions++;
+      const playback = new OnDemandPlayback({
+        ...opts,
+        maxBandwidth: this.config.maxPlayerBandwidth || opts.maxBandwidth,
+        file: handle,
+        framer,
+        sink,
+        scheduler: this.deps.scheduler,
+        log: this.log,
+        playerQueueBytes: server.playerQueueBytes,
+        slowPlayerTimeoutMs: server.slowPlayerTimeoutMs,
+        remote,
+        onEnd: (stats) => this.ended(slot, release!, stats),
+      });
+      await playback.start();
+      return playback;
+    } catch (err) {
+      release?.();
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async joinLive(opts: PlayOptions, framer: PacketFramer, sink: PlayerSink, remote: string): Promise<PlayHandle> {
+    const desc = await this.describeLive();
+    const bitrate = selectedBitrate(desc, opts.streams);
+    const release = this.deps.admission.admit(this, bitrate);
+    const slot = { bitrate };
+    this.active.add(slot);
+    this.totals.sessions++;
+    const ch = this.ensureChannel();
+    const handle = ch.fanout.join({ sink, framer, streams: opts.streams, accel: opts.accel, maxBandwidth: this.config.maxPlayerBandwidth || opts.maxBandwidth, remote });
+    void handle.ended.then((stats) => this.ended(slot, release, stats));
+    return handle;
+  }
+
+  private ended(slot: { bitrate: number }, release: () => void, stats: PlayStats): void {
+    if (!this.active.delete(slot)) return;
+    release();
+    this.totals.bytesSent += stats.bytesSent;
+    this.totals.packetsSent += stats.packetsSent;
+  }
+
+  get playerCount(): number {
+    return this.active.size;
+  }
+
+  stats(): PointStats {
+    let bitrate = 0;
+    for (const s of this.active) bitrate += s.bitrate;
+    const fanout = this.channel?.fanout;
+    return {
+      players: this.active.size,
+      sessions: this.totals.sessions,
+      bytesSent: this.totals.bytesSent + (fanout ? 0 : 0),
+      packetsSent: this.totals.packetsSent,
+      drops: this.totals.drops,
+      bitrate,
+    };
+  }
+
+  /** status API view */
+  status(): Record<string, unknown> {
+    const base: Record<string, unknown> = { name: this.name, type: this.type, ...this.stats() };
+    if (this.config.type === 'ondemand') return { ...base, path: this.config.path };
+    const ch = this.channel;
+    const content = ch?.content;
+    return {
+      ...base,
+      source: { ...this.config.source, pusher: this.pusher ?? undefined },
+      start: this.config.start,
+      broadcasting: Boolean(content),
+      startedAt: ch?.startedAt ? new Date(ch.startedAt).toISOString() : undefined,
+      contentBitrate: content?.bitrate,
+      streams: content?.streams,
+      packetsIn: ch?.packetsIn ?? 0,
+      liveBytesSent: ch?.fanout.bytesSent ?? 0,
+      archive: this.config.archive || undefined,
+    };
+  }
+}
+
+export function describeFile(f: AsfFileHandle): ContentDescription {
+  const l = f.layout;
+  return describeHeader(l.header, l.headerBytes, {
+    packetCount: l.packetCount,
+    fileSize: l.firstPacketOffset + l.packetCount * l.packetSize,
+    packetSize: l.packetSize,
+  });
+}
+
+/** bits/s of the selected streams (all when no selection; the content total when streams carry no bitrates) */
+export function selectedBitrate(desc: ContentDescription, streams?: ReadonlySet<number>): number {
+  if (!streams) return desc.bitrate;
+  const sum = desc.streams.filter((s) => streams.has(s.number)).reduce((a, s) => a + s.bitrate, 0);
+  return sum || desc.bitrate;
+}

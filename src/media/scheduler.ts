@@ -1,0 +1,101 @@
+/**
+ * One clock for the whole media core: a single interval timer drives every on-demand session, every file or
+ * playlist broadcast feeder and every live catch-up, instead of a timer per session. Each tick calls the tasks'
+ * tick(now); a task sends what is due and returns. The timer only runs while there are tasks.
+ */
+export interface PacedTask {
+  /** sends what is due at `now` (ms, monotonic); must not throw (the scheduler logs and removes a task that does) */
+  tick(now: number): void;
+}
+
+export class PacingScheduler {
+  private readonly tasks = new Set<PacedTask>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private readonly sweeps = new Set<(now: number) => void>();
+  private lastSweep = 0;
+
+  constructor(
+    /** tick period: small enough for smooth pacing at a few Mbit/s, large enough to batch writes */
+    readonly tickMs = 20,
+    private readonly onTaskError: (err: unknown) => void = () => undefined,
+    /** period of the slow housekeeping calls (slow-player checks, idle sources) */
+    readonly sweepMs = 500,
+  ) {}
+
+  static now(): number {
+    return performance.now();
+  }
+
+  add(task: PacedTask): void {
+    this.tasks.add(task);
+    this.ensureRunning();
+  }
+
+  remove(task: PacedTask): void {
+    this.tasks.delete(task);
+    this.stopIfIdle();
+  }
+
+  /** a housekeeping callback run every sweepMs while the scheduler runs */
+  addSweep(fn: (now: number) => void): () => void {
+    this.sweeps.add(fn);
+    this.ensureRunning();
+    return () => {
+      this.sweeps.delete(fn);
+      this.stopIfIdle();
+    };
+  }
+
+  get size(): number {
+    return this.tasks.size;
+  }
+
+  /** runs one tick at once (tests, and after a task was added that has work due now) */
+  runTick(now = PacingScheduler.now()): void {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      for (const task of this.tasks) {
+        try {
+          task.tick(now);
+        } catch (err) {
+          this.tasks.delete(task);
+          this.onTaskError(err);
+        }
+      }
+      if (now - this.lastSweep >= this.sweepMs) {
+        this.lastSweep = now;
+        for (const fn of this.sweeps) {
+          try {
+            fn(now);
+          } catch (err) {
+            this.onTaskError(err);
+          }
+        }
+      }
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private ensureRunning(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.runTick(), this.tickMs);
+    this.timer.unref();
+  }
+
+  private stopIfIdle(): void {
+    if (this.timer && this.tasks.size === 0 && this.sweeps.size === 0) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  stop(): void {
+    this.tasks.clear();
+    this.sweeps.clear();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
