@@ -1,0 +1,556 @@
+/**
+ * WMSP live fan-out benchmark: N live players of a ~500 kbps WMV2 stream over loopback, against `mss serve`
+ * and, side by side, VLC 3's mmsh stream output on the same file with the same clients.
+ *
+ *   npx tsx scripts/bench/wmsp-fanout.ts [--players 50,500,2000] [--seconds 30] [--servers mss,vlc]
+ *                                        [--settle 5] [--ttff-samples 3] [--concurrency 100]
+ *
+ * For every server and player count a fresh server process is started; the load generator
+ * (scripts/bench/lib/wmsp-load.ts, one process of raw-TCP players sending ffmpeg's exact requests) ramps
+ * the players up, lets them settle, then measures a window of --seconds. Reported per run:
+ *   - bytes delivered in the window (sum over players) and the aggregate rate;
+ *   - server CPU seconds in the window (/proc/<pid>/stat utime+stime) and CPU seconds per GB (1e9 bytes);
+ *   - server peak RSS (/proc/<pid>/status VmHWM, whole life of the process);
+ *   - players starved: got < 90% of what an idle probe player of the same server gets in the same time,
+ *     or stalled > 5 s in the window, or never joined;
+ *   - the load generator's own CPU seconds (it shares the two cores);
+ *   - time to first decoded frame of a live join (`ffmpeg -i mmsh://... -frames:v 1 -f null -`) idle and
+ *     once in the middle of the loaded window.
+ * VLC is installed with apt when missing and run as `nobody` (it refuses root) through setpriv, which execs,
+ * so the pid measured is VLC's own.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, copyFileSync, chmodSync, chownSync, closeSync, readSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseHeaderObject } from '../../src/asf/header.js';
+import type { LoadOptions, LoadResult } from './lib/wmsp-load.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const benchDir = path.join(root, '.bench');
+const LOAD_SCRIPT = path.join(root, 'scripts/bench/lib/wmsp-load.ts');
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+// ---------------------------------------------------------------------------------------------------------
+// arguments
+
+interface Args {
+  players: number[];
+  seconds: number;
+  servers: Array<'mss' | 'vlc'>;
+  settle: number;
+  ttffSamples: number;
+  concurrency: number;
+}
+
+function parseCli(argv: string[]): Args {
+  const a: Args = { players: [50, 500, 2000], seconds: 30, servers: ['mss', 'vlc'], settle: 5, ttffSamples: 3, concurrency: 100 };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[i + 1];
+    const need = () => {
+      if (value === undefined) throw new Error(`${flag} needs a value`);
+      i++;
+      return value;
+    };
+    switch (flag) {
+      case '--players':
+        a.players = need().split(',').map((s) => Number(s.trim()));
+        if (a.players.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--players takes whole numbers, e.g. 50,500,2000');
+        break;
+      case '--seconds':
+        a.seconds = Number(need());
+        break;
+      case '--servers':
+        a.servers = need().split(',').map((s) => s.trim()) as Args['servers'];
+        if (a.servers.some((s) => s !== 'mss' && s !== 'vlc')) throw new Error('--servers takes mss and/or vlc');
+        break;
+      case '--settle':
+        a.settle = Number(need());
+        break;
+      case '--ttff-samples':
+        a.ttffSamples = Number(need());
+        break;
+      case '--concurrency':
+        a.concurrency = Number(need());
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*|^ \* ?/gm, ''));
+        process.exit(0);
+      default:
+        throw new Error(`unknown flag ${flag}`);
+    }
+  }
+  if (!(a.seconds > 0)) throw new Error('--seconds must be > 0');
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// small process helpers
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, env: opts.env ?? process.env }, (err, stdout, stderr) => {
+      const code: unknown = err ? (err as { code?: unknown }).code : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout: String(stdout), stderr: String(stderr), ms: performance.now() - t0 });
+    });
+  });
+}
+
+function which(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** utime+stime of a process in seconds */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // after "pid (comm) ": field 3 is state (index 0) → utime is field 14 (index 11), stime 15 (index 12)
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+function statusKb(pid: number, key: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode}) before listening`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`not listening on ${port} within ${timeoutMs} ms`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(killer);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// media and servers
+
+interface Media {
+  file: string;
+  streams: number[];
+  bitrate: number;
+  packetSize: number;
+  packetsPerSecond: number;
+  durationMs: number;
+}
+
+async function prepareMedia(): Promise<Media> {
+  mkdirSync(benchDir, { recursive: true });
+  const file = path.join(benchDir, 'live-500k.wmv');
+  if (!existsSync(file)) {
+    const tmp = file + '.tmp.wmv';
+    const r = await run('ffmpeg', [
+      '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
+      '-f', 'lavfi', '-i', 'testsrc2=size=480x270:rate=25',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:beep_factor=4:sample_rate=44100',
+      '-t', '60', '-c:v', 'wmv2', '-b:v', '430k', '-maxrate', '430k', '-bufsize', '860k', '-g', '50',
+      '-c:a', 'wmav2', '-b:a', '64k', '-ac', '2', '-f', 'asf', tmp,
+    ]);
+    if (r.code !== 0) throw new Error(`ffmpeg could not make the bench file: ${r.stderr}`);
+    execFileSync('mv', ['-f', tmp, file]);
+  }
+  const fd = openSync(file, 'r');
+  const head = Buffer.alloc(256 * 1024);
+  const n = readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  const h = parseHeaderObject(head.subarray(0, n));
+  const fp = h.fileProperties;
+  return {
+    file,
+    streams: h.streams.map((s) => s.number),
+    bitrate: h.totalBitrate,
+    packetSize: fp.packetSize,
+    durationMs: h.durationMs,
+    packetsPerSecond: Number(fp.dataPacketsCount) / (h.durationMs / 1000),
+  };
+}
+
+interface ServerHandle {
+  kind: 'mss' | 'vlc';
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  path: string;
+  logFile: string;
+}
+
+let mssEntry: { cmd: string; args: string[]; how: string } | undefined;
+
+/** `mss serve` as deployed (compiled JS); compiled into .bench/dist so the repo's dist/ is left alone. */
+async function prepareMss(): Promise<{ cmd: string; args: string[]; how: string }> {
+  if (mssEntry) return mssEntry;
+  const outDir = path.join(benchDir, 'dist');
+  const r = await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], { timeoutMs: 300_000 });
+  const main = path.join(outDir, 'src/cli/main.js');
+  if (existsSync(main)) {
+    if (r.code !== 0) process.stderr.write(`note: tsc reported type errors (emitted anyway):\n${r.stdout.split('\n').slice(0, 10).join('\n')}\n`);
+    mssEntry = { cmd: process.execPath, args: [main, 'serve'], how: 'node .bench/dist (compiled)' };
+  } else {
+    mssEntry = { cmd: process.execPath, args: ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'serve'], how: 'node --import tsx (compile failed)' };
+  }
+  return mssEntry;
+}
+
+async function startMss(media: Media, tag: string): Promise<ServerHandle> {
+  const entry = await prepareMss();
+  const port = await freePort();
+  const dir = path.join(benchDir, 'run', `mss-${tag}`);
+  mkdirSync(dir, { recursive: true });
+  const configFile = path.join(dir, 'config.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify(
+      {
+        dataDir: path.join(dir, 'var'),
+        http: { host: '127.0.0.1', port },
+        server: {
+          publishingPoints: [{ name: 'live', type: 'broadcast', source: { type: 'file', path: media.file, loop: true }, start: 'boot' }],
+        },
+      },
+      null,
+      2,
+    ),
+  );
+  const logFile = path.join(dir, 'serve.log');
+  const out = openSync(logFile, 'w');
+  const child = spawn(entry.cmd, [...entry.args, '--config', configFile], { cwd: root, stdio: ['ignore', out, out] });
+  closeSync(out);
+  try {
+    await waitForPort(port, child, 30_000);
+  } catch (err) {
+    await stopChild(child);
+    throw new Error(`mss serve ${(err as Error).message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+  }
+  return { kind: 'mss', child, pid: child.pid!, port, path: '/live', logFile };
+}
+
+function ensureVlc(): void {
+  if (which('cvlc')) return;
+  process.stderr.write('cvlc missing: installing vlc-bin and vlc-plugin-base with apt-get...\n');
+  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'vlc-bin', 'vlc-plugin-base'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (!which('cvlc')) throw new Error('cvlc still missing after apt-get install');
+}
+
+async function startVlc(media: Media, tag: string): Promise<ServerHandle> {
+  ensureVlc();
+  // VLC refuses to run as root: run it as nobody, on a copy of the file that nobody can read
+  const dir = '/tmp/mss-bench-vlc';
+  mkdirSync(path.join(dir, 'home'), { recursive: true });
+  chmodSync(dir, 0o755);
+  const nobody = Number(execFileSync('id', ['-u', 'nobody']).toString().trim());
+  const nogroup = Number(execFileSync('id', ['-g', 'nobody']).toString().trim());
+  chownSync(path.join(dir, 'home'), nobody, nogroup);
+  const file = path.join(dir, path.basename(media.file));
+  copyFileSync(media.file, file);
+  chmodSync(file, 0o644);
+  const port = await freePort();
+  const logFile = path.join(benchDir, 'run', `vlc-${tag}.log`);
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const out = openSync(logFile, 'w');
+  const asRoot = process.getuid?.() === 0;
+  const vlcArgs = ['-q', file, '--loop', '--sout', `#std{access=mmsh,mux=asfh,dst=127.0.0.1:${port}}`];
+  // setpriv execs (no fork), so child.pid is VLC's pid
+  const child = asRoot
+    ? spawn('setpriv', ['--reuid=nobody', `--regid=${nogroup}`, '--clear-groups', 'cvlc', ...vlcArgs], { stdio: ['ignore', out, out], env: { ...process.env, HOME: path.join(dir, 'home') } })
+    : spawn('cvlc', vlcArgs, { stdio: ['ignore', out, out] });
+  closeSync(out);
+  try {
+    await waitForPort(port, child, 30_000);
+  } catch (err) {
+    await stopChild(child);
+    throw new Error(`vlc ${(err as Error).message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+  }
+  return { kind: 'vlc', child, pid: child.pid!, port, path: '/', logFile };
+}
+
+const startServer = (kind: 'mss' | 'vlc', media: Media, tag: string) => (kind === 'mss' ? startMss(media, tag) : startVlc(media, tag));
+
+// ---------------------------------------------------------------------------------------------------------
+// measurements
+
+interface LoadRun {
+  result: LoadResult;
+  serverCpu: number;
+  loadCpuProc: number;
+  ttffUnderLoadMs: number | null;
+  ttffUnderLoadError?: string;
+}
+
+async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'port' | 'path'>, ttffMidWindow: boolean): Promise<LoadRun> {
+  const full: LoadOptions = { host: '127.0.0.1', port: server.port, path: server.path, ...opts };
+  const child = spawn(process.execPath, ['--import', 'tsx', LOAD_SCRIPT, JSON.stringify(full)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let cpuServer0 = 0;
+  let cpuLoad0 = 0;
+  let serverCpu = 0;
+  let loadCpuProc = 0;
+  let result: LoadResult | undefined;
+  let ttff: Promise<{ ms: number | null; error?: string }> | undefined;
+  let buf = '';
+  const done = new Promise<void>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let msg: { event: string; message?: string };
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (msg.event === 'window-start') {
+          cpuServer0 = cpuSeconds(server.pid);
+          cpuLoad0 = cpuSeconds(child.pid!);
+          if (ttffMidWindow) ttff = sleep((opts.seconds * 1000) / 2).then(() => timeToFirstFrame(server));
+        } else if (msg.event === 'window-end') {
+          serverCpu = cpuSeconds(server.pid) - cpuServer0;
+          loadCpuProc = cpuSeconds(child.pid!) - cpuLoad0;
+        } else if (msg.event === 'result') result = msg as unknown as LoadResult;
+        else if (msg.event === 'error') reject(new Error(`load generator: ${msg.message}`));
+        else if (msg.event === 'joined') process.stderr.write(`  joined ${JSON.stringify(msg)}\n`);
+      }
+    });
+    child.once('exit', () => resolve());
+  });
+  await done;
+  if (!result) throw new Error('load generator ended without a result');
+  const t = ttff ? await ttff : undefined;
+  return { result, serverCpu, loadCpuProc, ttffUnderLoadMs: t?.ms ?? null, ttffUnderLoadError: t?.error };
+}
+
+/** Wall time of `ffmpeg -i mmsh://... -frames:v 1 -f null -` (connect, header, first decoded video frame). */
+async function timeToFirstFrame(server: ServerHandle): Promise<{ ms: number | null; error?: string; warnings?: number }> {
+  const url = `mmsh://127.0.0.1:${server.port}${server.path}`;
+  const r = await run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-i', url, '-frames:v', '1', '-f', 'null', '-'], { timeoutMs: 60_000 });
+  if (r.code !== 0) return { ms: null, error: r.stderr.trim().split('\n').slice(-2).join(' | ') };
+  const warnings = r.stderr.split('\n').filter((l) => l.trim() !== '').length;
+  return { ms: r.ms, warnings };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+};
+
+// ---------------------------------------------------------------------------------------------------------
+
+interface Row {
+  server: string;
+  players: number;
+  joined?: number;
+  starved?: number;
+  windowGB?: number;
+  mbps?: number;
+  serverCpu?: number;
+  cpuPerGB?: number;
+  peakRssMB?: number;
+  loadCpu?: number;
+  ttffLoadMs?: number | null;
+  gaps?: number;
+  note?: string;
+}
+
+async function main(): Promise<void> {
+  const args = parseCli(process.argv.slice(2));
+  const media = await prepareMedia();
+  process.stderr.write(
+    `media ${path.relative(root, media.file)}: ${(media.bitrate / 1000).toFixed(0)} kb/s, streams ${media.streams.join(',')}, packet ${media.packetSize} B, ` +
+      `${media.packetsPerSecond.toFixed(1)} packets/s, ${(media.durationMs / 1000).toFixed(1)} s (looped)\n`,
+  );
+  const rows: Row[] = [];
+  const ttffIdle: Record<string, { medianMs: number | null; samples: Array<number | null>; warnings: number; error?: string }> = {};
+  const probeRate: Record<string, number> = {};
+
+  for (const kind of args.servers) {
+    // idle: probe rate (what one healthy player gets per second, after the start burst) and TTFF
+    let server: ServerHandle;
+    try {
+      server = await startServer(kind, media, 'probe');
+    } catch (err) {
+      process.stderr.write(`${kind}: could not start: ${(err as Error).message}\n`);
+      for (const n of args.players) rows.push({ server: kind, players: n, note: `did not start: ${(err as Error).message.split('\n')[0]}` });
+      continue;
+    }
+    const how = kind === 'mss' ? mssEntry?.how : `cvlc (vlc-bin ${(await run('dpkg-query', ['-W', '-f', '${Version}', 'vlc-bin'])).stdout.trim() || '?'})`;
+    process.stderr.write(`${kind}: started pid ${server.pid} port ${server.port} via ${how}\n`);
+    try {
+      await sleep(2000); // let the live source run so a join sees a steady stream
+      const samples: Array<number | null> = [];
+      let warnings = 0;
+      let error: string | undefined;
+      for (let i = 0; i < args.ttffSamples; i++) {
+        const t = await timeToFirstFrame(server);
+        samples.push(t.ms);
+        warnings += t.warnings ?? 0;
+        error ??= t.error;
+      }
+      const ok = samples.filter((x): x is number => x !== null);
+      ttffIdle[kind] = { medianMs: ok.length ? median(ok) : null, samples, warnings, error };
+      const probe = await runLoad(server, { players: 1, seconds: 10, settleSeconds: 5, concurrency: 1, streams: media.streams, expectedBytesPerSecond: 0, stallMs: 5000, rampTimeoutMs: 30_000 }, false);
+      probeRate[kind] = probe.result.windowBytes / probe.result.windowSeconds;
+      process.stderr.write(`${kind}: probe player gets ${(probeRate[kind]! * 8 / 1000).toFixed(0)} kb/s; TTFF idle ${samples.map((s) => (s === null ? 'fail' : s.toFixed(0))).join(', ')} ms\n`);
+      if (probe.result.joined === 0) throw new Error(`probe player could not play: ${JSON.stringify(probe.result.failures)}`);
+    } catch (err) {
+      process.stderr.write(`${kind}: probe failed: ${(err as Error).message}\n`);
+      await stopChild(server.child);
+      for (const n of args.players) rows.push({ server: kind, players: n, note: `probe failed: ${(err as Error).message.split('\n')[0]}` });
+      continue;
+    }
+    await stopChild(server.child);
+
+    for (const n of args.players) {
+      process.stderr.write(`${kind}: ${n} players x ${args.seconds} s...\n`);
+      let s: ServerHandle | undefined;
+      try {
+        s = await startServer(kind, media, `n${n}`);
+        await sleep(2000);
+        const r = await runLoad(
+          s,
+          {
+            players: n,
+            seconds: args.seconds,
+            settleSeconds: args.settle,
+            concurrency: args.concurrency,
+            streams: media.streams,
+            expectedBytesPerSecond: probeRate[kind]!,
+            stallMs: 5000,
+            rampTimeoutMs: 120_000,
+          },
+          true,
+        );
+        const peakRssMB = statusKb(s.pid, 'VmHWM') / 1024;
+        const res = r.result;
+        const gb = res.windowBytes / 1e9;
+        rows.push({
+          server: kind,
+          players: n,
+          joined: res.joined,
+          starved: res.starved,
+          windowGB: gb,
+          mbps: (res.windowBytes * 8) / res.windowSeconds / 1e6,
+          serverCpu: r.serverCpu,
+          cpuPerGB: gb > 0 ? r.serverCpu / gb : NaN,
+          peakRssMB,
+          loadCpu: r.loadCpuProc,
+          ttffLoadMs: r.ttffUnderLoadMs,
+          gaps: res.locationGaps,
+          note: [
+            Object.keys(res.failures).length ? `failures ${JSON.stringify(res.failures)}` : '',
+            res.starved ? `starved: ${res.starvedByBytes} low bytes, ${res.starvedByStall} stalled (max ${res.maxStallMs} ms)` : '',
+            res.verified.error ? `codec check: ${res.verified.error}` : '',
+            r.ttffUnderLoadError ? `ttff: ${r.ttffUnderLoadError}` : '',
+          ]
+            .filter(Boolean)
+            .join('; '),
+        });
+        process.stderr.write(`  ${JSON.stringify(rows[rows.length - 1])}\n  per-player window bytes ${JSON.stringify(res.perPlayerWindowBytes)}, ramp ${res.rampMs} ms, player 0 codec-checked ${res.verified.dataFrames} $D\n`);
+      } catch (err) {
+        rows.push({ server: kind, players: n, note: `run failed: ${(err as Error).message.split('\n')[0]}` });
+        process.stderr.write(`${kind} ${n}: ${(err as Error).message}\n`);
+      } finally {
+        if (s) await stopChild(s.child);
+      }
+    }
+  }
+
+  // ----- report
+  const fmt = (v: number | undefined | null, d = 1) => (v === undefined || v === null || Number.isNaN(v) ? '-' : v.toFixed(d));
+  const header = ['server', 'players', 'joined', 'starved', 'GB in window', 'Mbit/s', 'srv CPU s', 'CPU s/GB', 'peak RSS MB', 'load CPU s', 'TTFF loaded ms', 'LocId gaps'];
+  const table = rows.map((r) => [
+    r.server,
+    String(r.players),
+    r.joined === undefined ? '-' : String(r.joined),
+    r.starved === undefined ? '-' : String(r.starved),
+    fmt(r.windowGB, 3),
+    fmt(r.mbps, 0),
+    fmt(r.serverCpu, 2),
+    fmt(r.cpuPerGB, 2),
+    fmt(r.peakRssMB, 1),
+    fmt(r.loadCpu, 2),
+    fmt(r.ttffLoadMs, 0),
+    r.gaps === undefined ? '-' : String(r.gaps),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padStart(widths[i]!)).join(' | ') + ' |';
+  const out: string[] = [];
+  out.push(`\nWMSP live fan-out: ${(media.bitrate / 1000).toFixed(0)} kb/s WMV2+WMA2 over loopback, ${args.seconds} s window after ${args.settle} s settle; ${process.platform} ${execFileSync('nproc').toString().trim()} cores, node ${process.version}`);
+  out.push(line(header));
+  out.push('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const row of table) out.push(line(row));
+  out.push('');
+  for (const kind of args.servers) {
+    const t = ttffIdle[kind];
+    if (t) out.push(`${kind}: time to first decoded frame (idle, live join): median ${fmt(t.medianMs, 0)} ms of [${t.samples.map((s) => fmt(s, 0)).join(', ')}]${t.warnings ? `, ffmpeg warnings: ${t.warnings}` : ''}${t.error ? `, error: ${t.error}` : ''}`);
+    if (probeRate[kind]) out.push(`${kind}: one idle player receives ${((probeRate[kind]! * 8) / 1000).toFixed(0)} kb/s (starvation reference)`);
+  }
+  for (const r of rows) if (r.note) out.push(`${r.server} ${r.players}: ${r.note}`);
+  // targets
+  const ours = rows.filter((r) => r.server === 'mss');
+  const vlc = rows.filter((r) => r.server === 'vlc');
+  const big = ours.find((r) => r.players === Math.max(...args.players));
+  if (big && big.joined !== undefined) {
+    out.push('');
+    out.push(`target ${big.players} players held, none starved: ${big.starved === 0 ? 'MET' : `MISSED (${big.starved} starved)`}`);
+    const maxRss = Math.max(...ours.map((r) => r.peakRssMB ?? 0));
+    out.push(`target peak RSS < 120 MB: ${maxRss < 120 ? 'MET' : 'MISSED'} (max ${maxRss.toFixed(1)} MB)`);
+    for (const r of ours) {
+      const v = vlc.find((x) => x.players === r.players);
+      if (v?.cpuPerGB !== undefined && r.cpuPerGB !== undefined) {
+        out.push(`target CPU/GB below VLC at ${r.players}: ${r.cpuPerGB < v.cpuPerGB ? 'MET' : 'MISSED'} (mss ${r.cpuPerGB.toFixed(2)} vs vlc ${v.cpuPerGB.toFixed(2)} CPU s/GB)`);
+      }
+    }
+  }
+  process.stdout.write(out.join('\n') + '\n');
+  const jsonFile = path.join(benchDir, `wmsp-fanout-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(jsonFile, JSON.stringify({ args, media: { ...media, file: path.relative(root, media.file) }, rows, ttffIdle, probeRate }, null, 2));
+  process.stderr.write(`results: ${path.relative(root, jsonFile)}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`wmsp-fanout: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
