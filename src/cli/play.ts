@@ -1,0 +1,126 @@
+/**
+ * `mss play <url>`: plays an mmsh://, http://, mms:// (protocol rollover) or .asx/.nsc URL into a seekable ASF
+ * file (-o file.asf), a live ASF stream on stdout (-o -), or a local renderer (--render '<command>').
+ */
+import { MssError } from '../core/errors.js';
+import { createProgress } from '../player/progress.js';
+import { Player } from '../player/session.js';
+import { FileSink, NullSink, PipeSink, RendererSink, type Sink } from '../player/sinks.js';
+import { numberOption, parseArgs } from './args.js';
+
+const HELP = `usage: mss play <url> [options]
+  <url>                 mmsh://host/point/file.wmv, http://..., mms://... (tries the protocols this build
+                        speaks, in Windows Media Player's order), or an .asx / .nsc announcement URL
+  -o, --output <file>   write a seekable ASF file (playlist entries after the first go to file.2.asf, ...)
+  -o -                  write a live ASF stream to stdout (pipe into ffplay -, mpv -, ffmpeg -i -)
+  --render '<command>'  start a renderer (via /bin/sh) and feed the ASF stream to its stdin; packets are
+                        dropped, not queued without bound, when it cannot keep up
+  --duration <s>        stop after this many seconds of media
+  --start <s>           start this many seconds into on-demand content
+  --stream <n>          receive this stream number (repeat for several; default: all)
+  --bitrate <bps>       pick the streams of a multiple-bit-rate file that fit this rate
+  --user <name>         user name for Basic/Digest authentication (or put user:password@ in the URL)
+  --password <pw>       password (or the MSS_PLAY_PASSWORD environment variable)
+  --reconnect <n>       reconnect attempts after a network loss (default 5; on-demand resumes where it stopped)
+  --log-interval <s>    also send an interim log this often on long plays (default 600, 0 = only at the end)
+  --no-log              send no player log
+  --timeout <s>         connect/inactivity timeout per request (default 20)
+  --quiet               no progress lines (start, end and errors only)
+Progress goes to stderr: a status line on a terminal, JSON lines otherwise.
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const { options, positionals } = parseArgs(args, {
+    output: { value: true, alias: 'o' },
+    render: { value: true },
+    duration: { value: true },
+    start: { value: true },
+    stream: { value: true, repeat: true },
+    bitrate: { value: true },
+    user: { value: true },
+    password: { value: true },
+    reconnect: { value: true },
+    'log-interval': { value: true },
+    'no-log': { value: false },
+    timeout: { value: true },
+    quiet: { value: false, alias: 'q' },
+    help: { value: false, alias: 'h' },
+  });
+  if (options.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new MssError('invalid-argument', `mss play needs exactly one URL (got ${positionals.length}); see mss play --help`);
+  if (options.output !== undefined && options.render !== undefined) throw new MssError('invalid-argument', '-o and --render cannot be used together');
+  const durationS = numberOption(options.duration, 'duration', 0.001, 1e7);
+  const startS = numberOption(options.start, 'start', 0, 1e7);
+  const bitrate = numberOption(options.bitrate, 'bitrate', 1000, 1e10);
+  const reconnect = numberOption(options.reconnect, 'reconnect', 0, 1000);
+  const logInterval = numberOption(options['log-interval'], 'log-interval', 0, 1e6);
+  const timeout = numberOption(options.timeout, 'timeout', 1, 3600);
+  const streams = ((options.stream as string[] | undefined) ?? []).map((s) => {
+    const n = numberOption(s, 'stream', 1, 127)!;
+    if (!Number.isInteger(n)) throw new MssError('invalid-argument', `--stream must be a stream number 1-127, got ${s}`);
+    return n;
+  });
+  const password = (options.password as string | undefined) ?? process.env.MSS_PLAY_PASSWORD;
+  if (password !== undefined && options.user === undefined) throw new MssError('invalid-argument', '--password needs --user');
+  const credentials = options.user !== undefined ? { user: String(options.user), password: password ?? '' } : undefined;
+
+  const progress = createProgress(process.stderr, options.quiet === true);
+  let sink: Sink;
+  if (options.output === '-') sink = new PipeSink(process.stdout);
+  else if (typeof options.output === 'string') sink = new FileSink(options.output);
+  else if (typeof options.render === 'string') {
+    let warned = 0;
+    sink = new RendererSink(options.render, 8 * 1024 * 1024, (total) => {
+      // say so, but not for every packet
+      if (total === 1 || total >= warned * 2) {
+        warned = total;
+        progress.event('renderer-slow', { droppedPackets: total });
+      }
+    });
+  } else {
+    sink = new NullSink();
+    progress.event('notice', { message: 'no -o or --render: receiving and discarding the stream' });
+  }
+
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const player = new Player({
+      input: positionals[0]!,
+      sink,
+      progress,
+      durationMs: durationS !== undefined ? durationS * 1000 : undefined,
+      startMs: startS !== undefined ? startS * 1000 : undefined,
+      streams: streams.length ? streams : undefined,
+      maxBitrate: bitrate,
+      credentials,
+      maxReconnects: reconnect ?? 5,
+      logIntervalMs: (logInterval ?? 600) * 1000,
+      sendLogs: options['no-log'] !== true,
+      timeoutMs: (timeout ?? 20) * 1000,
+      signal: abort.signal,
+    });
+    const result = await player.run();
+    progress.event('done', {
+      stoppedBy: result.stoppedBy,
+      entries: result.entries,
+      packets: result.packets,
+      bytes: result.bytes,
+      lost: result.lost,
+      reconnects: result.reconnects,
+      mediaMs: result.mediaMs,
+      files: result.sink.files,
+      droppedPackets: result.sink.packetsDropped || undefined,
+      logs: result.logs,
+    });
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
