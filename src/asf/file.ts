@@ -15,8 +15,8 @@ import {
   type AsfDataObjectHead,
   type AsfHeader,
 } from './header.js';
-import { readSendTime } from './packet.js';
-import { ByteReader } from './reader.js';
+import { measureStreamBitrates, readSendTime } from './packet.js';
+import { ByteReader, qwordToNumber } from './reader.js';
 
 export interface SimpleIndexEntry {
   packetNumber: number;
@@ -30,6 +30,17 @@ export interface SimpleIndex {
   entries: SimpleIndexEntry[];
 }
 
+/**
+ * Index Object (newer than the Simple Index): per specifier (stream), byte offsets of the packet to
+ * start from at each time step, relative to the first data packet. Used when no Simple Index exists.
+ */
+export interface AsfIndexObject {
+  intervalMs: number;
+  specifiers: { streamNumber: number; indexType: number }[];
+  /** per specifier, per time step: byte offset from the first data packet, or -1 for an invalid entry */
+  offsets: number[][];
+}
+
 export interface AsfFileLayout {
   header: AsfHeader;
   /** Header Object + 50-byte Data Object head = the `$H` payload */
@@ -40,6 +51,8 @@ export interface AsfFileLayout {
   packetSize: number;
   packetCount: number;
   simpleIndexes: SimpleIndex[];
+  /** Index Objects (rare in FFmpeg files, common in Windows Media ones) */
+  indexObjects: AsfIndexObject[];
   /** top-level objects after the Data Object (indexes and others), by name and offset */
   trailingObjects: { guid: string; name: string; offset: number; size: number }[];
 }
@@ -65,6 +78,38 @@ export function parseSimpleIndex(raw: Buffer, at: number): SimpleIndex {
   const entries: SimpleIndexEntry[] = new Array(count);
   for (let i = 0; i < count; i++) entries[i] = { packetNumber: r.u32('Packet Number'), packetCount: r.u16('Packet Count') };
   return { fileId, intervalMs: Number(interval) / 10000, maxPacketCount, entries };
+}
+
+export function parseIndexObject(raw: Buffer, at: number): AsfIndexObject {
+  const r = new ByteReader(raw, 24, raw.length, 'Index', at);
+  const intervalMs = r.u32('Index Entry Time Interval');
+  if (intervalMs === 0) r.fail('interval 0 ms', 'Index Entry Time Interval', 24);
+  const specCount = r.u16('Index Specifiers Count');
+  const blockCount = r.u32('Index Blocks Count');
+  if (specCount === 0) r.fail('no index specifiers', 'Index Specifiers Count', 28);
+  const specifiers: AsfIndexObject['specifiers'] = [];
+  for (let i = 0; i < specCount; i++) specifiers.push({ streamNumber: r.u16(`specifier ${i} Stream Number`) & 0x7f, indexType: r.u16(`specifier ${i} Index Type`) });
+  const offsets: number[][] = specifiers.map(() => []);
+  for (let b = 0; b < blockCount; b++) {
+    const countAt = r.pos;
+    const entries = r.u32(`block ${b} Index Entry Count`);
+    // each entry is 4 bytes per specifier: check before reading so a huge count fails at once
+    if (entries * 4 * specCount > r.remaining - 8 * specCount) {
+      throw new MssError('truncated', `Index at byte ${at}: block ${b} claims ${entries} entries at byte ${at + countAt}, more than the object holds`, {
+        object: 'Index',
+        offset: at + countAt,
+      });
+    }
+    const positions: number[] = [];
+    for (let s = 0; s < specCount; s++) positions.push(qwordToNumber(r.u64(`block ${b} Block Position ${s}`), 'Index', 'Block Position', at + r.pos - 8));
+    for (let e = 0; e < entries; e++) {
+      for (let s = 0; s < specCount; s++) {
+        const off = r.u32(`block ${b} entry ${e} Offset`);
+        offsets[s]!.push(off === 0xffffffff ? -1 : positions[s]! + off);
+      }
+    }
+  }
+  return { intervalMs, specifiers, offsets };
 }
 
 /**
@@ -101,12 +146,14 @@ export function parseAsfFile(buf: Buffer): AsfFileLayout & { packet(i: number): 
   const dataObject = parseDataObjectHead(buf, dataObjectOffset);
   const { count, dataEnd } = countPackets(header, dataObject, dataObjectOffset, buf.length);
   const simpleIndexes: SimpleIndex[] = [];
+  const indexObjects: AsfIndexObject[] = [];
   const trailingObjects: AsfFileLayout['trailingObjects'] = [];
   let pos = dataEnd;
   while (pos < buf.length) {
     const head = readObjectHead(buf, pos, buf.length, 'file', 0);
     trailingObjects.push({ guid: head.guid, name: head.name, offset: pos, size: head.size });
     if (head.name === 'SimpleIndex') simpleIndexes.push(parseSimpleIndex(buf.subarray(pos, pos + head.size), pos));
+    else if (head.name === 'Index') indexObjects.push(parseIndexObject(buf.subarray(pos, pos + head.size), pos));
     pos += head.size;
   }
   const packetSize = header.fileProperties.packetSize;
@@ -120,6 +167,7 @@ export function parseAsfFile(buf: Buffer): AsfFileLayout & { packet(i: number): 
     packetSize,
     packetCount: count,
     simpleIndexes,
+    indexObjects,
     trailingObjects,
     packet(i: number): Buffer {
       if (!Number.isInteger(i) || i < 0 || i >= count) {
@@ -179,6 +227,7 @@ export async function openAsfFile(path: string, opts: { maxHeaderBytes?: number 
     const dataObject = parseDataObjectHead(headBuf, dataObjectOffset);
     const { count, dataEnd } = countPackets(header, dataObject, dataObjectOffset, fileSize);
     const simpleIndexes: SimpleIndex[] = [];
+    const indexObjects: AsfIndexObject[] = [];
     const trailingObjects: AsfFileLayout['trailingObjects'] = [];
     let pos = dataEnd;
     for (let guard = 0; pos < fileSize && guard < 1000; guard++) {
@@ -190,6 +239,11 @@ export async function openAsfFile(path: string, opts: { maxHeaderBytes?: number 
           throw new MssError('too-large', `SimpleIndex at byte ${pos}: size ${head.size} exceeds ${MAX_INDEX_OBJECT_SIZE}`, { object: 'SimpleIndex', offset: pos });
         }
         simpleIndexes.push(parseSimpleIndex(await readExactly(fh, pos, head.size, 'SimpleIndex'), pos));
+      } else if (head.name === 'Index') {
+        if (head.size > MAX_INDEX_OBJECT_SIZE) {
+          throw new MssError('too-large', `Index at byte ${pos}: size ${head.size} exceeds ${MAX_INDEX_OBJECT_SIZE}`, { object: 'Index', offset: pos });
+        }
+        indexObjects.push(parseIndexObject(await readExactly(fh, pos, head.size, 'Index'), pos));
       }
       pos += head.size;
     }
@@ -204,6 +258,7 @@ export async function openAsfFile(path: string, opts: { maxHeaderBytes?: number 
       packetSize,
       packetCount: count,
       simpleIndexes,
+      indexObjects,
       trailingObjects,
     };
     const checkRange = (firstPacket: number, n: number) => {
@@ -244,12 +299,39 @@ export async function openAsfFile(path: string, opts: { maxHeaderBytes?: number 
  */
 export function packetForTime(layout: AsfFileLayout, mediaTimeMs: number): number | null {
   const idx = layout.simpleIndexes.find((s) => s.entries.length > 0);
-  if (!idx) return null;
   const t = Math.max(0, mediaTimeMs) + layout.header.fileProperties.prerollMs;
+  if (!idx) return packetFromIndexObject(layout, t);
   let i = Math.floor(t / idx.intervalMs);
   i = Math.min(Math.max(i, 0), idx.entries.length - 1);
   const pkt = idx.entries[i]!.packetNumber;
   return Math.min(pkt, Math.max(0, layout.packetCount - 1));
+}
+
+/**
+ * Index Object lookup (a video stream's specifier preferred). Entry i is taken to cover presentation
+ * time i * interval including preroll, like the Simple Index [verify against a Windows Media file].
+ */
+function packetFromIndexObject(layout: AsfFileLayout, presentationMs: number): number | null {
+  const video = new Set(layout.header.streams.filter((s) => s.type === 'video').map((s) => s.number));
+  for (const idx of layout.indexObjects) {
+    let spec = idx.specifiers.findIndex((s) => video.has(s.streamNumber));
+    if (spec < 0) spec = 0;
+    const offsets = idx.offsets[spec]!;
+    if (offsets.length === 0) continue;
+    let i = Math.min(Math.floor(presentationMs / idx.intervalMs), offsets.length - 1);
+    while (i > 0 && offsets[i]! < 0) i--;
+    if (offsets[i]! < 0) continue;
+    return Math.min(Math.floor(offsets[i]! / layout.packetSize), Math.max(0, layout.packetCount - 1));
+  }
+  return null;
+}
+
+/** Measured bitrate (bps) per stream from up to `maxPackets` packets spread over the file. */
+export async function measureFileBitrates(file: AsfFileHandle, maxPackets = 2000): Promise<Map<number, number>> {
+  const n = file.layout.packetCount;
+  if (n === 0) return new Map();
+  const count = Math.min(n, maxPackets);
+  return measureStreamBitrates(await file.readPackets(0, count), file.layout.packetSize);
 }
 
 /**

@@ -218,6 +218,7 @@ export function parseHeaderObject(buf: Buffer, offset = 0): AsfHeader {
   }
   const raw = Buffer.from(buf.subarray(offset, offset + size)); // own copy: never pin a whole file
   const objects = walkObjects(raw, HEADER_OBJECT_FIXED, size, 'Header', offset, 0);
+  parsedObjectCount.set(objects, objects.length);
   return interpretHeader(raw, objects, offset);
 }
 
@@ -465,6 +466,9 @@ export function parseStreamProperties(raw: Buffer, at: number, embedded: boolean
 
 // ---- serializing and patching ----
 
+/** Number of children found when an objects array was parsed (Number of Header Objects may disagree). */
+const parsedObjectCount = new WeakMap<AsfObject[], number>();
+
 function serializeObject(o: AsfObject): Buffer {
   if (o.name !== 'HeaderExtension' || !o.children) return o.raw;
   const kids = o.children.map(serializeObject);
@@ -484,7 +488,11 @@ export function serializeHeaderObject(h: AsfHeader): Buffer {
   const size = HEADER_OBJECT_FIXED + parts.reduce((a, p) => a + p.length, 0);
   const head = Buffer.from(h.raw.subarray(0, HEADER_OBJECT_FIXED));
   head.writeBigUInt64LE(BigInt(size), 16);
-  head.writeUInt32LE(h.objects.length, 24);
+  // keep a declared count that disagreed with the objects found, shifted by objects added or removed
+  const declared = h.raw.readUInt32LE(24);
+  const parsed = parsedObjectCount.get(h.objects);
+  const count = parsed === undefined ? h.objects.length : declared + (h.objects.length - parsed);
+  head.writeUInt32LE(count >= 0 && count <= 0xffffffff ? count : h.objects.length, 24);
   return Buffer.concat([head, ...parts], size);
 }
 

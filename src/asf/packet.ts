@@ -284,7 +284,7 @@ export function serializeDataPacket(p: AsfDataPacket, packetSize: number): Buffe
   // property flag widths: keep, grow to fit
   let replType = p.propertyFlags & 3;
   let offType = (p.propertyFlags >> 2) & 3;
-  let objType = (p.propertyFlags >> 4) & 3;
+  const objType = (p.propertyFlags >> 4) & 3; // object numbers wrap modulo the field width
   const streamType = Math.max(1, (p.propertyFlags >> 6) & 3);
   let lenType = multiple ? Math.max(1, p.payloadLengthType) : 0;
   let payloadBytes = multiple ? 1 : 0;
@@ -292,7 +292,6 @@ export function serializeDataPacket(p: AsfDataPacket, packetSize: number): Buffe
     const repl = replicatedFor(pl);
     replType = typeFor(repl.length, replType);
     offType = typeFor(pl.compressed ? pl.presentationTime : pl.offsetIntoObject, offType);
-    objType = Math.max(objType, 0); // object numbers wrap modulo the field width
     if (multiple) lenType = typeFor(pl.data.length, lenType);
   }
   for (const pl of p.payloads) {
@@ -424,4 +423,25 @@ export function packetKeyFrameStreams(packet: Buffer, packetSize: number): Set<n
 /** Streams that have at least one payload in the packet. */
 export function packetStreams(packet: Buffer, packetSize: number): Set<number> {
   return new Set(parseInternal(packet, packetSize).packet.payloads.map((pl) => pl.streamNumber));
+}
+
+/**
+ * Payload bytes per stream over a run of packets and the send-time span they cover: the measured
+ * bitrate of streams whose header gives none (FFmpeg writes no Stream Bitrate Properties for video).
+ */
+export function measureStreamBitrates(packets: readonly Buffer[], packetSize: number): Map<number, number> {
+  const bytes = new Map<number, number>();
+  let first = Infinity;
+  let last = -Infinity;
+  for (const pkt of packets) {
+    const p = parseInternal(pkt, packetSize).packet;
+    first = Math.min(first, p.sendTime);
+    last = Math.max(last, p.sendTime);
+    for (const pl of p.payloads) bytes.set(pl.streamNumber, (bytes.get(pl.streamNumber) ?? 0) + pl.data.length);
+  }
+  const out = new Map<number, number>();
+  const spanMs = last - first;
+  if (!(spanMs > 0)) return out;
+  for (const [stream, n] of bytes) out.set(stream, Math.round((n * 8 * 1000) / spanMs));
+  return out;
 }

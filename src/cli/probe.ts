@@ -5,8 +5,9 @@
  */
 import { createReadStream, promises as fs } from 'node:fs';
 import { MssError, isMssError } from '../core/errors.js';
-import { openAsfFile, type AsfFileLayout } from '../asf/file.js';
+import { measureFileBitrates, openAsfFile, type AsfFileLayout } from '../asf/file.js';
 import type { AsfHeader } from '../asf/header.js';
+import { measureStreamBitrates } from '../asf/packet.js';
 import { AsfStreamParser } from '../asf/stream-parser.js';
 import { parseArgs } from './args.js';
 
@@ -17,7 +18,10 @@ export interface ProbeInput {
   header: AsfHeader;
   packetCount: number | null;
   simpleIndexes: AsfFileLayout['simpleIndexes'];
+  indexObjects?: AsfFileLayout['indexObjects'];
   sizeBytes: number | null;
+  /** bitrate per stream measured from the packets (for streams whose header gives none) */
+  measuredBitrates?: Map<number, number>;
 }
 
 export type ProbeOpener = (input: string) => Promise<ProbeInput>;
@@ -48,7 +52,15 @@ async function openFileInput(file: string): Promise<ProbeInput> {
   const asf = await openAsfFile(file);
   try {
     const { layout } = asf;
-    return { format: 'asf', header: layout.header, packetCount: layout.packetCount, simpleIndexes: layout.simpleIndexes, sizeBytes: st.size };
+    return {
+      format: 'asf',
+      header: layout.header,
+      packetCount: layout.packetCount,
+      simpleIndexes: layout.simpleIndexes,
+      indexObjects: layout.indexObjects,
+      sizeBytes: st.size,
+      measuredBitrates: await measureFileBitrates(asf),
+    };
   } finally {
     await asf.close();
   }
@@ -59,15 +71,20 @@ async function openFramedFile(file: string, size: number): Promise<ProbeInput> {
   const parser = new AsfStreamParser({ validatePackets: true });
   let header: AsfHeader | null = null;
   let packets = 0;
+  const sample: Buffer[] = [];
   for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
     for (const ev of parser.push(chunk as Buffer)) {
       if (ev.type === 'header') {
         header ??= ev.header;
-      } else packets++;
+      } else {
+        packets++;
+        if (sample.length < 2000) sample.push(ev.packet);
+      }
     }
   }
   if (!header) throw new MssError('truncated', `${file}: no complete ASF header in the stream`, { path: file });
-  return { format: 'asf_stream', header, packetCount: packets, simpleIndexes: [], sizeBytes: size };
+  const measuredBitrates = sample.length ? measureStreamBitrates(sample, header.fileProperties.packetSize) : undefined;
+  return { format: 'asf_stream', header, packetCount: packets, simpleIndexes: [], sizeBytes: size, measuredBitrates };
 }
 
 export async function openProbeInput(input: string): Promise<ProbeInput> {
@@ -103,6 +120,8 @@ export interface ProbeReport {
     codecName: string;
     codecTag: number | string;
     bitrate: number;
+    /** measured from the packets, when the header gives no bitrate */
+    measuredBitrate?: number;
     width?: number;
     height?: number;
     sampleRate?: number;
@@ -116,6 +135,7 @@ export function buildProbeReport(input: string, src: ProbeInput): ProbeReport {
   const h = src.header;
   const fp = h.fileProperties;
   const idx = src.simpleIndexes.find((s) => s.entries.length > 0);
+  const idxObj = src.indexObjects?.find((o) => o.offsets.some((list) => list.length > 0));
   const report: ProbeReport = {
     input,
     format: src.format,
@@ -125,8 +145,8 @@ export function buildProbeReport(input: string, src: ProbeInput): ProbeReport {
     packetCount: src.packetCount,
     broadcast: fp.broadcast,
     seekable: fp.seekable,
-    indexPresent: !!idx,
-    indexIntervalMs: idx ? idx.intervalMs : null,
+    indexPresent: !!idx || !!idxObj,
+    indexIntervalMs: idx ? idx.intervalMs : idxObj ? idxObj.intervalMs : null,
     maxBitrate: fp.maxBitrate,
     totalBitrate: h.totalBitrate,
     sizeBytes: src.sizeBytes,
@@ -137,6 +157,7 @@ export function buildProbeReport(input: string, src: ProbeInput): ProbeReport {
       codecName: s.codecName,
       codecTag: s.codecTag,
       bitrate: s.bitrate,
+      ...(s.bitrate === 0 && src.measuredBitrates?.get(s.number) ? { measuredBitrate: src.measuredBitrates.get(s.number)! } : {}),
       ...(s.width !== undefined ? { width: s.width, height: s.height } : {}),
       ...(s.sampleRate !== undefined ? { sampleRate: s.sampleRate, channels: s.channels } : {}),
       encrypted: s.encrypted,
@@ -151,7 +172,7 @@ export function buildProbeReport(input: string, src: ProbeInput): ProbeReport {
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');
 
 function kbps(bps: number): string {
-  return bps > 0 ? `${(bps / 1000).toFixed(bps % 1000 === 0 ? 0 : 1)} kbps` : '-';
+  return bps > 0 ? `${(bps / 1000).toFixed(bps % 1000 === 0 || bps > 100_000 ? 0 : 1)} kbps` : '-';
 }
 
 export function formatProbeReport(r: ProbeReport): string {
@@ -169,7 +190,8 @@ export function formatProbeReport(r: ProbeReport): string {
       s.width !== undefined ? `${s.width}x${s.height}`
       : s.sampleRate !== undefined ? `${s.sampleRate} Hz, ${s.channels} ch`
       : '';
-    rows.push([String(s.number), s.type, s.codec, kbps(s.bitrate), details + (s.encrypted ? ' (encrypted)' : '') + (s.name ? ` "${s.name}"` : '')]);
+    const rate = s.bitrate > 0 ? kbps(s.bitrate) : s.measuredBitrate ? `~${kbps(s.measuredBitrate)}` : '-';
+    rows.push([String(s.number), s.type, s.codec, rate, details + (s.encrypted ? ' (encrypted)' : '') + (s.name ? ` "${s.name}"` : '')]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   for (const row of rows) lines.push(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());

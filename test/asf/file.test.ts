@@ -2,7 +2,8 @@ import test from 'ava';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openAsfFile, packetForTime, parseAsfFile, seekPacketByTime } from '../../src/asf/file.js';
+import { measureFileBitrates, openAsfFile, packetForTime, parseAsfFile, seekPacketByTime } from '../../src/asf/file.js';
+import { ASF_GUID_BYTES } from '../../src/asf/guid.js';
 import { packetKeyFrameStreams, parseDataPacket, readSendTime } from '../../src/asf/packet.js';
 import { MssError } from '../../src/core/errors.js';
 import { ALL_FIXTURES, FIXTURES, fixture } from '../helpers/fixtures.js';
@@ -111,4 +112,66 @@ test('a live-style Data Object (size 50, no count) runs to the end of the buffer
   const l = parseAsfFile(live);
   t.is(l.packetCount, 10);
   t.true(l.packet(9).equals(mem.packet(9)));
+});
+
+/** An Index Object with one specifier (stream 1) built from a Simple Index, in one or two blocks. */
+function indexObjectFrom(entries: number[], packetSize: number, blocks: number): Buffer {
+  const parts: Buffer[] = [];
+  const head = Buffer.alloc(24 + 4 + 2 + 4 + 4);
+  ASF_GUID_BYTES.Index.copy(head, 0);
+  head.writeUInt32LE(1000, 24);
+  head.writeUInt16LE(1, 28);
+  head.writeUInt32LE(blocks, 30);
+  head.writeUInt16LE(1, 34); // stream 1
+  head.writeUInt16LE(3, 36); // nearest past cleanpoint
+  parts.push(head);
+  const per = Math.ceil(entries.length / blocks);
+  for (let b = 0; b < blocks; b++) {
+    const slice = entries.slice(b * per, (b + 1) * per);
+    const base = (slice[0] ?? 0) * packetSize; // a block position, to check it is added
+    const blk = Buffer.alloc(4 + 8 + slice.length * 4);
+    blk.writeUInt32LE(slice.length, 0);
+    blk.writeBigUInt64LE(BigInt(base), 4);
+    slice.forEach((pkt, i) => blk.writeUInt32LE(pkt * packetSize - base, 12 + i * 4));
+    parts.push(blk);
+  }
+  const out = Buffer.concat(parts);
+  out.writeBigUInt64LE(BigInt(out.length), 16);
+  return out;
+}
+
+test('an Index Object is used for seeking when there is no Simple Index', async (t) => {
+  const mem = parseAsfFile(await readFile(await fixture(FIXTURES.av120)));
+  const simple = mem.simpleIndexes[0]!.entries.map((e) => e.packetNumber);
+  const at = mem.trailingObjects.find((o) => o.name === 'SimpleIndex')!;
+  const whole = await readFile(await fixture(FIXTURES.av120));
+  for (const blocks of [1, 2]) {
+    const withIndex = Buffer.concat([whole.subarray(0, at.offset), indexObjectFrom(simple, mem.packetSize, blocks)]);
+    const l = parseAsfFile(withIndex);
+    t.is(l.simpleIndexes.length, 0);
+    t.is(l.indexObjects.length, 1);
+    t.is(l.indexObjects[0]!.offsets[0]!.length, simple.length);
+    for (const sec of [0, 3, 17, 60, 99, 500]) t.is(packetForTime(l, sec * 1000), packetForTime(mem, sec * 1000), `t=${sec}`);
+    const p = path.join(dir, `index-object-${blocks}.wmv`);
+    await writeFile(p, withIndex);
+    const h = await openAsfFile(p);
+    t.is(await seekPacketByTime(h, 42_000), packetForTime(mem, 42_000)!);
+    await h.close();
+    // an entry count larger than the object is an error naming the block
+    const bad = Buffer.from(withIndex);
+    bad.writeUInt32LE(0x40000000, at.offset + 38);
+    t.throws(() => parseAsfFile(bad), { instanceOf: MssError, message: /Index at byte \d+: block 0 claims/ });
+  }
+});
+
+test('measured bitrates add up to the media data rate', async (t) => {
+  const h = await openAsfFile(await fixture(FIXTURES.av20));
+  try {
+    const rates = await measureFileBitrates(h);
+    t.deepEqual([...rates.keys()].sort(), [1, 2]);
+    t.true(Math.abs(rates.get(2)! - 64_000) < 8_000, `audio measured ${rates.get(2)}`);
+    t.true(rates.get(1)! > 100_000 && rates.get(1)! < 400_000, `video measured ${rates.get(1)}`);
+  } finally {
+    await h.close();
+  }
 });

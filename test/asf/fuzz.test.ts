@@ -4,7 +4,8 @@
  */
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
-import { parseAsfFile } from '../../src/asf/file.js';
+import { packetForTime, parseAsfFile } from '../../src/asf/file.js';
+import { ASF_GUID_BYTES } from '../../src/asf/guid.js';
 import { parseDataObjectHead, parseHeaderObject } from '../../src/asf/header.js';
 import { parseDataPacket } from '../../src/asf/packet.js';
 import { AsfStreamParser } from '../../src/asf/stream-parser.js';
@@ -99,11 +100,34 @@ interface Seeds {
   headerHot: number[][];
   packets: Buffer[];
   smallFile: Buffer;
+  smallFileWithIndexObject: Buffer;
   smallFileHot: number[];
   framed: Buffer;
   dataHead: Buffer;
 }
 let seeds: Seeds;
+
+/** A two-block Index Object with one specifier, pointing at packets 0..3. */
+function indexObject(packetSize: number): Buffer {
+  const head = Buffer.alloc(38);
+  ASF_GUID_BYTES.Index.copy(head, 0);
+  head.writeUInt32LE(1000, 24);
+  head.writeUInt16LE(1, 28);
+  head.writeUInt32LE(2, 30);
+  head.writeUInt16LE(1, 34);
+  head.writeUInt16LE(1, 36);
+  const block = (first: number) => {
+    const b = Buffer.alloc(4 + 8 + 8);
+    b.writeUInt32LE(2, 0);
+    b.writeBigUInt64LE(BigInt(first * packetSize), 4);
+    b.writeUInt32LE(0, 12);
+    b.writeUInt32LE(packetSize, 16);
+    return b;
+  };
+  const out = Buffer.concat([head, block(0), block(2)]);
+  out.writeBigUInt64LE(BigInt(out.length), 16);
+  return out;
+}
 
 test.before(async () => {
   const av = parseAsfFile(await readFile(await fixture(FIXTURES.av20)));
@@ -133,6 +157,7 @@ test.before(async () => {
     headerHot: [hotOf(av.header), hotOf(mbr.header), hotOf(audio.header)],
     packets: [0, 1, 2, 5, 21, 100].map((i) => av.packet(i)).concat([0, 3].map((i) => audio.packet(i)), [mbr.packet(7)]),
     smallFile: small,
+    smallFileWithIndexObject: Buffer.concat([small, indexObject(smallLayout.packetSize)]),
     smallFileHot: [...hotOf(smallLayout.header), smallLayout.dataObjectOffset + 16, smallLayout.dataObjectOffset + 40,
       ...smallLayout.trailingObjects.flatMap((o) => [o.offset + 16, o.offset + 48, o.offset + 52])],
     framed: Buffer.concat(framedParts),
@@ -158,9 +183,11 @@ test('fuzz parseDataPacket', (t) => {
 });
 
 test('fuzz parseAsfFile', (t) => {
-  fuzz(t, 'parseAsfFile', [seeds.smallFile], [seeds.smallFileHot], (b) => {
+  const withIndexHot = [...seeds.smallFileHot, ...[16, 24, 28, 30, 34, 38, 42, 50, 54, 58].map((k) => seeds.smallFile.length + k)];
+  fuzz(t, 'parseAsfFile', [seeds.smallFile, seeds.smallFileWithIndexObject], [seeds.smallFileHot, withIndexHot], (b) => {
     const f = parseAsfFile(b);
     if (f.packetCount > 0) f.packet(f.packetCount - 1);
+    packetForTime(f, 1500);
   });
 });
 

@@ -183,3 +183,12 @@ test('bad Data Object heads are rejected', async (t) => {
   b.writeBigUInt64LE(30n, 16);
   expectError(t, () => parseDataObjectHead(b), /size 30 is smaller/);
 });
+
+test('a Number of Header Objects that disagrees with the objects found is kept on re-serialization', async (t) => {
+  const raw = Buffer.from(await headerOf(FIXTURES.av20));
+  raw.writeUInt32LE(99, 24);
+  const h = parseHeaderObject(raw);
+  t.true(serializeHeaderObject(h).equals(raw));
+  h.objects.push(asObject(obj(ASF_GUID.Padding, Buffer.alloc(4))));
+  t.is(serializeHeaderObject(h).readUInt32LE(24), 100);
+});
