@@ -292,7 +292,6 @@ export class WmspStream extends EventEmitter<WmspStreamEvents> {
     if (this.closed) return;
     this.info = info;
     this.emit('describe', info);
-    this.setHeader(info.headerBytes, info.header);
     await this.play(info);
   }
 
@@ -388,6 +387,8 @@ export class WmspStream extends EventEmitter<WmspStreamEvents> {
       res.destroy();
       return;
     }
+    // the Play response's $H is the header event (listeners are attached by now); without one, the Describe's
+    this.headerBytes = undefined;
     const parser = new WmspFrameParser();
     let headerFrames: WmspFrame[] = [];
     let headerBytesSoFar = 0;
@@ -447,6 +448,7 @@ export class WmspStream extends EventEmitter<WmspStreamEvents> {
   }
 
   private onData(f: WmspFrame): void {
+    if (!this.headerBytes && this.info) this.setHeader(this.info.headerBytes, this.info.header);
     const header = this.header;
     if (!header) throw new MssError('malformed', `$D LocationId ${f.locationId} before any $H header`);
     const size = header.fileProperties.packetSize;

@@ -4,91 +4,12 @@
  * credentials, $C stream change, a connection cut mid-stream, and the Log POST.
  */
 import test from 'ava';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { promises as fs } from 'node:fs';
 import { parseAsfFile } from '../../../src/asf/file.js';
-import { createAuthenticator } from '../../../src/http/auth.js';
-import { classifyRequest, frameData, frameEnd, frameHeader, frameStreamChange, pragmaUint, type PragmaTokens } from '../../../src/protocols/wmsp/codec.js';
+import { pragmaUint } from '../../../src/protocols/wmsp/codec.js';
 import { estimatedStreamBitrates, openWmspStream, selectStreamsForBitrate, type WmspStream } from '../../../src/protocols/wmsp/client.js';
 import { FIXTURES, fixture } from '../../helpers/fixtures.js';
-
-interface Peer {
-  url: string;
-  requests: Array<{ kind: string; pragmas: PragmaTokens; body: Buffer; headers: http.IncomingHttpHeaders }>;
-  close(): Promise<void>;
-}
-
-interface PeerOptions {
-  /** cut the Play connection after this many packets */
-  cutAfter?: number;
-  /** send $C and the header again after this many packets */
-  changeAfter?: number;
-  digestUser?: { name: string; password: string };
-}
-
-async function startPeer(t: { teardown(fn: () => Promise<void>): void }, file: string, opts: PeerOptions = {}): Promise<Peer> {
-  const layout = parseAsfFile(await fs.readFile(file));
-  const requests: Peer['requests'] = [];
-  const auth = opts.digestUser ? createAuthenticator({ scheme: 'digest', realm: 'test', users: [opts.digestUser] }) : undefined;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const classified = classifyRequest(req.method ?? 'GET', req.headers, req.url);
-      requests.push({ kind: classified.kind, pragmas: classified.pragmas, body: Buffer.concat(chunks), headers: req.headers });
-      if (auth) {
-        const verdict = auth.check(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
-        if (!verdict.ok) {
-          res.writeHead(401, { 'WWW-Authenticate': verdict.challenge, 'Content-Length': '0' });
-          res.end();
-          return;
-        }
-      }
-      const pragma = 'no-cache, client-id=4242, features="seekable"';
-      if (classified.kind === 'Log') {
-        res.writeHead(204, { Pragma: pragma, Server: 'Cougar/9.01.01.3814' });
-        res.end();
-        return;
-      }
-      if (classified.kind === 'Describe') {
-        res.writeHead(200, { Pragma: pragma, Server: 'Cougar/9.01.01.3814', 'Content-Type': 'application/vnd.ms.wms-hdr.asfv1' });
-        res.end(Buffer.concat(frameHeader(layout.headerBytes)));
-        return;
-      }
-      res.writeHead(200, { Pragma: pragma, Server: 'Cougar/9.01.01.3814', 'Content-Type': 'application/x-mms-framed' });
-      const packetNum = pragmaUint(classified.pragmas, 'packet-num') ?? 0xffffffff;
-      const resumed = packetNum !== 0xffffffff;
-      let i = resumed ? Math.min(packetNum, layout.packetCount) : 0;
-      res.write(Buffer.concat(frameHeader(layout.headerBytes)));
-      let sent = 0;
-      const pump = () => {
-        while (i < layout.packetCount) {
-          if (opts.cutAfter !== undefined && sent === opts.cutAfter && !resumed) {
-            res.socket?.destroy();
-            return;
-          }
-          if (opts.changeAfter !== undefined && sent === opts.changeAfter) {
-            res.write(frameEnd(1));
-            res.write(frameStreamChange());
-            res.write(Buffer.concat(frameHeader(layout.headerBytes)));
-          }
-          const ok = res.write(frameData(layout.packet(i), i, sent & 0xff));
-          i++;
-          sent++;
-          if (!ok) return void res.once('drain', pump);
-        }
-        res.end(frameEnd(0));
-      };
-      pump();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  const close = () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
-  t.teardown(close);
-  return { url: `mmsh://127.0.0.1:${port}/vod/x.wmv`, requests, close };
-}
+import { startPeer } from '../../player/wmsp-peer.js';
 
 function collect(stream: WmspStream): Promise<{ headers: number; packets: Buffer[]; changes: number; error?: Error }> {
   const out = { headers: 0, packets: [] as Buffer[], changes: 0, error: undefined as Error | undefined };
