@@ -44,6 +44,7 @@ interface LogEntrySourceModule { onEntry(cb: (entry: Record<string, unknown>) =>
 interface EventSourceModule { onEvent(cb: (type: string, data: Record<string, unknown>) => void): (() => void) | void }
 
 let cachedVersion: string | undefined;
+let logForwarder: DeviceAgent | undefined;
 const packageVersion = (): string => (cachedVersion ??= readPackageVersion());
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const MAX_CONCURRENT_COMMANDS = 8;
@@ -142,7 +143,15 @@ export class DeviceAgent implements AppModule {
 
     this.state = new StateCoalescer(mc.stateIntervalMs, (module, json) => this.publishRetainedNow(this.topics!.state(module), json));
     this.hookModules();
-    this.unhook.push(addLogSink((_line, level, _event, record) => this.onLogLine(level, record)));
+    // One agent per process forwards the process's log lines (tests and benchmarks run several agents).
+    if (!logForwarder) {
+      logForwarder = this;
+      const off = addLogSink((_line, level, _event, record) => this.onLogLine(level, record));
+      this.unhook.push(() => {
+        off();
+        logForwarder = undefined;
+      });
+    }
 
     this.conn = new DeviceConnection(
       mc,

@@ -51,7 +51,7 @@ export class Outbox {
   /** The oldest rows, in order, ready to publish. */
   peek(limit: number): OutboxRow[] {
     const rows = this.head.all(limit) as Array<{ seq: number; topic: string; payload: string }>;
-    return rows.map((r) => ({ seq: r.seq, topic: r.topic, payload: `{"seq":${r.seq}${r.payload === '{}' ? '' : ',' + r.payload.slice(1)}` }));
+    return rows.map((r) => ({ seq: r.seq, topic: r.topic, payload: r.payload === '{}' ? `{"seq":${r.seq}}` : `{"seq":${r.seq},${r.payload.slice(1)}` }));
   }
 
   /** Removes rows the broker acknowledged (everything up to and including `seq`). */
