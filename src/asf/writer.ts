@@ -10,13 +10,41 @@ import path from 'node:path';
 import { MssError } from '../core/errors.js';
 import { ASF_GUID_BYTES } from './guid.js';
 import { DATA_OBJECT_HEAD_SIZE, parseHeaderObject, patchFileProperties, serializeDataObjectHead, type AsfHeader } from './header.js';
-import { parseDataPacket } from './packet.js';
+import { parseDataPacket, restampPacket } from './packet.js';
 
 export interface AsfWriteOptions {
   /** FILETIME for File Properties Creation Date; default now */
   creationDate?: bigint;
   /** Simple Index entry interval in ms; default 1000 */
   indexIntervalMs?: number;
+  /**
+   * Shift every send and presentation time so the file starts at send time 0 (default true), as a
+   * file made by an encoder does. A stream saved from the middle of a live broadcast otherwise starts
+   * hours into its timeline and gets a Simple Index covering all those hours. A no-op for packets that
+   * already start at 0 (on-demand files); pass false to keep the packets byte for byte.
+   */
+  rebase?: boolean;
+}
+
+/** Decides the time shift at the first packet and applies it to every packet. */
+class Rebaser {
+  private delta: number | null = null;
+
+  constructor(
+    private readonly enabled: boolean,
+    private readonly packetSize: number,
+  ) {}
+
+  apply(packet: Buffer): Buffer {
+    if (!this.enabled) return packet;
+    if (this.delta === null) {
+      const p = parseDataPacket(packet, this.packetSize);
+      let start = p.sendTime;
+      for (const pl of p.payloads) if (pl.replicatedData.length >= 8 || pl.compressed) start = Math.min(start, pl.presentationTime);
+      this.delta = -start;
+    }
+    return this.delta === 0 ? packet : restampPacket(packet, this.packetSize, this.delta);
+  }
 }
 
 interface KeyFrame {
@@ -47,12 +75,16 @@ class PacketStats {
     for (const v of this.videoStreams) this.keyFrames.set(v, []);
   }
 
-  add(packet: Buffer): void {
+  check(packet: Buffer): void {
     const ps = this.header.fileProperties.packetSize;
     if (packet.length !== ps) {
       throw new MssError('invalid-argument', `packet ${this.packets} has ${packet.length} bytes, the header's packet size is ${ps}`, { packet: this.packets });
     }
-    const p = parseDataPacket(packet, ps);
+  }
+
+  add(packet: Buffer): void {
+    this.check(packet);
+    const p = parseDataPacket(packet, this.header.fileProperties.packetSize);
     const n = this.packets++;
     this.minSend = Math.min(this.minSend, p.sendTime);
     this.maxSend = Math.max(this.maxSend, p.sendTime);
@@ -151,7 +183,13 @@ function dataHead(header: AsfHeader, packets: number): Buffer {
 export function buildAsfFile(headerObject: Buffer, packets: Buffer[], opts: AsfWriteOptions = {}): Buffer {
   const header = parseHeaderObject(headerObject);
   const stats = new PacketStats(header);
-  for (const p of packets) stats.add(p);
+  const rebaser = new Rebaser(opts.rebase ?? true, header.fileProperties.packetSize);
+  packets = packets.map((p) => {
+    stats.check(p);
+    const q = rebaser.apply(p);
+    stats.add(q);
+    return q;
+  });
   const index = stats.indexObjects(header.fileProperties.fileId, opts.indexIntervalMs ?? 1000);
   const total = header.raw.length + DATA_OBJECT_HEAD_SIZE + packets.length * header.fileProperties.packetSize + index.reduce((a, b) => a + b.length, 0);
   const head = finalHeader(header, stats, BigInt(total), opts.creationDate ?? filetimeFromDate(Date.now()));
@@ -175,6 +213,7 @@ export class AsfFileWriter {
     private readonly header: AsfHeader,
     private readonly stats: PacketStats,
     private readonly opts: AsfWriteOptions,
+    private readonly rebaser = new Rebaser(opts.rebase ?? true, header.fileProperties.packetSize),
   ) {
     this.position = header.raw.length + DATA_OBJECT_HEAD_SIZE;
   }
@@ -198,12 +237,15 @@ export class AsfFileWriter {
   /** Appends one packet (exactly the header's packet size). Rejects malformed packets. */
   write(packet: Buffer): Promise<void> {
     if (this.state !== 'open') return Promise.reject(new MssError('invalid-argument', `writer for ${this.path} is ${this.state}`));
+    let out: Buffer;
     try {
-      this.stats.add(packet);
+      this.stats.check(packet);
+      out = this.rebaser.apply(packet);
+      this.stats.add(out);
     } catch (err) {
       return Promise.reject(err);
     }
-    this.pending.push(Buffer.from(packet));
+    this.pending.push(out === packet ? Buffer.from(packet) : out);
     this.pendingBytes += packet.length;
     if (this.pendingBytes >= FLUSH_BYTES) return this.enqueue(() => this.flush());
     return this.chain;
