@@ -7,6 +7,7 @@ import type { MssConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { ModuleRunner, type AppModule } from '../core/module.js';
 import { HttpModule } from '../http/server.js';
+import { MediaServerModule } from './media-server.js';
 import { LogsModule } from '../logs/module.js';
 import type { AppContext } from './context.js';
 
@@ -17,6 +18,8 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   // store, logs: added by their owners here (before the HTTP listener, so logs are stored before they are acknowledged)
   (ctx) => new LogsModule(ctx),
   (ctx) => ctx.modules.get('http')!,
+  (ctx) => new MediaServerModule(ctx),
+  // encoder, device agent: added by their owners here (after the media server they feed and watch)
 ];
 
 export interface App {

@@ -147,8 +147,10 @@ export class HttpModule implements AppModule, HttpRouteRegistry {
       status = 408;
       reason = 'request headers not received in time';
     } else if (code === 'ECONNRESET' || code === 'EPIPE') {
-      reason = 'connection reset';
-      status = 0;
+      // the peer went away (a player closing its stream): not a rejection
+      this.rejected--;
+      socket.destroy();
+      return;
     } else if (code.startsWith('HPE_')) {
       reason = `malformed request (${code.slice(4).toLowerCase().replace(/_/g, ' ')})`;
     }

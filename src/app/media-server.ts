@@ -1,0 +1,130 @@
+/**
+ * The media server module: the protocol-agnostic media core plus its protocol adapters on the shared HTTP
+ * listener (WMSP players, .asx announcements, the status API). Other modules reach it through
+ * `ctx.modules.get('media')`: the encoder pushes with openLiveIngest, the device agent calls reconfigure and
+ * telemetry.
+ */
+import type { MssConfig } from '../config/index.js';
+import { MssError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { AppModule, ModuleHealth, ReconfigureResult } from '../core/module.js';
+import type { HttpRoute } from '../http/route.js';
+import { buildAsx } from '../media/asx.js';
+import { MediaCore } from '../media/core.js';
+import type { LiveIngest, LiveIngestOptions } from '../media/types.js';
+import { WmspServer, type WmspTarget } from '../protocols/wmsp/server.js';
+import type { AppContext } from './context.js';
+
+const POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function firstSegment(rawPath: string): string {
+  const p = rawPath.split('?')[0];
+  const slash = p.indexOf('/', 1);
+  return slash < 0 ? p.slice(1) : p.slice(1, slash);
+}
+
+export class MediaServerModule implements AppModule {
+  readonly name = 'media';
+  readonly core: MediaCore;
+  readonly wmsp: WmspServer;
+  private readonly log: Logger;
+  private state: 'stopped' | 'running' | 'failed' = 'stopped';
+  private readonly routes: HttpRoute[];
+
+  constructor(private readonly ctx: AppContext) {
+    this.log = ctx.log.child('media');
+    this.core = new MediaCore(ctx.config.server, this.log);
+    this.wmsp = new WmspServer({
+      log: ctx.log.child('wmsp'),
+      resolver: {
+        owns: (raw) => {
+          const seg = firstSegment(raw);
+          return POINT_NAME.test(seg) && this.core.point(seg) !== undefined;
+        },
+        resolve: (raw) => this.core.resolve(raw) as Promise<WmspTarget>,
+      },
+      onPlayerLog: async (report) => {
+        await ctx.hooks.onPlayerLog?.(report);
+      },
+      onSessionEnd: (summary) => ctx.hooks.onSessionEnd?.(summary),
+      browserResponse: (_target, url, host) => ({ contentType: 'video/x-ms-asf', body: this.asxFor(url.split('?')[0], host) }),
+      maxBodyBytes: ctx.config.http.maxBodyBytes,
+    });
+    this.routes = [this.statusRoute(), this.asxRoute(), this.wmsp.route(50)];
+    for (const r of this.routes) ctx.http.addRoute(r);
+  }
+
+  async start(): Promise<void> {
+    await this.core.start();
+    this.wmsp.start();
+    this.state = 'running';
+    this.log.info('media.started', { points: this.core.pointNames() });
+  }
+
+  async stop(): Promise<void> {
+    this.wmsp.stop();
+    await this.core.stop();
+    this.state = 'stopped';
+  }
+
+  health(): ModuleHealth {
+    return { ok: this.state === 'running', state: this.state, detail: { points: this.core.pointNames().length, players: this.core.playerCount, sessions: this.wmsp.sessionCount } };
+  }
+
+  telemetry(): Record<string, unknown> {
+    return { ...this.core.telemetry(), wmsp: { ...this.wmsp.counters } };
+  }
+
+  async reconfigure(next: MssConfig, _previous: MssConfig): Promise<ReconfigureResult> {
+    return this.core.reconfigure(next.server);
+  }
+
+  /** encoder push into a broadcast point (see LiveIngest) */
+  openLiveIngest(pointName: string, opts: LiveIngestOptions): LiveIngest {
+    return this.core.openLiveIngest(pointName, opts);
+  }
+
+  /** the .asx for a stream path (`/live`, `/vod/a.wmv`) */
+  private asxFor(streamPath: string, host: string): string {
+    const h = host || `127.0.0.1:${this.ctx.config.http.port}`;
+    const title = decodeURIComponent(streamPath.replace(/^\//, ''));
+    return buildAsx({ title, entries: [{ title, refs: [`mms://${h}${streamPath}`, `mmsh://${h}${streamPath}`, `http://${h}${streamPath}`] }] });
+  }
+
+  private asxRoute(): HttpRoute {
+    return {
+      name: 'asx',
+      priority: 60,
+      match: (req) => {
+        if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+        const p = (req.url ?? '').split('?')[0];
+        if (!/\.asx$/i.test(p)) return false;
+        const seg = firstSegment(p.replace(/\.asx$/i, ''));
+        return POINT_NAME.test(seg) && this.core.point(seg) !== undefined;
+      },
+      handle: async (req, res, ctx) => {
+        const streamPath = (req.url ?? '').split('?')[0].replace(/\.asx$/i, '');
+        // the named point or file must exist (and the path be safe) before it is announced
+        const target = await this.core.resolve(streamPath);
+        if (!target.allows(ctx.remoteAddress)) throw new MssError('forbidden', `${ctx.remoteAddress} may not use publishing point ${target.point}`);
+        const body = this.asxFor(streamPath, String(req.headers.host ?? ''));
+        res.writeHead(200, { 'Content-Type': 'video/x-ms-asf', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+    };
+  }
+
+  private statusRoute(): HttpRoute {
+    return {
+      name: 'status-api',
+      priority: 100,
+      match: (req) => (req.url ?? '').split('?')[0] === '/api/status',
+      handle: (req, res) => {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new MssError('unsupported', `/api/status answers GET, not ${req.method}`);
+        const body = JSON.stringify({ ...this.core.status(), wmsp: { sessions: this.wmsp.sessionCount, ...this.wmsp.counters } });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+    };
+  }
+}
