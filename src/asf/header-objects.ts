@@ -5,6 +5,23 @@
 import { ASF_GUID, guidName } from './guid.js';
 import { ByteReader } from './reader.js';
 
+export interface AsfScriptCommand {
+  /** presentation time in ms (includes preroll) */
+  presentationTime: number;
+  type: string;
+  name: string;
+}
+
+export interface AsfMarker {
+  /** byte offset into the Data Object's packets */
+  offset: bigint;
+  /** 100-ns units */
+  presentationTime: bigint;
+  sendTime: number;
+  flags: number;
+  description: string;
+}
+
 export interface AsfContentDescription {
   title: string;
   author: string;
@@ -240,3 +257,43 @@ export function parseStreamPrioritization(raw: Buffer, at: number): AsfStreamPri
   }
   return out;
 }
+
+export function parseScriptCommandObject(raw: Buffer, at = 0): AsfScriptCommand[] {
+  const r = new ByteReader(raw, 24, raw.length, 'ScriptCommand', at);
+  r.guid('Reserved');
+  const count = r.u16('Commands Count');
+  const typeCount = r.u16('Command Types Count');
+  const types: string[] = [];
+  for (let i = 0; i < typeCount; i++) types.push(r.utf16(r.u16(`type ${i} Name Length`) * 2, `type ${i} Name`));
+  const out: AsfScriptCommand[] = [];
+  for (let i = 0; i < count; i++) {
+    const presentationTime = r.u32(`command ${i} Presentation Time`);
+    const typeAt = r.pos;
+    const typeIndex = r.u16(`command ${i} Type Index`);
+    if (typeIndex >= types.length) r.fail(`type index ${typeIndex} but ${types.length} types`, `command ${i} Type Index`, typeAt);
+    out.push({ presentationTime, type: types[typeIndex]!, name: r.utf16(r.u16(`command ${i} Name Length`) * 2, `command ${i} Name`) });
+  }
+  return out;
+}
+
+/** Marker object (layout checked against FFmpeg asfdec_f.c: name length in bytes, description length in WCHARs). */
+export function parseMarkerObject(raw: Buffer, at = 0): { name: string; markers: AsfMarker[] } {
+  const r = new ByteReader(raw, 24, raw.length, 'Marker', at);
+  r.guid('Reserved');
+  const count = r.u32('Markers Count');
+  r.u16('Reserved 2');
+  const name = r.utf16(r.u16('Name Length'), 'Name');
+  const markers: AsfMarker[] = [];
+  for (let i = 0; i < count; i++) {
+    const offset = r.u64(`marker ${i} Offset`);
+    const presentationTime = r.u64(`marker ${i} Presentation Time`);
+    r.u16(`marker ${i} Entry Length`);
+    const sendTime = r.u32(`marker ${i} Send Time`);
+    const flags = r.u32(`marker ${i} Flags`);
+    const len = r.u32(`marker ${i} Description Length`);
+    if (len > r.remaining / 2) r.fail(`description of ${len} characters runs past the object`, `marker ${i} Description Length`, r.pos - 4);
+    markers.push({ offset, presentationTime, sendTime, flags, description: r.utf16(len * 2, `marker ${i} Description`) });
+  }
+  return { name, markers };
+}
+

@@ -12,20 +12,26 @@ import {
   parseExtendedContentDescription,
   parseExtendedStreamProperties,
   parseLanguageList,
+  parseMarkerObject,
   parseMetadata,
+  parseScriptCommandObject,
   parseMutualExclusion,
   parseStreamBitrates,
   parseStreamPrioritization,
   type AsfCodecEntry,
   type AsfContentDescription,
   type AsfExtendedStreamProperties,
+  type AsfMarker,
   type AsfMetadataRecord,
+  type AsfScriptCommand,
   type AsfMutualExclusion,
   type AsfStreamPriority,
   type ExtendedContentValue,
 } from './header-objects.js';
 
 export type {
+  AsfMarker,
+  AsfScriptCommand,
   AsfCodecEntry,
   AsfContentDescription,
   AsfExtendedStreamProperties,
@@ -109,6 +115,8 @@ export interface AsfHeader {
   languages?: string[];
   metadata?: AsfMetadataRecord[];
   streamPriorities?: AsfStreamPriority[];
+  scriptCommands?: AsfScriptCommand[];
+  markers?: AsfMarker[];
   /** total bitrate for pacing: sum of per-stream bitrates when all are known, else File Properties Maximum Bitrate */
   totalBitrate: number;
 }
@@ -277,6 +285,12 @@ function interpretHeader(raw: Buffer, objects: AsfObject[], base: number): AsfHe
           break;
         case 'StreamPrioritization':
           h.streamPriorities = parseStreamPrioritization(o.raw, at);
+          break;
+        case 'ScriptCommand':
+          h.scriptCommands = parseScriptCommandObject(o.raw, at);
+          break;
+        case 'Marker':
+          h.markers = parseMarkerObject(o.raw, at).markers;
           break;
         default:
           break; // kept raw: Padding, Marker, Script Command, Content Encryption, Metadata Library, unknown...

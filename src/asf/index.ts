@@ -6,3 +6,4 @@ export * from './packet.js';
 export * from './file.js';
 export * from './writer.js';
 export * from './stream-parser.js';
+export * from './header-builders.js';

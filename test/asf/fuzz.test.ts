@@ -5,8 +5,9 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { packetForTime, parseAsfFile } from '../../src/asf/file.js';
-import { ASF_GUID_BYTES } from '../../src/asf/guid.js';
-import { parseDataObjectHead, parseHeaderObject } from '../../src/asf/header.js';
+import { parseDataObjectHead, parseHeaderObject, serializeHeaderObject, type AsfObject } from '../../src/asf/header.js';
+import { buildContentDescriptionObject, buildScriptCommandObject, upsertHeaderObject } from '../../src/asf/header-builders.js';
+import { ASF_GUID, ASF_GUID_BYTES, guidToBytes } from '../../src/asf/guid.js';
 import { parseDataPacket } from '../../src/asf/packet.js';
 import { AsfStreamParser } from '../../src/asf/stream-parser.js';
 import { buildAsfFile } from '../../src/asf/writer.js';
@@ -107,6 +108,40 @@ interface Seeds {
 }
 let seeds: Seeds;
 
+/** A header carrying every typed object: ESP with names, extension systems and an embedded stream, etc. */
+function richHeader(base: Buffer): Buffer {
+  const o = (guid: string, body: Buffer) => {
+    const head = Buffer.alloc(24);
+    guidToBytes(guid).copy(head, 0);
+    head.writeBigUInt64LE(BigInt(24 + body.length), 16);
+    return Buffer.concat([head, body]);
+  };
+  const le = (bits: 16 | 32, v: number) => { const b = Buffer.alloc(bits / 8); bits === 16 ? b.writeUInt16LE(v) : b.writeUInt32LE(v); return b; };
+  const h = parseHeaderObject(base);
+  const sp = Buffer.from(h.objects.find((x) => x.name === 'StreamProperties')!.raw);
+  sp.writeUInt16LE(9, 72);
+  const name = Buffer.from('Low\0', 'utf16le');
+  const esp = o(ASF_GUID.ExtendedStreamProperties, Buffer.concat([Buffer.alloc(48), le(16, 9), le(16, 0), Buffer.alloc(8), le(16, 1), le(16, 1),
+    le(16, 0), le(16, name.length), name, guidToBytes(ASF_GUID.PayloadExtPixelAspectRatio), le(16, 2), le(32, 0), sp]));
+  const meta = Buffer.from('Key\0', 'utf16le');
+  const as = (raw: Buffer): AsfObject => ({ guid: '', name: 'x', offset: 0, size: raw.length, raw });
+  h.objects.find((x) => x.name === 'HeaderExtension')!.children!.push(
+    as(esp),
+    as(o(ASF_GUID.LanguageList, Buffer.concat([le(16, 1), Buffer.from([6]), Buffer.from('en\0', 'utf16le')]))),
+    as(o(ASF_GUID.Metadata, Buffer.concat([le(16, 1), le(16, 0), le(16, 9), le(16, meta.length), le(16, 3), le(32, 4), meta, le(32, 7)]))),
+    as(o(ASF_GUID.StreamPrioritization, Buffer.concat([le(16, 1), le(16, 1), le(16, 1)]))),
+  );
+  const desc = Buffer.from('M\0', 'utf16le');
+  h.objects.push(
+    as(o(ASF_GUID.StreamBitrateProperties, Buffer.concat([le(16, 2), le(16, 1), le(32, 300000), le(16, 2), le(32, 64000)]))),
+    as(o(ASF_GUID.BitrateMutualExclusion, Buffer.concat([guidToBytes(ASF_GUID.MutexBitrate), le(16, 2), le(16, 1), le(16, 9)]))),
+    as(o(ASF_GUID.Marker, Buffer.concat([Buffer.alloc(16), le(32, 1), le(16, 0), le(16, 0), Buffer.alloc(16), le(16, 0), le(32, 0), le(32, 0), le(32, 2), desc]))),
+  );
+  let out = serializeHeaderObject(h);
+  out = upsertHeaderObject(out, buildContentDescriptionObject({ title: 'T', author: 'A' }));
+  return upsertHeaderObject(out, buildScriptCommandObject([{ presentationTime: 1, type: 'URL', name: 'x' }, { presentationTime: 2, type: 'TEXT', name: 'y' }]));
+}
+
 /** A two-block Index Object with one specifier, pointing at packets 0..3. */
 function indexObject(packetSize: number): Buffer {
   const head = Buffer.alloc(38);
@@ -138,6 +173,9 @@ test.before(async () => {
     ...h.objects.flatMap((o) => [o.offset + 16, o.offset + 24, o.offset + 40, o.offset + 64, o.offset + 68, o.offset + 92, o.offset + 96,
       ...(o.children ?? []).flatMap((c) => [c.offset + 16, c.offset + 24, c.offset + 26])]),
   ];
+  const rich = richHeader(av.header.raw);
+  const richParsed = parseHeaderObject(rich);
+  if (!richParsed.markers || !richParsed.scriptCommands || richParsed.streams.length !== 3) throw new Error('rich header seed is incomplete');
   const small = buildAsfFile(av.header.raw, Array.from({ length: 4 }, (_, i) => av.packet(i)), { creationDate: 0n });
   const smallLayout = parseAsfFile(small);
   const framedParts: Buffer[] = [];
@@ -153,8 +191,8 @@ test.before(async () => {
   framedParts.push(frame('H', av.headerBytes, 0x0c));
   for (let i = 0; i < 3; i++) framedParts.push(frame('D', av.packet(i), 0));
   seeds = {
-    headers: [av.header.raw, mbr.header.raw, audio.header.raw],
-    headerHot: [hotOf(av.header), hotOf(mbr.header), hotOf(audio.header)],
+    headers: [av.header.raw, mbr.header.raw, audio.header.raw, rich],
+    headerHot: [hotOf(av.header), hotOf(mbr.header), hotOf(audio.header), hotOf(parseHeaderObject(rich))],
     packets: [0, 1, 2, 5, 21, 100].map((i) => av.packet(i)).concat([0, 3].map((i) => audio.packet(i)), [mbr.packet(7)]),
     smallFile: small,
     smallFileWithIndexObject: Buffer.concat([small, indexObject(smallLayout.packetSize)]),

@@ -192,3 +192,44 @@ test('a Number of Header Objects that disagrees with the objects found is kept o
   h.objects.push(asObject(obj(ASF_GUID.Padding, Buffer.alloc(4))));
   t.is(serializeHeaderObject(h).readUInt32LE(24), 100);
 });
+
+test('builders: Content Description and Script Command objects go into a header and parse back', async (t) => {
+  const { buildContentDescriptionObject, buildScriptCommandObject, upsertHeaderObject, removeHeaderObjects } = await import('../../src/asf/header-builders.js');
+  const raw = await headerOf(FIXTURES.av20);
+  const live = makeBroadcastHeader(raw);
+  let out = upsertHeaderObject(live, buildContentDescriptionObject({ title: 'Évening news', author: 'mss' }));
+  out = upsertHeaderObject(out, buildScriptCommandObject([{ presentationTime: 3100, type: 'FILENAME', name: 'http://host/new.asx' }]));
+  // the Data Object head after the Header Object is kept
+  const h = parseHeaderObject(out);
+  t.is(out.length, h.raw.length + 50);
+  t.is(parseDataObjectHead(out, h.raw.length).size, 50n);
+  t.is(h.contentDescription?.title, 'Évening news');
+  t.is(h.contentDescription?.author, 'mss');
+  t.is(h.contentDescription?.rating, '');
+  t.deepEqual(h.scriptCommands, [{ presentationTime: 3100, type: 'FILENAME', name: 'http://host/new.asx' }]);
+  t.is(h.raw.readUInt32LE(24), parseHeaderObject(raw).objects.length + 2);
+  // replacing keeps one object of the kind
+  const again = parseHeaderObject(upsertHeaderObject(out, buildContentDescriptionObject({ title: 'Late news' })));
+  t.is(again.contentDescription?.title, 'Late news');
+  t.is(again.objects.filter((o) => o.name === 'ContentDescription').length, 1);
+  const removed = parseHeaderObject(removeHeaderObjects(out, ASF_GUID.ScriptCommand));
+  t.is(removed.scriptCommands, undefined);
+  t.throws(() => upsertHeaderObject(raw, Buffer.alloc(10)), { instanceOf: MssError });
+});
+
+test('a Marker object is read', async (t) => {
+  const base = parseHeaderObject(await headerOf(FIXTURES.av20));
+  const desc = Buffer.from('Chapter 1\0', 'utf16le');
+  const marker = obj(
+    ASF_GUID.Marker,
+    Buffer.concat([Buffer.alloc(16), u32(1), u16(0), u16(0), u64(6400n), u64(50_000_000n), u16(18 + desc.length), u32(2000), u32(0), u32(desc.length / 2), desc]),
+  );
+  base.objects.push(asObject(marker));
+  const h = parseHeaderObject(serializeHeaderObject(base));
+  t.deepEqual(h.markers, [{ offset: 6400n, presentationTime: 50_000_000n, sendTime: 2000, flags: 0, description: 'Chapter 1' }]);
+  const bad = Buffer.from(marker);
+  bad.writeUInt32LE(0x7fffffff, bad.length - desc.length - 4);
+  const b2 = parseHeaderObject(serializeHeaderObject(base));
+  b2.objects[b2.objects.length - 1] = asObject(bad);
+  t.throws(() => parseHeaderObject(serializeHeaderObject(b2)), { instanceOf: MssError, message: /Marker: marker 0 Description Length at byte \d+/ });
+});
