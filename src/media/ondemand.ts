@@ -116,7 +116,9 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
           if (this.o.maxDurationMs) this.lastSendLimit = sendTime + this.o.maxDurationMs;
         }
         if (sendTime > this.lastSendLimit) {
+          // max-duration reached: drop what was read ahead and end
           this.endPacket = this.cursor;
+          this.bufferHead = this.buffer.length;
           break;
         }
         if (this.dueAt(sendTime) > now) break;

@@ -753,8 +753,15 @@ export class WmspServer {
       logLine: c.pragmas.get('log-line'),
       receivedAt: Date.now(),
     };
-    // stored before it is acknowledged; a log with bad syntax is still accepted (WMS never fails a log)
-    await this.opts.onPlayerLog?.(report);
+    // stored before it is acknowledged; a log the store cannot parse is still answered 204 (WMS never fails a
+    // log for its syntax), other store failures are not acknowledged
+    try {
+      await this.opts.onPlayerLog?.(report);
+    } catch (err) {
+      const e = toMssError(err);
+      if (e.code !== 'malformed' && e.code !== 'truncated' && e.code !== 'unsupported') throw e;
+      this.log.warn('wmsp.log-unparsed', { remote: ctx.remoteAddress, point: target.point, reason: e.message });
+    }
     this.simpleResponse(req, c, 204, session ?? undefined);
   }
 
