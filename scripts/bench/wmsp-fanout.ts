@@ -20,11 +20,12 @@
  * so the pid measured is VLC's own.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, copyFileSync, chmodSync, chownSync, closeSync, readSync } from 'node:fs';
+import { existsSync, readdirSync, mkdirSync, openSync, readFileSync, writeFileSync, copyFileSync, chmodSync, chownSync, closeSync, readSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseHeaderObject } from '../../src/asf/header.js';
+import { formatProfile, summarizeCpuProfile } from './lib/cpuprofile.js';
 import type { LoadOptions, LoadResult } from './lib/wmsp-load.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -42,10 +43,12 @@ interface Args {
   settle: number;
   ttffSamples: number;
   concurrency: number;
+  /** run mss under `node --cpu-prof` and print where its CPU goes */
+  profile: boolean;
 }
 
 function parseCli(argv: string[]): Args {
-  const a: Args = { players: [50, 500, 2000], seconds: 30, servers: ['mss', 'vlc'], settle: 5, ttffSamples: 3, concurrency: 100 };
+  const a: Args = { players: [50, 500, 2000], seconds: 30, servers: ['mss', 'vlc'], settle: 5, ttffSamples: 3, concurrency: 100, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -74,6 +77,9 @@ function parseCli(argv: string[]): Args {
         break;
       case '--concurrency':
         a.concurrency = Number(need());
+        break;
+      case '--profile':
+        a.profile = true;
         break;
       case '-h':
       case '--help':
@@ -111,12 +117,17 @@ function which(cmd: string): boolean {
   }
 }
 
-/** utime+stime of a process in seconds */
-function cpuSeconds(pid: number): number {
+/** utime and stime of a process in seconds */
+function cpuTimes(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // after "pid (comm) ": field 3 is state (index 0) → utime is field 14 (index 11), stime 15 (index 12)
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return { user: Number(fields[11]) / CLK_TCK, sys: Number(fields[12]) / CLK_TCK };
+}
+
+function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
 }
 
 function statusKb(pid: number, key: 'VmHWM' | 'VmRSS'): number {
@@ -211,6 +222,8 @@ interface ServerHandle {
   port: number;
   path: string;
   logFile: string;
+  /** set when running under --cpu-prof: where the .cpuprofile lands on exit */
+  profileDir?: string;
 }
 
 let mssEntry: { cmd: string; args: string[]; how: string } | undefined;
@@ -230,7 +243,7 @@ async function prepareMss(): Promise<{ cmd: string; args: string[]; how: string 
   return mssEntry;
 }
 
-async function startMss(media: Media, tag: string): Promise<ServerHandle> {
+async function startMss(media: Media, tag: string, profile = false): Promise<ServerHandle> {
   const entry = await prepareMss();
   const port = await freePort();
   const dir = path.join(benchDir, 'run', `mss-${tag}`);
@@ -252,7 +265,9 @@ async function startMss(media: Media, tag: string): Promise<ServerHandle> {
   );
   const logFile = path.join(dir, 'serve.log');
   const out = openSync(logFile, 'w');
-  const child = spawn(entry.cmd, [...entry.args, '--config', configFile], { cwd: root, stdio: ['ignore', out, out] });
+  const profileDir = profile ? path.join(dir, 'prof') : undefined;
+  const nodeFlags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const child = spawn(entry.cmd, [...nodeFlags, ...entry.args, '--config', configFile], { cwd: root, stdio: ['ignore', out, out] });
   closeSync(out);
   try {
     await waitForPort(port, child, 30_000);
@@ -260,7 +275,7 @@ async function startMss(media: Media, tag: string): Promise<ServerHandle> {
     await stopChild(child);
     throw new Error(`mss serve ${(err as Error).message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
   }
-  return { kind: 'mss', child, pid: child.pid!, port, path: '/live', logFile };
+  return { kind: 'mss', child, pid: child.pid!, port, path: '/live', logFile, profileDir };
 }
 
 function ensureVlc(): void {
@@ -305,7 +320,7 @@ async function startVlc(media: Media, tag: string): Promise<ServerHandle> {
   return { kind: 'vlc', child, pid: child.pid!, port, path: '/', logFile };
 }
 
-const startServer = (kind: 'mss' | 'vlc', media: Media, tag: string) => (kind === 'mss' ? startMss(media, tag) : startVlc(media, tag));
+const startServer = (kind: 'mss' | 'vlc', media: Media, tag: string, profile = false) => (kind === 'mss' ? startMss(media, tag, profile) : startVlc(media, tag));
 
 // ---------------------------------------------------------------------------------------------------------
 // measurements
@@ -313,6 +328,10 @@ const startServer = (kind: 'mss' | 'vlc', media: Media, tag: string) => (kind ==
 interface LoadRun {
   result: LoadResult;
   serverCpu: number;
+  /** kernel share of serverCpu (syscalls, loopback TCP) */
+  serverSys: number;
+  /** server RSS when the window ends, MB */
+  rssWindowEndMB: number;
   loadCpuProc: number;
   ttffUnderLoadMs: number | null;
   ttffUnderLoadError?: string;
@@ -322,8 +341,11 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
   const full: LoadOptions = { host: '127.0.0.1', port: server.port, path: server.path, ...opts };
   const child = spawn(process.execPath, ['--import', 'tsx', LOAD_SCRIPT, JSON.stringify(full)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let cpuServer0 = 0;
+  let sysServer0 = 0;
   let cpuLoad0 = 0;
   let serverCpu = 0;
+  let serverSys = 0;
+  let rssWindowEndMB = 0;
   let loadCpuProc = 0;
   let result: LoadResult | undefined;
   let ttff: Promise<{ ms: number | null; error?: string }> | undefined;
@@ -344,10 +366,13 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
         }
         if (msg.event === 'window-start') {
           cpuServer0 = cpuSeconds(server.pid);
+          sysServer0 = cpuTimes(server.pid).sys;
           cpuLoad0 = cpuSeconds(child.pid!);
           if (ttffMidWindow) ttff = sleep((opts.seconds * 1000) / 2).then(() => timeToFirstFrame(server));
         } else if (msg.event === 'window-end') {
           serverCpu = cpuSeconds(server.pid) - cpuServer0;
+          serverSys = cpuTimes(server.pid).sys - sysServer0;
+          rssWindowEndMB = statusKb(server.pid, 'VmRSS') / 1024;
           loadCpuProc = cpuSeconds(child.pid!) - cpuLoad0;
         } else if (msg.event === 'result') result = msg as unknown as LoadResult;
         else if (msg.event === 'error') reject(new Error(`load generator: ${msg.message}`));
@@ -359,7 +384,7 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
   await done;
   if (!result) throw new Error('load generator ended without a result');
   const t = ttff ? await ttff : undefined;
-  return { result, serverCpu, loadCpuProc, ttffUnderLoadMs: t?.ms ?? null, ttffUnderLoadError: t?.error };
+  return { result, serverCpu, serverSys, rssWindowEndMB, loadCpuProc, ttffUnderLoadMs: t?.ms ?? null, ttffUnderLoadError: t?.error };
 }
 
 /** Wall time of `ffmpeg -i mmsh://... -frames:v 1 -f null -` (connect, header, first decoded video frame). */
@@ -386,8 +411,11 @@ interface Row {
   windowGB?: number;
   mbps?: number;
   serverCpu?: number;
+  serverSys?: number;
   cpuPerGB?: number;
   peakRssMB?: number;
+  baseRssMB?: number;
+  rssWindowEndMB?: number;
   loadCpu?: number;
   ttffLoadMs?: number | null;
   gaps?: number;
@@ -404,6 +432,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const ttffIdle: Record<string, { medianMs: number | null; samples: Array<number | null>; warnings: number; error?: string }> = {};
   const probeRate: Record<string, number> = {};
+  const profiles: string[] = [];
 
   for (const kind of args.servers) {
     // idle: probe rate (what one healthy player gets per second, after the start burst) and TTFF
@@ -418,7 +447,7 @@ async function main(): Promise<void> {
     const how = kind === 'mss' ? mssEntry?.how : `cvlc (vlc-bin ${(await run('dpkg-query', ['-W', '-f', '${Version}', 'vlc-bin'])).stdout.trim() || '?'})`;
     process.stderr.write(`${kind}: started pid ${server.pid} port ${server.port} via ${how}\n`);
     try {
-      await sleep(2000); // let the live source run so a join sees a steady stream
+      await sleep(6000); // let the live source run so a join sees a steady stream (and a full Fast Start ring)
       const samples: Array<number | null> = [];
       let warnings = 0;
       let error: string | undefined;
@@ -446,8 +475,9 @@ async function main(): Promise<void> {
       process.stderr.write(`${kind}: ${n} players x ${args.seconds} s...\n`);
       let s: ServerHandle | undefined;
       try {
-        s = await startServer(kind, media, `n${n}`);
+        s = await startServer(kind, media, `n${n}`, args.profile);
         await sleep(2000);
+        const baseRssMB = statusKb(s.pid, 'VmRSS') / 1024;
         const r = await runLoad(
           s,
           {
@@ -473,6 +503,9 @@ async function main(): Promise<void> {
           windowGB: gb,
           mbps: (res.windowBytes * 8) / res.windowSeconds / 1e6,
           serverCpu: r.serverCpu,
+          serverSys: r.serverSys,
+          baseRssMB,
+          rssWindowEndMB: r.rssWindowEndMB,
           cpuPerGB: gb > 0 ? r.serverCpu / gb : NaN,
           peakRssMB,
           loadCpu: r.loadCpuProc,
@@ -494,12 +527,19 @@ async function main(): Promise<void> {
       } finally {
         if (s) await stopChild(s.child);
       }
+      if (s?.profileDir && existsSync(s.profileDir)) {
+        const files = readdirSync(s.profileDir).filter((f) => f.endsWith('.cpuprofile'));
+        if (files.length > 0) {
+          const summary = formatProfile(summarizeCpuProfile(path.join(s.profileDir, files[0]!), root, 25));
+          profiles.push(`${kind} ${n} players (whole process life, ramp included): ${path.relative(root, path.join(s.profileDir, files[0]!))}\n${summary}`);
+        }
+      }
     }
   }
 
   // ----- report
   const fmt = (v: number | undefined | null, d = 1) => (v === undefined || v === null || Number.isNaN(v) ? '-' : v.toFixed(d));
-  const header = ['server', 'players', 'joined', 'starved', 'GB in window', 'Mbit/s', 'srv CPU s', 'CPU s/GB', 'peak RSS MB', 'load CPU s', 'TTFF loaded ms', 'LocId gaps'];
+  const header = ['server', 'players', 'joined', 'starved', 'GB in window', 'Mbit/s', 'srv CPU s (sys)', 'CPU s/GB', 'peak RSS MB', 'RSS idle/window MB', 'load CPU s', 'TTFF loaded ms', 'LocId gaps'];
   const table = rows.map((r) => [
     r.server,
     String(r.players),
@@ -507,9 +547,10 @@ async function main(): Promise<void> {
     r.starved === undefined ? '-' : String(r.starved),
     fmt(r.windowGB, 3),
     fmt(r.mbps, 0),
-    fmt(r.serverCpu, 2),
+    r.serverCpu === undefined ? '-' : `${fmt(r.serverCpu, 2)} (${fmt(r.serverSys, 2)})`,
     fmt(r.cpuPerGB, 2),
     fmt(r.peakRssMB, 1),
+    r.baseRssMB === undefined ? '-' : `${fmt(r.baseRssMB, 0)}/${fmt(r.rssWindowEndMB, 0)}`,
     fmt(r.loadCpu, 2),
     fmt(r.ttffLoadMs, 0),
     r.gaps === undefined ? '-' : String(r.gaps),
@@ -544,6 +585,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (profiles.length) out.push('', 'CPU profiles (node --cpu-prof):', ...profiles);
   process.stdout.write(out.join('\n') + '\n');
   const jsonFile = path.join(benchDir, `wmsp-fanout-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(jsonFile, JSON.stringify({ args, media: { ...media, file: path.relative(root, media.file) }, rows, ttffIdle, probeRate }, null, 2));
