@@ -260,9 +260,9 @@ export class DeviceAgent implements AppModule {
   private async onOnline(): Promise<void> {
     const t = this.topics!;
     try {
-      // status first, so an operator never sees info/state of a device that still looks lost
-      await this.republishRetained();
+      // subscribe before saying online, so "online" means commands are heard
       await this.conn!.subscribe([t.configDesired, `${t.root}/cmd/+`, `${t.root}/jobs/+`, `${BROADCAST_ROOT}/+`]);
+      await this.republishRetained();
       if (this.outbox!.dropped > Number(this.kv!.get('outbox-dropped-reported') ?? '0')) {
         this.emitEvent('outbox-dropped', { dropped: this.outbox!.dropped, maxRows: this.config.mqtt.outboxMaxRows });
         this.kv!.set('outbox-dropped-reported', String(this.outbox!.dropped));

@@ -23,8 +23,8 @@ async function setup(t: import('ava').ExecutionContext, opts: { protocolVersion?
   t.teardown(() => agent.stop());
   const fleet = await FleetClient.connect({ url: broker.url, protocolVersion: opts.protocolVersion });
   t.teardown(() => fleet.close());
-  await waitUntil(() => agent.connected, 10_000);
-  return { broker, tmp, config, server, agent, fleet, modules };
+  await waitUntil(async () => (await fleet.list()).some((d) => d.deviceId === agent.id && d.state === 'online'), 10_000);
+  return { broker, tmp, config, server, agent, fleet, modules, id: agent.id };
 }
 
 async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -36,12 +36,12 @@ async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: numb
 }
 
 test('publishes retained status, info, state and config/reported on connect, and offline on clean stop', async (t) => {
-  const { agent, fleet } = await setup(t);
+  const { agent, fleet, id } = await setup(t);
   await waitUntil(async () => {
-    const s = await fleet.show('test-box');
+    const s = await fleet.show(id);
     return (s.state as Record<string, unknown>).server !== undefined;
   }, 10_000);
-  const shown = await fleet.show('test-box');
+  const shown = await fleet.show(id);
   t.is((shown.status as { state: string }).state, 'online');
   const info = shown.info as { capabilities: { commands: string[]; modules: string[] }; configSchemaVersion: number };
   t.true(info.capabilities.commands.includes('echo'));
@@ -52,51 +52,51 @@ test('publishes retained status, info, state and config/reported on connect, and
   t.is(((shown.config as { reported: { status: string } }).reported).status, 'applied');
   await agent.stop();
   const list = await fleet.list();
-  t.deepEqual(list.map((d) => [d.deviceId, d.state]), [['test-box', 'offline']]);
+  t.deepEqual(list.map((d) => [d.deviceId, d.state]), [[id, 'offline']]);
 });
 
 for (const protocolVersion of [5, 4] as const) {
   test(`command round trip over MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}, with error replies for unknown, bad and expired commands`, async (t) => {
-    const { fleet } = await setup(t, { protocolVersion });
-    const echo = await fleet.command('test-box', 'echo', { hello: 'world' });
+    const { fleet, id } = await setup(t, { protocolVersion });
+    const echo = await fleet.command(id, 'echo', { hello: 'world' });
     t.is(echo.status, 'ok');
     t.deepEqual(echo.data, { echoed: { hello: 'world' } });
-    const status = await fleet.command('test-box', 'status');
+    const status = await fleet.command(id, 'status');
     t.is(status.status, 'ok');
     t.is((status.data as { modules: Record<string, { state: string }> }).modules.server.state, 'running');
 
-    const unknown = await fleet.command('test-box', 'no-such-command');
+    const unknown = await fleet.command(id, 'no-such-command');
     t.is(unknown.status, 'error');
     t.is(unknown.error?.code, 'not-found');
-    const bad = await fleet.command('test-box', 'set-log-level', { level: 'loud' });
+    const bad = await fleet.command(id, 'set-log-level', { level: 'loud' });
     t.is(bad.error?.code, 'invalid-argument');
-    const failing = await fleet.command('test-box', 'echo', { fail: true });
+    const failing = await fleet.command(id, 'echo', { fail: true });
     t.is(failing.error?.code, 'invalid-argument');
-    const expired = await fleet.command('test-box', 'echo', {}, { expiresInMs: -1000 });
+    const expired = await fleet.command(id, 'echo', {}, { expiresInMs: -1000 });
     t.is(expired.error?.code, 'expired');
-    const reboot = await fleet.command('test-box', 'reboot');
+    const reboot = await fleet.command(id, 'reboot');
     t.is(reboot.error?.code, 'forbidden');
   });
 }
 
 test('oversized and non-JSON command payloads are answered with an error, and the agent keeps working', async (t) => {
-  const { fleet } = await setup(t);
-  const notJson = await fleet.command('test-box', 'echo', {}, { payload: Buffer.from('this is { not json') });
+  const { fleet, id } = await setup(t);
+  const notJson = await fleet.command(id, 'echo', {}, { payload: Buffer.from('this is { not json') });
   t.is(notJson.status, 'error');
   t.is(notJson.error?.code, 'malformed');
-  const big = await fleet.command('test-box', 'echo', {}, { payload: Buffer.from(JSON.stringify({ id: 'x', args: { blob: 'a'.repeat(300 * 1024) } })) });
+  const big = await fleet.command(id, 'echo', {}, { payload: Buffer.from(JSON.stringify({ id: 'x', args: { blob: 'a'.repeat(300 * 1024) } })) });
   t.is(big.error?.code, 'too-large');
-  const array = await fleet.command('test-box', 'echo', {}, { payload: Buffer.from('[1,2]') });
+  const array = await fleet.command(id, 'echo', {}, { payload: Buffer.from('[1,2]') });
   t.is(array.error?.code, 'malformed');
-  const ok = await fleet.command('test-box', 'echo', { still: 'alive' });
+  const ok = await fleet.command(id, 'echo', { still: 'alive' });
   t.is(ok.status, 'ok');
 });
 
 test('3.1.1: a non-JSON command still gets an error on cmd/<name>/res', async (t) => {
-  const { fleet } = await setup(t, { protocolVersion: 4 });
-  const res = fleet.waitFor('mss/v1/test-box/cmd/echo/res', () => true, 10_000);
-  await fleet.subscribe('mss/v1/test-box/cmd/echo/res');
-  await fleet.client.publishAsync('mss/v1/test-box/cmd/echo', 'garbage', { qos: 1 });
+  const { fleet, id } = await setup(t, { protocolVersion: 4 });
+  const res = fleet.waitFor(`mss/v1/${id}/cmd/echo/res`, () => true, 10_000);
+  await fleet.subscribe(`mss/v1/${id}/cmd/echo/res`);
+  await fleet.client.publishAsync(`mss/v1/${id}/cmd/echo`, 'garbage', { qos: 1 });
   const reply = (await res) as { id: null; status: string; error: { code: string } };
   t.is(reply.status, 'error');
   t.is(reply.error.code, 'malformed');
@@ -104,11 +104,11 @@ test('3.1.1: a non-JSON command still gets an error on cmd/<name>/res', async (t
 });
 
 test('a desired config is validated, applied live, persisted, then reported; an invalid one changes nothing and lists every error', async (t) => {
-  const { fleet, server, tmp, config } = await setup(t);
+  const { fleet, server, tmp, config, id } = await setup(t);
   const desired = structuredClone(config) as unknown as Record<string, any>;
   desired.server.publishingPoints.push({ name: 'news', type: 'broadcast', source: { type: 'push' } });
   desired.logLevel = 'warn';
-  const report = await fleet.setDesiredConfig('test-box', desired);
+  const report = await fleet.setDesiredConfig(id, desired);
   t.is(report.status, 'applied', JSON.stringify(report.errors));
   t.deepEqual(report.errors, []);
   t.deepEqual(server.points, ['vod', 'news']);
@@ -122,7 +122,7 @@ test('a desired config is validated, applied live, persisted, then reported; an 
   bad.server.publishingPoints.push({ name: 'bad name!', type: 'broadcast', source: { type: 'pull', url: 'ftp://x' } });
   bad.http = { port: 'eighty' };
   bad.logLevel = 'chatty';
-  const rejected = await fleet.setDesiredConfig('test-box', bad);
+  const rejected = await fleet.setDesiredConfig(id, bad);
   t.is(rejected.status, 'rejected');
   const paths = (rejected.errors as Array<{ path: string }>).map((e) => e.path).sort();
   t.deepEqual(paths, ['http.port', 'logLevel', 'server.publishingPoints[2].name', 'server.publishingPoints[2].source.url']);
@@ -132,19 +132,19 @@ test('a desired config is validated, applied live, persisted, then reported; an 
   t.deepEqual(loadPersistedConfig(tmp.dir, {})?.version, report.version as number);
 
   // a desired document that is not JSON is rejected too
-  const notJson = fleet.waitFor('mss/v1/test-box/config/reported', (v) => (v as { status?: string })?.status === 'rejected' && (v as { version?: number }).version === -1, 10_000);
-  await fleet.subscribe('mss/v1/test-box/config/reported');
-  await fleet.client.publishAsync('mss/v1/test-box/config/desired', '{"version": 9, "config": ', { qos: 1, retain: true });
+  const notJson = fleet.waitFor(`mss/v1/${id}/config/reported`, (v) => (v as { status?: string })?.status === 'rejected' && (v as { version?: number }).version === -1, 10_000);
+  await fleet.subscribe(`mss/v1/${id}/config/reported`);
+  await fleet.client.publishAsync(`mss/v1/${id}/config/desired`, '{"version": 9, "config": ', { qos: 1, retain: true });
   const r = (await notJson) as { errors: Array<{ message: string }> };
   t.regex(r.errors[0].message, /not JSON/);
   t.deepEqual(server.points, ['vod', 'news']);
 });
 
 test('a change the agent cannot take live (the broker settings) reports pending-restart', async (t) => {
-  const { fleet, config } = await setup(t);
+  const { fleet, config, id } = await setup(t);
   const desired = structuredClone(config) as unknown as Record<string, any>;
   desired.mqtt.keepaliveSec = 60;
-  const report = await fleet.setDesiredConfig('test-box', desired);
+  const report = await fleet.setDesiredConfig(id, desired);
   t.is(report.status, 'pending-restart');
   t.deepEqual(report.changed, ['mqtt']);
 });
@@ -158,15 +158,16 @@ test('rebirth and a broker that lost its retained messages: the agent republishe
   });
   const config = agentConfig({ url: broker.url, dataDir: tmp.dir });
   const server = new FakeServerModule(config);
-  const agent = new DeviceAgent({ config, modules: () => [server, agent] });
+  const agent: DeviceAgent = new DeviceAgent({ config, modules: () => [server, agent] });
   await agent.start();
   t.teardown(() => agent.stop());
   await waitUntil(() => agent.connected, 10_000);
+  const id = agent.id;
   await broker.restart();
   const fleet = await FleetClient.connect({ url: broker.url });
   t.teardown(() => fleet.close());
   await waitUntil(async () => {
-    const s = await fleet.show('test-box');
+    const s = await fleet.show(id);
     return s.status !== null && s.info !== null && s.config !== null && (s.state as Record<string, unknown>).server !== undefined && (s.config as { reported: unknown }).reported !== null;
   }, 20_000);
   t.pass();

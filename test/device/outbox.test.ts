@@ -5,7 +5,7 @@ import { DeviceKv } from '../../src/device/kv.js';
 import { Outbox } from '../../src/device/outbox.js';
 import { deviceMigrations } from '../../src/device/store.js';
 import { openStore } from '../../src/store/db.js';
-import { agentConfig, FakeServerModule, tempDir } from '../helpers/device.js';
+import { agentConfig, FakeServerModule, tempDir, uniqueDeviceId } from '../helpers/device.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 
 async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -41,19 +41,20 @@ test('events produced while the broker is down, and across an agent restart, arr
     await tmp.remove();
   });
   // The operator: a persistent session (clean: false) with a QoS 1 subscription, so the broker queues for it.
+  const id = uniqueDeviceId();
   const received: Array<{ seq: number; n: number }> = [];
-  const operator = mqtt.connect(broker.url, { clientId: 'operator-1', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 200 });
+  const operator = mqtt.connect(broker.url, { clientId: `op-${id}`, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 200 });
   operator.on('error', () => undefined);
   t.teardown(() => void operator.end(true));
   operator.on('message', (topic, payload) => {
-    if (topic === 'mss/v1/test-box/events/burst') received.push(JSON.parse(payload.toString()).data && { seq: JSON.parse(payload.toString()).seq, n: JSON.parse(payload.toString()).data.n });
+    if (topic === `mss/v1/${id}/events/burst`) received.push(JSON.parse(payload.toString()).data && { seq: JSON.parse(payload.toString()).seq, n: JSON.parse(payload.toString()).data.n });
   });
   await new Promise((r) => operator.once('connect', r));
-  await operator.subscribeAsync('mss/v1/test-box/events/#', { qos: 1 });
+  await operator.subscribeAsync(`mss/v1/${id}/events/#`, { qos: 1 });
 
-  const config = agentConfig({ url: broker.url, dataDir: tmp.dir });
+  const config = agentConfig({ url: broker.url, dataDir: tmp.dir, deviceId: id });
   const server = new FakeServerModule(config);
-  let agent = new DeviceAgent({ config, modules: () => [server, agent] });
+  let agent: DeviceAgent = new DeviceAgent({ config, modules: () => [server, agent] });
   await agent.start();
   await waitUntil(() => agent.connected, 10_000, 'agent online');
   for (let n = 0; n < 10; n++) agent.emitEvent('burst', { n });
@@ -87,16 +88,17 @@ test('past the bound the oldest events are dropped and the drop is reported as a
     await broker.stop();
     await tmp.remove();
   });
+  const id = uniqueDeviceId();
   const got: Array<{ topic: string; body: any }> = [];
-  const operator = mqtt.connect(broker.url, { clientId: 'operator-2', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 100 });
+  const operator = mqtt.connect(broker.url, { clientId: `op-${id}`, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 100 });
   operator.on('error', () => undefined);
   t.teardown(() => void operator.end(true));
   operator.on('message', (topic, payload) => got.push({ topic, body: JSON.parse(payload.toString()) }));
   await new Promise((r) => operator.once('connect', r));
-  await operator.subscribeAsync('mss/v1/test-box/events/#', { qos: 1 });
+  await operator.subscribeAsync(`mss/v1/${id}/events/#`, { qos: 1 });
 
-  const config = agentConfig({ url: broker.url, dataDir: tmp.dir, mqtt: { outboxMaxRows: 20 } });
-  const agent = new DeviceAgent({ config, modules: () => [agent] });
+  const config = agentConfig({ url: broker.url, dataDir: tmp.dir, deviceId: id, mqtt: { outboxMaxRows: 20 } });
+  const agent: DeviceAgent = new DeviceAgent({ config, modules: () => [agent] });
   await agent.start();
   t.teardown(() => agent.stop());
   await waitUntil(() => agent.connected, 10_000, 'agent online');

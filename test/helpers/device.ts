@@ -1,4 +1,5 @@
 /** Shared pieces for device-agent tests: a config pointing at a test broker and fake modules (never a fake broker). */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,13 +12,18 @@ export async function tempDir(prefix = 'mss-device-'): Promise<{ dir: string; re
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** device ids unique per test, so parallel test processes never share a client id */
+export function uniqueDeviceId(): string {
+  return `t-${randomBytes(5).toString('hex')}`;
+}
+
 export function agentConfig(opts: { url: string; dataDir: string; deviceId?: string; protocolVersion?: 4 | 5; extra?: Record<string, unknown>; mqtt?: Record<string, unknown> }): MssConfig {
   return validateConfig({
     dataDir: opts.dataDir,
     server: { publishingPoints: [{ name: 'vod', type: 'ondemand', path: opts.dataDir }] },
     mqtt: {
       url: opts.url,
-      deviceId: opts.deviceId ?? 'test-box',
+      deviceId: opts.deviceId ?? uniqueDeviceId(),
       protocolVersion: opts.protocolVersion ?? 5,
       reconnectMinMs: 100,
       reconnectMaxMs: 1000,

@@ -3,7 +3,7 @@
  * persistence directory (so retained messages survive `restart()`), stopped with the test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -58,12 +58,33 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number,
 
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mss-mosquitto-'));
+  // started as root, mosquitto drops to its own user: it must still be able to write its persistence file
+  await chmod(dir, 0o777);
   const conf = path.join(dir, 'mosquitto.conf');
   let lastPort = 0;
   let child: ChildProcess | undefined;
   let stderr = '';
+  // While paused the port is held by a listener that drops every connection, so no other test's broker can
+  // take it (agents would then reach the wrong broker) and clients see a down broker.
+  let placeholder: net.Server | undefined;
+
+  async function holdPort(port: number): Promise<void> {
+    const srv = net.createServer((sock) => sock.destroy());
+    await new Promise<void>((resolve) => {
+      srv.once('error', () => resolve());
+      srv.listen(port, '127.0.0.1', () => resolve());
+    });
+    placeholder = srv.listening ? srv : undefined;
+  }
+
+  async function releasePort(): Promise<void> {
+    const srv = placeholder;
+    placeholder = undefined;
+    if (srv) await new Promise<void>((resolve) => srv.close(() => resolve()));
+  }
 
   async function launch(): Promise<void> {
+    await releasePort();
     // retry on a port race (another process took the port between freePort() and bind)
     for (let tries = 0; tries < 5; tries++) {
       const port = lastPort || (await freePort());
@@ -122,14 +143,21 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     },
     async stop() {
       await halt();
+      await releasePort();
       await rm(dir, { recursive: true, force: true });
     },
     async restart(o = {}) {
       await halt();
-      if (o.downMs) await new Promise((r) => setTimeout(r, o.downMs));
+      if (o.downMs) {
+        await holdPort(lastPort);
+        await new Promise((r) => setTimeout(r, o.downMs));
+      }
       await launch();
     },
-    pause: halt,
+    async pause() {
+      await halt();
+      await holdPort(lastPort);
+    },
     start: launch,
   };
 }
