@@ -57,8 +57,10 @@ export interface AsfFileLayout {
   trailingObjects: { guid: string; name: string; offset: number; size: number }[];
 }
 
-/** Upper bound for one index object (a 1 s index of a 10-day file is ~5 MB). */
-const MAX_INDEX_OBJECT_SIZE = 64 * 1024 * 1024;
+/** Upper bound for everything after the Data Object (indexes: a 1 s Simple Index of a 10-day file is ~5 MB). */
+const MAX_TRAILING_BYTES = 64 * 1024 * 1024;
+/** How much of the end of an open-ended (live capture) file is searched for trailing objects. */
+const OPEN_ENDED_TAIL_BYTES = 8 * 1024 * 1024;
 
 export function parseSimpleIndex(raw: Buffer, at: number): SimpleIndex {
   const r = new ByteReader(raw, 24, raw.length, 'SimpleIndex', at);
@@ -112,18 +114,29 @@ export function parseIndexObject(raw: Buffer, at: number): AsfIndexObject {
   return { intervalMs, specifiers, offsets };
 }
 
+/** Top-level objects that may follow the packets of an open-ended Data Object. */
+const TRAILING_GUIDS = [ASF_GUID_BYTES.SimpleIndex, ASF_GUID_BYTES.Index, ASF_GUID_BYTES.MediaObjectIndex, ASF_GUID_BYTES.TimecodeIndex, ASF_GUID_BYTES.Header];
+const TRAILING_FIRST_BYTES = new Set(TRAILING_GUIDS.map((g) => g[0]!));
+
+function startsTrailingObject(buf: Buffer, at: number): boolean {
+  return at + 16 <= buf.length && TRAILING_FIRST_BYTES.has(buf[at]!) && TRAILING_GUIDS.some((g) => guidEquals(buf, at, g));
+}
+
+/** The 12-byte `$E` end frame ffmpeg's ASF muxer appends to a non-seekable output. */
+function isEndFrame(buf: Buffer, at: number): boolean {
+  return buf.length - at === 12 && buf[at] === 0x24 && buf[at + 1] === 0x45 && buf.readUInt16LE(at + 2) === 8;
+}
+
+/** A live-style Data Object (size 0, or 50 with no count): its packets run until a trailing object or the end. */
+function isOpenEnded(data: AsfDataObjectHead): boolean {
+  return data.size === 0n || (data.size === BigInt(DATA_OBJECT_HEAD_SIZE) && data.totalPackets === 0n);
+}
+
 /**
- * Number of packets in the Data Object. A live-style Data Object (size 0 or 50, or Broadcast with no
- * count) runs to `available` bytes; otherwise the declared size must fit.
+ * Number of packets in a Data Object with a declared size, which must fit in `available` bytes.
  */
-function countPackets(header: AsfHeader, data: AsfDataObjectHead, dataObjectOffset: number, available: number): { count: number; dataEnd: number } {
+function countDeclaredPackets(header: AsfHeader, data: AsfDataObjectHead, dataObjectOffset: number, available: number): { count: number; dataEnd: number; end: number } {
   const ps = header.fileProperties.packetSize;
-  const first = dataObjectOffset + DATA_OBJECT_HEAD_SIZE;
-  const openEnded = data.size === 0n || data.size === BigInt(DATA_OBJECT_HEAD_SIZE) && data.totalPackets === 0n;
-  if (openEnded) {
-    const count = Math.floor(Math.max(0, available - first) / ps);
-    return { count, dataEnd: first + count * ps };
-  }
   if (data.size > BigInt(available - dataObjectOffset)) {
     throw new MssError('truncated', `Data Object at byte ${dataObjectOffset}: size ${data.size} runs past the end of the file (${available - dataObjectOffset} bytes left)`, {
       object: 'Data',
@@ -137,25 +150,56 @@ function countPackets(header: AsfHeader, data: AsfDataObjectHead, dataObjectOffs
       offset: dataObjectOffset,
     });
   }
-  return { count: body / ps, dataEnd: dataObjectOffset + Number(data.size) };
+  return { count: body / ps, dataEnd: dataObjectOffset + Number(data.size), end: available };
+}
+
+/**
+ * Open-ended Data Object: packets at `first + k * ps` until a trailing top-level object starts at a
+ * packet boundary or fewer than a packet's bytes remain. `window` holds the file bytes from
+ * `windowStart` to the end (the whole file, or its tail when the file is large).
+ */
+function countOpenEndedPackets(first: number, ps: number, fileSize: number, window: Buffer, windowStart: number): { count: number; dataEnd: number; end: number } {
+  const max = Math.floor(Math.max(0, fileSize - first) / ps);
+  let k = Math.max(0, Math.ceil((windowStart - first) / ps));
+  for (; k < max; k++) {
+    if (startsTrailingObject(window, first + k * ps - windowStart)) return { count: k, dataEnd: first + k * ps, end: fileSize };
+  }
+  // what is left is shorter than a packet: a trailing object, ffmpeg's `$E`, or the cut-off last
+  // packet of an interrupted capture (ignored)
+  const restAt = first + max * ps - windowStart;
+  const rest = window.subarray(restAt);
+  const keep = startsTrailingObject(window, restAt) || isEndFrame(window, restAt) || rest.length === 0;
+  return { count: max, dataEnd: first + max * ps, end: keep ? fileSize : first + max * ps };
+}
+
+/** Walks the objects after the packets; a final ffmpeg `$E` frame is tolerated. */
+function walkTrailing(buf: Buffer, start: number, base: number, onObject: (name: string, guid: string, at: number, size: number) => void): void {
+  let pos = start;
+  while (pos < buf.length) {
+    if (isEndFrame(buf, pos)) return;
+    const head = readObjectHead(buf, pos, buf.length, 'file', base);
+    onObject(head.name, head.guid, base + pos, head.size);
+    pos += head.size;
+  }
 }
 
 export function parseAsfFile(buf: Buffer): AsfFileLayout & { packet(i: number): Buffer } {
   const header = parseHeaderObject(buf, 0);
   const dataObjectOffset = header.raw.length;
   const dataObject = parseDataObjectHead(buf, dataObjectOffset);
-  const { count, dataEnd } = countPackets(header, dataObject, dataObjectOffset, buf.length);
+  const firstPacket = dataObjectOffset + DATA_OBJECT_HEAD_SIZE;
+  const ps = header.fileProperties.packetSize;
+  const { count, dataEnd, end } = isOpenEnded(dataObject)
+    ? countOpenEndedPackets(firstPacket, ps, buf.length, buf, 0)
+    : countDeclaredPackets(header, dataObject, dataObjectOffset, buf.length);
   const simpleIndexes: SimpleIndex[] = [];
   const indexObjects: AsfIndexObject[] = [];
   const trailingObjects: AsfFileLayout['trailingObjects'] = [];
-  let pos = dataEnd;
-  while (pos < buf.length) {
-    const head = readObjectHead(buf, pos, buf.length, 'file', 0);
-    trailingObjects.push({ guid: head.guid, name: head.name, offset: pos, size: head.size });
-    if (head.name === 'SimpleIndex') simpleIndexes.push(parseSimpleIndex(buf.subarray(pos, pos + head.size), pos));
-    else if (head.name === 'Index') indexObjects.push(parseIndexObject(buf.subarray(pos, pos + head.size), pos));
-    pos += head.size;
-  }
+  walkTrailing(buf.subarray(dataEnd, end), 0, dataEnd, (name, guid, at, size) => {
+    trailingObjects.push({ guid, name, offset: at, size });
+    if (name === 'SimpleIndex') simpleIndexes.push(parseSimpleIndex(buf.subarray(at, at + size), at));
+    else if (name === 'Index') indexObjects.push(parseIndexObject(buf.subarray(at, at + size), at));
+  });
   const packetSize = header.fileProperties.packetSize;
   const firstPacketOffset = dataObjectOffset + DATA_OBJECT_HEAD_SIZE;
   return {
@@ -225,27 +269,34 @@ export async function openAsfFile(path: string, opts: { maxHeaderBytes?: number 
     const header = parseHeaderObject(headBuf, 0);
     const dataObjectOffset = header.raw.length;
     const dataObject = parseDataObjectHead(headBuf, dataObjectOffset);
-    const { count, dataEnd } = countPackets(header, dataObject, dataObjectOffset, fileSize);
+    const firstPacket = dataObjectOffset + DATA_OBJECT_HEAD_SIZE;
+    const ps = header.fileProperties.packetSize;
+    let count: number;
+    let dataEnd: number;
+    let end: number;
+    if (isOpenEnded(dataObject)) {
+      // trailing objects of a live capture (an index, ffmpeg's `$E`) sit in the last few MB: scan only those
+      const windowStart = Math.max(firstPacket, fileSize - OPEN_ENDED_TAIL_BYTES);
+      const tail = await readExactly(fh, windowStart, fileSize - windowStart, 'Data Object tail');
+      ({ count, dataEnd, end } = countOpenEndedPackets(firstPacket, ps, fileSize, tail, windowStart));
+    } else {
+      ({ count, dataEnd, end } = countDeclaredPackets(header, dataObject, dataObjectOffset, fileSize));
+    }
     const simpleIndexes: SimpleIndex[] = [];
     const indexObjects: AsfIndexObject[] = [];
     const trailingObjects: AsfFileLayout['trailingObjects'] = [];
-    let pos = dataEnd;
-    for (let guard = 0; pos < fileSize && guard < 1000; guard++) {
-      const headBytes = await readExactly(fh, pos, Math.min(24, fileSize - pos), 'object head');
-      const head = readObjectHead(Buffer.concat([headBytes, Buffer.alloc(24 - headBytes.length)]), 0, fileSize - pos, 'file', pos);
-      trailingObjects.push({ guid: head.guid, name: head.name, offset: pos, size: head.size });
-      if (head.name === 'SimpleIndex') {
-        if (head.size > MAX_INDEX_OBJECT_SIZE) {
-          throw new MssError('too-large', `SimpleIndex at byte ${pos}: size ${head.size} exceeds ${MAX_INDEX_OBJECT_SIZE}`, { object: 'SimpleIndex', offset: pos });
-        }
-        simpleIndexes.push(parseSimpleIndex(await readExactly(fh, pos, head.size, 'SimpleIndex'), pos));
-      } else if (head.name === 'Index') {
-        if (head.size > MAX_INDEX_OBJECT_SIZE) {
-          throw new MssError('too-large', `Index at byte ${pos}: size ${head.size} exceeds ${MAX_INDEX_OBJECT_SIZE}`, { object: 'Index', offset: pos });
-        }
-        indexObjects.push(parseIndexObject(await readExactly(fh, pos, head.size, 'Index'), pos));
-      }
-      pos += head.size;
+    const trailingBytes = end - dataEnd;
+    if (trailingBytes > MAX_TRAILING_BYTES) {
+      throw new MssError('too-large', `file: ${trailingBytes} bytes after the Data Object at byte ${dataEnd}, more than ${MAX_TRAILING_BYTES}`, { offset: dataEnd });
+    }
+    if (trailingBytes > 0) {
+      const tail = await readExactly(fh, dataEnd, trailingBytes, 'index objects');
+      walkTrailing(tail, 0, dataEnd, (name, guid, at, size) => {
+        trailingObjects.push({ guid, name, offset: at, size });
+        const raw = tail.subarray(at - dataEnd, at - dataEnd + size);
+        if (name === 'SimpleIndex') simpleIndexes.push(parseSimpleIndex(raw, at));
+        else if (name === 'Index') indexObjects.push(parseIndexObject(raw, at));
+      });
     }
     const packetSize = header.fileProperties.packetSize;
     const firstPacketOffset = dataObjectOffset + DATA_OBJECT_HEAD_SIZE;

@@ -7,7 +7,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { MssError, isMssError } from '../core/errors.js';
 import { measureFileBitrates, openAsfFile, type AsfFileLayout } from '../asf/file.js';
 import type { AsfHeader } from '../asf/header.js';
-import { measureStreamBitrates } from '../asf/packet.js';
+import { measureStreamBitrates, readSendTime } from '../asf/packet.js';
 import { AsfStreamParser } from '../asf/stream-parser.js';
 import { parseArgs } from './args.js';
 
@@ -22,6 +22,8 @@ export interface ProbeInput {
   sizeBytes: number | null;
   /** bitrate per stream measured from the packets (for streams whose header gives none) */
   measuredBitrates?: Map<number, number>;
+  /** send-time span of the packets, for captures whose (broadcast) header gives no duration */
+  measuredDurationMs?: number;
 }
 
 export type ProbeOpener = (input: string) => Promise<ProbeInput>;
@@ -52,7 +54,13 @@ async function openFileInput(file: string): Promise<ProbeInput> {
   const asf = await openAsfFile(file);
   try {
     const { layout } = asf;
+    let measuredDurationMs: number | undefined;
+    if (layout.header.durationMs === 0 && layout.packetCount > 0) {
+      const first = readSendTime(await asf.readPacket(0));
+      measuredDurationMs = readSendTime(await asf.readPacket(layout.packetCount - 1)) - first;
+    }
     return {
+      measuredDurationMs,
       format: 'asf',
       header: layout.header,
       packetCount: layout.packetCount,
@@ -72,6 +80,8 @@ async function openFramedFile(file: string, size: number): Promise<ProbeInput> {
   let header: AsfHeader | null = null;
   let packets = 0;
   const sample: Buffer[] = [];
+  let firstSend = -1;
+  let lastSend = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
     for (const ev of parser.push(chunk as Buffer)) {
       if (ev.type === 'header') {
@@ -79,12 +89,15 @@ async function openFramedFile(file: string, size: number): Promise<ProbeInput> {
       } else {
         packets++;
         if (sample.length < 2000) sample.push(ev.packet);
+        lastSend = readSendTime(ev.packet);
+        if (firstSend < 0) firstSend = lastSend;
       }
     }
   }
   if (!header) throw new MssError('truncated', `${file}: no complete ASF header in the stream`, { path: file });
   const measuredBitrates = sample.length ? measureStreamBitrates(sample, header.fileProperties.packetSize) : undefined;
-  return { format: 'asf_stream', header, packetCount: packets, simpleIndexes: [], sizeBytes: size, measuredBitrates };
+  const measuredDurationMs = header.durationMs === 0 && packets > 0 ? lastSend - firstSend : undefined;
+  return { format: 'asf_stream', header, packetCount: packets, simpleIndexes: [], sizeBytes: size, measuredBitrates, measuredDurationMs };
 }
 
 export async function openProbeInput(input: string): Promise<ProbeInput> {
@@ -101,6 +114,8 @@ export interface ProbeReport {
   input: string;
   format: string;
   durationMs: number;
+  /** send-time span of the packets when the header gives no duration (live captures) */
+  measuredDurationMs?: number;
   prerollMs: number;
   packetSize: number;
   packetCount: number | null;
@@ -140,6 +155,7 @@ export function buildProbeReport(input: string, src: ProbeInput): ProbeReport {
     input,
     format: src.format,
     durationMs: h.durationMs,
+    ...(src.measuredDurationMs !== undefined ? { measuredDurationMs: src.measuredDurationMs } : {}),
     prerollMs: fp.prerollMs,
     packetSize: fp.packetSize,
     packetCount: src.packetCount,
@@ -175,11 +191,17 @@ function kbps(bps: number): string {
   return bps > 0 ? `${(bps / 1000).toFixed(bps % 1000 === 0 || bps > 100_000 ? 0 : 1)} kbps` : '-';
 }
 
+function durationText(r: ProbeReport): string {
+  if (r.durationMs > 0 || !r.broadcast) return `${(r.durationMs / 1000).toFixed(3)} s`;
+  const measured = r.measuredDurationMs !== undefined ? `, ~${(r.measuredDurationMs / 1000).toFixed(1)} s of packets` : '';
+  return `live (broadcast header)${measured}`;
+}
+
 export function formatProbeReport(r: ProbeReport): string {
   const lines = [
     `input:     ${r.input}`,
     `format:    ${r.format}${r.title ? `  title: ${r.title}` : ''}`,
-    `duration:  ${r.broadcast && r.durationMs === 0 ? 'live (broadcast)' : `${(r.durationMs / 1000).toFixed(3)} s`}   preroll: ${r.prerollMs} ms`,
+    `duration:  ${durationText(r)}   preroll: ${r.prerollMs} ms`,
     `packets:   ${r.packetCount ?? '?'} x ${r.packetSize} bytes   max bitrate: ${kbps(r.maxBitrate)}`,
     `flags:     broadcast: ${yesNo(r.broadcast)}   seekable: ${yesNo(r.seekable)}   index: ${r.indexPresent ? `yes (${r.indexIntervalMs} ms)` : 'no'}`,
     '',

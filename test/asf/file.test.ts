@@ -175,3 +175,33 @@ test('measured bitrates add up to the media data rate', async (t) => {
     await h.close();
   }
 });
+
+test('a capture of ffmpeg -f asf written to a pipe (open-ended Data Object, index, $E) opens', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { AsfStreamParser } = await import('../../src/asf/stream-parser.js');
+  const { stdout } = await promisify(execFile)('bash', ['-c',
+    'ffmpeg -hide_banner -loglevel error -nostdin -f lavfi -i testsrc=size=160x120:rate=15:duration=4 -f lavfi -i sine=duration=4 ' +
+    '-c:v wmv2 -b:v 100k -g 15 -c:a wmav2 -b:a 32k -f asf pipe:1 | base64 -w0'], { timeout: 60_000, maxBuffer: 64 << 20 });
+  const capture = Buffer.from(stdout, 'base64');
+  const expected = new AsfStreamParser().push(capture).filter((e) => e.type === 'packet').length;
+  const p = path.join(dir, 'pipe-capture.asf');
+  await writeFile(p, capture);
+  const mem = parseAsfFile(capture);
+  t.true(mem.header.fileProperties.broadcast);
+  t.is(mem.packetCount, expected);
+  t.is(mem.simpleIndexes.length, 1);
+  const h = await openAsfFile(p);
+  t.is(h.layout.packetCount, expected);
+  t.deepEqual(h.layout.simpleIndexes, mem.simpleIndexes);
+  t.not(packetForTime(h.layout, 2000), null);
+  await h.close();
+  // cut in the middle of a packet, as an interrupted capture is: the whole packets remain readable
+  const cut = capture.subarray(0, mem.firstPacketOffset + 5 * 3200 + 1000);
+  await writeFile(p, cut);
+  t.is(parseAsfFile(cut).packetCount, 5);
+  const h2 = await openAsfFile(p);
+  t.is(h2.layout.packetCount, 5);
+  t.true((await h2.readPacket(4)).equals(mem.packet(4)));
+  await h2.close();
+});
