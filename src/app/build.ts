@@ -9,6 +9,7 @@ import { ModuleRunner, type AppModule } from '../core/module.js';
 import { HttpModule } from '../http/server.js';
 import { MediaServerModule } from './media-server.js';
 import { LogsModule } from '../logs/module.js';
+import { DeviceAgent } from '../device/agent.js';
 import type { AppContext } from './context.js';
 
 export type ModuleFactory = (ctx: AppContext) => AppModule;
@@ -19,7 +20,10 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   (ctx) => new LogsModule(ctx),
   (ctx) => ctx.modules.get('http')!,
   (ctx) => new MediaServerModule(ctx),
-  // encoder, device agent: added by their owners here (after the media server they feed and watch)
+  // encoder: added by its owner here (after the media server it feeds)
+  // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
+  // it stays off when mqtt.url is empty
+  (ctx) => new DeviceAgent({ config: ctx.config, modules: () => [...new Set(ctx.modules.values())] }),
 ];
 
 export interface App {

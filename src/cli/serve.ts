@@ -1,5 +1,6 @@
 import { buildApp } from '../app/build.js';
 import { loadConfig } from '../config/index.js';
+import { loadPersistedConfig } from '../device/config-sync.js';
 import { createLogger, setLogLevel } from '../core/log.js';
 import { parseArgs } from './args.js';
 
@@ -14,9 +15,13 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const config = loadConfig({ file: options.config as string | undefined });
+  let config = loadConfig({ file: options.config as string | undefined });
+  // a config the operator sent over MQTT (validated and persisted by the device agent) wins over the file
+  const persisted = loadPersistedConfig(config.dataDir);
+  if (persisted) config = persisted.config;
   setLogLevel(config.logLevel);
   const log = createLogger('mss');
+  if (persisted) log.info('serve.persisted-config', { version: persisted.version, dataDir: config.dataDir });
   const app = buildApp(config, { log });
 
   let stopping: Promise<void> | null = null;

@@ -20,7 +20,7 @@ import { coreCommands } from './core-commands.js';
 import { resolveDeviceId, readBoardSerial } from './identity.js';
 import { JobRunner, type JobStatusReport } from './jobs.js';
 import { DeviceKv } from './kv.js';
-import { DeviceLogStore, type LogQuerySource } from './log-store.js';
+import { DeviceLogStore, entriesSource, type EntryQueryModule, type LogQuerySource } from './log-store.js';
 import { logUploadJob } from './log-upload-job.js';
 import { Outbox } from './outbox.js';
 import { StateCoalescer } from './state-coalescer.js';
@@ -98,9 +98,17 @@ export class DeviceAgent implements AppModule {
     return this.conn?.connected === true;
   }
 
+  /** no broker configured: the agent stays off (the appliance runs unmanaged) */
+  get enabled(): boolean {
+    return this.config.mqtt.url !== '';
+  }
+
   async start(): Promise<void> {
     const mc = this.config.mqtt;
-    if (!mc.url) throw new MssError('invalid-config', 'mqtt.url is empty: the device agent needs a broker');
+    if (!this.enabled) {
+      this.log.info('agent-disabled', { reason: 'mqtt.url is empty' });
+      return;
+    }
     if (this.opts.db) this.db = this.opts.db;
     else {
       this.db = openStore(join(this.config.dataDir, 'mss.db'));
@@ -122,13 +130,13 @@ export class DeviceAgent implements AppModule {
       agentStatus: () => this.agentStatus(),
       rebootCommand: () => this.config.mqtt.rebootCommand,
       announceReboot: () => this.announce('rebooting'),
-      logs: () => this.logSource(),
+      logs: () => this.logSources(),
       log: this.log,
     })) this.table.add('agent', c);
     this.table.addModules(this.otherModules());
 
     this.jobs = new JobRunner(this.db, (id, report) => this.publishJobStatus(id, report), this.log);
-    this.jobs.register(logUploadJob({ dir: join(this.config.dataDir, 'device-jobs'), logs: () => this.logSource(), deviceId: () => this.deviceId }));
+    this.jobs.register(logUploadJob({ dir: join(this.config.dataDir, 'device-jobs'), logs: () => this.logSources(), deviceId: () => this.deviceId }));
 
     this.configSync = new ConfigSync({
       kv: this.kv,
@@ -193,6 +201,7 @@ export class DeviceAgent implements AppModule {
   }
 
   health(): ModuleHealth {
+    if (!this.enabled) return { ok: true, state: 'disabled' };
     if (!this.started) return { ok: false, state: 'stopped' };
     return { ok: this.connected, state: this.connected ? 'running' : 'degraded', detail: this.agentStatus() };
   }
@@ -217,9 +226,15 @@ export class DeviceAgent implements AppModule {
     return this.opts.modules().filter((m) => m !== (this as AppModule));
   }
 
-  private logSource(): LogQuerySource {
-    const m = this.otherModules().find((x) => typeof (x as unknown as Partial<LogQuerySource>).queryLogs === 'function');
-    return (m as unknown as LogQuerySource | undefined) ?? this.logStore!;
+  /** mss: this process's log lines (the agent's bounded copy); player, server: a logs module's entries */
+  private logSources(): Record<string, LogQuerySource> {
+    const out: Record<string, LogQuerySource> = { mss: this.logStore! };
+    const logs = this.otherModules().find((x) => x.name === 'logs' && typeof (x as unknown as Partial<EntryQueryModule>).query === 'function');
+    if (logs) {
+      out.player = entriesSource(logs as unknown as EntryQueryModule, 'player');
+      out.server = entriesSource(logs as unknown as EntryQueryModule, 'server');
+    }
+    return out;
   }
 
   private hookModules(): void {

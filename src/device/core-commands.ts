@@ -13,7 +13,8 @@ export interface CoreCommandContext {
   rebootCommand(): string;
   /** tells the operator the device is going down on purpose (status "rebooting") */
   announceReboot(): Promise<void>;
-  logs(): LogQuerySource;
+  /** log sources by name: mss (the process's own lines), player and server (when a logs module runs) */
+  logs(): Record<string, LogQuerySource>;
   log: Logger;
 }
 
@@ -78,18 +79,21 @@ export function coreCommands(ctx: CoreCommandContext): ModuleCommand[] {
     },
     {
       name: 'log-query',
-      description: 'log lines and player/server log entries: {from, to, level, source, limit}',
+      description: 'log lines (source mss) or player/server log entries (source player, server): {source, from, to, level, limit}',
       async run(args) {
         arg.only(args, ['from', 'to', 'level', 'source', 'limit']);
         const level = arg.string(args, 'level', { pattern: /^(debug|info|warn|error)$/ });
-        const rows = await ctx.logs().queryLogs({
+        const sources = ctx.logs();
+        const sourceName = arg.string(args, 'source', { max: 32 }) ?? 'mss';
+        const source = sources[sourceName];
+        if (!source) throw new MssError('invalid-argument', `args.source must be one of ${Object.keys(sources).join(', ')}`);
+        const rows = await source.queryLogs({
           from: arg.time(args, 'from'),
           to: arg.time(args, 'to'),
           level,
-          source: arg.string(args, 'source', { max: 32 }),
           limit: arg.number(args, 'limit', { min: 1, max: MAX_LOG_ROWS }) ?? 100,
         });
-        return { count: rows.length, entries: rows };
+        return { source: sourceName, count: rows.length, entries: rows };
       },
     },
     {

@@ -81,3 +81,31 @@ export class DeviceLogStore implements LogQuerySource {
     return rows.map((r) => ({ id: r.id, ts: r.ts, level: r.level, source: r.source, line: JSON.parse(r.line) as Record<string, unknown> }));
   }
 }
+
+/** what the logs module offers structurally (its own table of player logs and session rows) */
+export interface EntryQueryModule {
+  query(q: { since?: number; afterId?: number; source?: string; limit: number }): Array<{ id: number; receivedAt: number } & Record<string, unknown>>;
+}
+
+/** The logs module's player or server entries seen as a LogQuerySource (time range, paging by id). */
+export function entriesSource(m: EntryQueryModule, source: string): LogQuerySource {
+  return {
+    queryLogs(q) {
+      const out: Array<LogRecord & { id: number }> = [];
+      let afterId = q.afterId ?? 0;
+      // entries are in id order, which follows receive time: stop at the first page that is past `to`
+      for (let pages = 0; pages < 100 && out.length < q.limit; pages++) {
+        const rows = m.query({ since: q.from, afterId, source, limit: q.limit });
+        if (rows.length === 0) break;
+        for (const r of rows) {
+          if (q.to !== undefined && r.receivedAt > q.to) return out;
+          const { id, receivedAt, ...rest } = r;
+          out.push({ id, ts: receivedAt, level: 'info', source, line: rest });
+          if (out.length >= q.limit) return out;
+        }
+        afterId = rows[rows.length - 1].id;
+      }
+      return out;
+    },
+  };
+}

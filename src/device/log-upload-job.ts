@@ -24,6 +24,8 @@ interface Params {
   from: number;
   to?: number;
   headers: Record<string, string>;
+  /** which log sources go into the file (default: all the device has) */
+  sources?: string[];
 }
 
 function parseTime(v: unknown, key: string): number | undefined {
@@ -55,10 +57,17 @@ export function validateLogUpload(doc: Record<string, unknown>): Params {
     throw new MssError('invalid-argument', 'maxAttempts must be a whole number from 1 to 100');
   }
   if (doc.notBefore !== undefined) parseTime(doc.notBefore, 'notBefore');
-  return { url: doc.url, method, from, to, headers };
+  let sources: string[] | undefined;
+  if (doc.sources !== undefined) {
+    if (!Array.isArray(doc.sources) || doc.sources.length === 0 || doc.sources.length > 8 || !doc.sources.every((x) => typeof x === 'string' && /^[a-z0-9-]{1,32}$/.test(x))) {
+      throw new MssError('invalid-argument', 'sources must be a list of log source names (mss, player, server)');
+    }
+    sources = doc.sources as string[];
+  }
+  return { url: doc.url, method, from, to, headers, sources };
 }
 
-export function logUploadJob(opts: { dir: string; logs: () => LogQuerySource; deviceId: () => string }): JobType {
+export function logUploadJob(opts: { dir: string; logs: () => Record<string, LogQuerySource>; deviceId: () => string }): JobType {
   const artifactPath = (id: string) => join(opts.dir, `${id}.ndjson.gz`);
 
   async function collect(ctx: JobContext, p: Params): Promise<{ artifact: string; bytes: number; sha256: string; entries: number }> {
@@ -66,17 +75,23 @@ export function logUploadJob(opts: { dir: string; logs: () => LogQuerySource; de
     const artifact = artifactPath(ctx.id);
     const tmp = `${artifact}.tmp`;
     const to = p.to ?? Date.now();
-    const source = opts.logs();
+    const all = opts.logs();
+    const names = p.sources ?? Object.keys(all);
+    const unknown = names.filter((n) => !all[n]);
+    if (unknown.length > 0) throw new MssError('invalid-argument', `unknown log source(s) ${unknown.join(', ')}; this device has ${Object.keys(all).join(', ')}`);
     let entries = 0;
     async function* lines(): AsyncGenerator<string> {
-      let afterId = 0;
-      for (;;) {
-        if (ctx.signal.aborted) throw ctx.signal.reason;
-        const rows = await source.queryLogs({ from: p.from, to, limit: PAGE, afterId });
-        for (const r of rows) yield JSON.stringify({ ts: new Date(r.ts).toISOString(), level: r.level, source: r.source, ...r.line }) + '\n';
-        entries += rows.length;
-        if (rows.length < PAGE || entries >= MAX_ENTRIES) return;
-        afterId = rows[rows.length - 1].id;
+      for (const name of names) {
+        let afterId = 0;
+        for (;;) {
+          if (ctx.signal.aborted) throw ctx.signal.reason;
+          const rows = await all[name].queryLogs({ from: p.from, to, limit: PAGE, afterId });
+          for (const r of rows) yield JSON.stringify({ ts: new Date(r.ts).toISOString(), level: r.level, source: r.source, ...r.line }) + '\n';
+          entries += rows.length;
+          if (rows.length < PAGE || entries >= MAX_ENTRIES) break;
+          afterId = rows[rows.length - 1].id;
+        }
+        if (entries >= MAX_ENTRIES) return;
       }
     }
     await pipeline(Readable.from(lines()), createGzip(), createWriteStream(tmp, { mode: 0o600 }));
