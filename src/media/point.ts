@@ -199,7 +199,10 @@ export class PublishingPoint {
   }
 
   async describeLive(): Promise<ContentDescription> {
-    await this.ensureStarted();
+    await this.ensureStarted().catch((err: unknown) => {
+      // the point exists; its source does not work (missing file, bad playlist): unavailable, not "not found"
+      throw new MssError('unavailable', `publishing point ${this.name} cannot broadcast: ${(err as Error).message}`);
+    });
     const ch = this.ensureChannel();
     return ch.waitForHeader(HEADER_WAIT_MS);
   }
