@@ -136,6 +136,8 @@ export class HttpModule implements AppModule, HttpRouteRegistry {
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    // an open-ended upload (an encoder's push body) marked by its route is not a slow request
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && (socket as Socket & Record<symbol, unknown>)[Symbol.for('mss.http.longRequest')]) return;
     this.rejected++;
     const code = err.code ?? '';
     let status = 400;
