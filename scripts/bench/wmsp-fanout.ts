@@ -4,6 +4,7 @@
  *
  *   npx tsx scripts/bench/wmsp-fanout.ts [--players 50,500,2000] [--seconds 30] [--servers mss,vlc]
  *                                        [--settle 5] [--ttff-samples 3] [--concurrency 100]
+ *                                        [--profile] [--node-flags '--max-semi-space-size=4']
  *
  * For every server and player count a fresh server process is started; the load generator
  * (scripts/bench/lib/wmsp-load.ts, one process of raw-TCP players sending ffmpeg's exact requests) ramps
@@ -45,10 +46,12 @@ interface Args {
   concurrency: number;
   /** run mss under `node --cpu-prof` and print where its CPU goes */
   profile: boolean;
+  /** extra node flags for the mss process, e.g. --max-semi-space-size=4 */
+  nodeFlags: string[];
 }
 
 function parseCli(argv: string[]): Args {
-  const a: Args = { players: [50, 500, 2000], seconds: 30, servers: ['mss', 'vlc'], settle: 5, ttffSamples: 3, concurrency: 100, profile: false };
+  const a: Args = { players: [50, 500, 2000], seconds: 30, servers: ['mss', 'vlc'], settle: 5, ttffSamples: 3, concurrency: 100, profile: false, nodeFlags: [] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -80,6 +83,9 @@ function parseCli(argv: string[]): Args {
         break;
       case '--profile':
         a.profile = true;
+        break;
+      case '--node-flags':
+        a.nodeFlags = need().split(/\s+/).filter(Boolean);
         break;
       case '-h':
       case '--help':
@@ -227,6 +233,7 @@ interface ServerHandle {
 }
 
 let mssEntry: { cmd: string; args: string[]; how: string } | undefined;
+let extraNodeFlags: string[] = [];
 
 /** `mss serve` as deployed (compiled JS); compiled into .bench/dist so the repo's dist/ is left alone. */
 async function prepareMss(): Promise<{ cmd: string; args: string[]; how: string }> {
@@ -266,7 +273,7 @@ async function startMss(media: Media, tag: string, profile = false): Promise<Ser
   const logFile = path.join(dir, 'serve.log');
   const out = openSync(logFile, 'w');
   const profileDir = profile ? path.join(dir, 'prof') : undefined;
-  const nodeFlags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const nodeFlags = [...extraNodeFlags, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
   const child = spawn(entry.cmd, [...nodeFlags, ...entry.args, '--config', configFile], { cwd: root, stdio: ['ignore', out, out] });
   closeSync(out);
   try {
@@ -424,6 +431,7 @@ interface Row {
 
 async function main(): Promise<void> {
   const args = parseCli(process.argv.slice(2));
+  extraNodeFlags = args.nodeFlags;
   const media = await prepareMedia();
   process.stderr.write(
     `media ${path.relative(root, media.file)}: ${(media.bitrate / 1000).toFixed(0)} kb/s, streams ${media.streams.join(',')}, packet ${media.packetSize} B, ` +
@@ -444,7 +452,7 @@ async function main(): Promise<void> {
       for (const n of args.players) rows.push({ server: kind, players: n, note: `did not start: ${(err as Error).message.split('\n')[0]}` });
       continue;
     }
-    const how = kind === 'mss' ? mssEntry?.how : `cvlc (vlc-bin ${(await run('dpkg-query', ['-W', '-f', '${Version}', 'vlc-bin'])).stdout.trim() || '?'})`;
+    const how = kind === 'mss' ? `${mssEntry?.how}${extraNodeFlags.length ? ` ${extraNodeFlags.join(' ')}` : ''}` : `cvlc (vlc-bin ${(await run('dpkg-query', ['-W', '-f', '${Version}', 'vlc-bin'])).stdout.trim() || '?'})`;
     process.stderr.write(`${kind}: started pid ${server.pid} port ${server.port} via ${how}\n`);
     try {
       await sleep(6000); // let the live source run so a join sees a steady stream (and a full Fast Start ring)
