@@ -114,6 +114,7 @@ export async function run(args: string[]): Promise<number> {
       lost: result.lost,
       reconnects: result.reconnects,
       mediaMs: result.mediaMs,
+      startPositionMs: result.startPositionMs,
       files: result.sink.files,
       droppedPackets: result.sink.packetsDropped || undefined,
       logs: result.logs,

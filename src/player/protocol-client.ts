@@ -141,8 +141,8 @@ export function openWithRollover(registry: ProtocolRegistry, url: URL, opts: Pla
         session.close();
         tried.push(`${client.name} ${redact(target)} (${err.message})`);
         // a refusal that another protocol would get too is final: credentials, a bad stream choice
-        if (err.code === 'unauthorized' || err.code === 'forbidden' || err.code === 'invalid-argument' || candidates.length === 1) {
-          reject(candidates.length === 1 ? err : new MssError(err.code, `cannot play ${redact(url)}: tried ${tried.join('; ')}`, { tried }));
+        if (err.code === 'unauthorized' || err.code === 'forbidden' || err.code === 'invalid-argument' || (candidates.length === 1 && url.protocol !== 'mms:')) {
+          reject(candidates.length === 1 && url.protocol !== 'mms:' ? err : new MssError(err.code, `cannot play ${redact(url)}: tried ${tried.join('; ')}`, { tried }));
           return;
         }
         attempt(i + 1);

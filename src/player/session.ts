@@ -6,7 +6,7 @@
  * sends the player's log to the server and to the LOGURLs, at the end and every `logIntervalMs`.
  */
 import { randomUUID } from 'node:crypto';
-import { readSendTime } from '../asf/packet.js';
+import { parseDataPacket, readSendTime } from '../asf/packet.js';
 import type { AsfHeader } from '../asf/header.js';
 import { MssError, toMssError } from '../core/errors.js';
 import { openWithRollover, redact, ProtocolRegistry, type PlayCredentials, type PlaySession, type PlaySessionInfo } from './protocol-client.js';
@@ -50,12 +50,27 @@ export interface PlayResult {
   lost: number;
   reconnects: number;
   mediaMs: number;
+  /** where in the content the first packet was (its send time less the preroll), ms */
+  startPositionMs: number | undefined;
   sink: SinkResult;
   logs: string[];
   stoppedBy: 'end' | 'duration' | 'sink' | 'signal';
 }
 
 const MAX_PENDING = 256;
+
+/** where in the content a packet plays: its earliest payload presentation time less the preroll (ms) */
+function contentPosition(packet: Buffer, header: AsfHeader | undefined): number | undefined {
+  if (!header) return undefined;
+  try {
+    const p = parseDataPacket(packet, header.fileProperties.packetSize);
+    const times = p.payloads.map((pl) => pl.presentationTime);
+    if (times.length === 0) return undefined;
+    return Math.max(0, Math.min(...times) - header.fileProperties.prerollMs);
+  } catch {
+    return undefined;
+  }
+}
 const RESUME_BELOW = 32;
 
 /** Counters of one entry's play across its reconnects. */
@@ -83,7 +98,7 @@ export class Player {
   private readonly playerId = anonymousPlayerId();
   private readonly clientGuid = `{${randomUUID()}}`;
   private readonly startedAt = Date.now();
-  private totals = { packets: 0, bytes: 0, lost: 0, reconnects: 0, mediaMs: 0 };
+  private totals = { packets: 0, bytes: 0, lost: 0, reconnects: 0, mediaMs: 0, startPositionMs: undefined as number | undefined };
   private logsSent: string[] = [];
   private stopReason: PlayResult['stoppedBy'] | null = null;
   private wake: (() => void) | null = null;
@@ -294,6 +309,7 @@ export class Player {
             send = undefined; // an unreadable packet still goes to the sink, which decides
           }
           if (send !== undefined) {
+            if (state.firstSend === undefined && this.totals.startPositionMs === undefined) this.totals.startPositionMs = contentPosition(packet, state.header);
             state.firstSend ??= send;
             state.lastSend = Math.max(state.lastSend ?? send, send);
           }

@@ -22,6 +22,10 @@ export interface PeerOptions {
   /** send $C and the header again after this many packets */
   changeAfter?: number;
   digestUser?: { name: string; password: string };
+  /** plain files served by GET at a path (an .asx, an .nsc); {port} in the body becomes the peer's port */
+  files?: Record<string, string>;
+  /** paths that answer 404 (a dead fallback URL) */
+  missing?: string[];
 }
 
 export async function startPeer(t: { teardown(fn: () => Promise<void>): void }, file: string, opts: PeerOptions = {}): Promise<Peer> {
@@ -33,7 +37,33 @@ export async function startPeer(t: { teardown(fn: () => Promise<void>): void }, 
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const classified = classifyRequest(req.method ?? 'GET', req.headers, req.url);
+      const path = (req.url ?? '/').split('?')[0]!;
+      const port = (server.address() as AddressInfo).port;
+      if (opts.files?.[path] !== undefined && req.method === 'GET') {
+        res.writeHead(200, { 'Content-Type': 'video/x-ms-asf' });
+        res.end(opts.files[path]!.replaceAll('{port}', String(port)));
+        return;
+      }
+      if (opts.missing?.includes(path)) {
+        res.writeHead(404, { 'Content-Length': '0' });
+        res.end();
+        return;
+      }
+      if (path === '/logs') {
+        // a web-server logging URL (MS-WMLOG 2.3): the validation banner, then log POSTs
+        if (req.method === 'POST') requests.push({ kind: 'WebLog', pragmas: new Map(), body: Buffer.concat(chunks), headers: req.headers });
+        res.writeHead(200, { 'Content-Type': 'text/html' });
+        res.end('<html><body><h1>WMS ISAPI Log Dll/9.0.0.1</h1></body></html>');
+        return;
+      }
+      let classified;
+      try {
+        classified = classifyRequest(req.method ?? 'GET', req.headers, req.url);
+      } catch {
+        res.writeHead(400, { 'Content-Length': '0' });
+        res.end();
+        return;
+      }
       requests.push({ kind: classified.kind, pragmas: classified.pragmas, body: Buffer.concat(chunks), headers: req.headers });
       if (auth) {
         const verdict = auth.check(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
