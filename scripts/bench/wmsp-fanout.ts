@@ -395,12 +395,12 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
 }
 
 /** Wall time of `ffmpeg -i mmsh://... -frames:v 1 -f null -` (connect, header, first decoded video frame). */
-async function timeToFirstFrame(server: ServerHandle): Promise<{ ms: number | null; error?: string; warnings?: number }> {
+async function timeToFirstFrame(server: ServerHandle): Promise<{ ms: number | null; error?: string; warnings?: number; firstWarning?: string }> {
   const url = `mmsh://127.0.0.1:${server.port}${server.path}`;
   const r = await run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-i', url, '-frames:v', '1', '-f', 'null', '-'], { timeoutMs: 60_000 });
   if (r.code !== 0) return { ms: null, error: r.stderr.trim().split('\n').slice(-2).join(' | ') };
-  const warnings = r.stderr.split('\n').filter((l) => l.trim() !== '').length;
-  return { ms: r.ms, warnings };
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  return { ms: r.ms, warnings: lines.length, firstWarning: lines[0]?.trim().slice(0, 160) };
 }
 
 const median = (xs: number[]) => {
@@ -438,7 +438,7 @@ async function main(): Promise<void> {
       `${media.packetsPerSecond.toFixed(1)} packets/s, ${(media.durationMs / 1000).toFixed(1)} s (looped)\n`,
   );
   const rows: Row[] = [];
-  const ttffIdle: Record<string, { medianMs: number | null; samples: Array<number | null>; warnings: number; error?: string }> = {};
+  const ttffIdle: Record<string, { medianMs: number | null; samples: Array<number | null>; warnings: number; firstWarning?: string; error?: string }> = {};
   const probeRate: Record<string, number> = {};
   const profiles: string[] = [];
 
@@ -459,14 +459,16 @@ async function main(): Promise<void> {
       const samples: Array<number | null> = [];
       let warnings = 0;
       let error: string | undefined;
+      let firstWarning: string | undefined;
       for (let i = 0; i < args.ttffSamples; i++) {
         const t = await timeToFirstFrame(server);
         samples.push(t.ms);
         warnings += t.warnings ?? 0;
         error ??= t.error;
+        firstWarning ??= t.firstWarning;
       }
       const ok = samples.filter((x): x is number => x !== null);
-      ttffIdle[kind] = { medianMs: ok.length ? median(ok) : null, samples, warnings, error };
+      ttffIdle[kind] = { medianMs: ok.length ? median(ok) : null, samples, warnings, firstWarning, error };
       const probe = await runLoad(server, { players: 1, seconds: 10, settleSeconds: 5, concurrency: 1, streams: media.streams, expectedBytesPerSecond: 0, stallMs: 5000, rampTimeoutMs: 30_000 }, false);
       probeRate[kind] = probe.result.windowBytes / probe.result.windowSeconds;
       process.stderr.write(`${kind}: probe player gets ${(probeRate[kind]! * 8 / 1000).toFixed(0)} kb/s; TTFF idle ${samples.map((s) => (s === null ? 'fail' : s.toFixed(0))).join(', ')} ms\n`);
@@ -573,7 +575,7 @@ async function main(): Promise<void> {
   out.push('');
   for (const kind of args.servers) {
     const t = ttffIdle[kind];
-    if (t) out.push(`${kind}: time to first decoded frame (idle, live join): median ${fmt(t.medianMs, 0)} ms of [${t.samples.map((s) => fmt(s, 0)).join(', ')}]${t.warnings ? `, ffmpeg warnings: ${t.warnings}` : ''}${t.error ? `, error: ${t.error}` : ''}`);
+    if (t) out.push(`${kind}: time to first decoded frame (idle, live join): median ${fmt(t.medianMs, 0)} ms of [${t.samples.map((s) => fmt(s, 0)).join(', ')}]${t.warnings ? `, ffmpeg warning lines: ${t.warnings} (first: ${t.firstWarning})` : ', no ffmpeg warnings'}${t.error ? `, error: ${t.error}` : ''}`);
     if (probeRate[kind]) out.push(`${kind}: one idle player receives ${((probeRate[kind]! * 8) / 1000).toFixed(0)} kb/s (starvation reference)`);
   }
   for (const r of rows) if (r.note) out.push(`${r.server} ${r.players}: ${r.note}`);
