@@ -13,6 +13,7 @@ import { buildAsx } from '../media/asx.js';
 import { MediaCore } from '../media/core.js';
 import type { LiveIngest, LiveIngestOptions } from '../media/types.js';
 import { WmspServer, type WmspTarget } from '../protocols/wmsp/server.js';
+import { PushReceiver } from '../protocols/wmhttp/server.js';
 import type { AppContext } from './context.js';
 
 const POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -27,6 +28,8 @@ export class MediaServerModule implements AppModule {
   readonly name = 'media';
   readonly core: MediaCore;
   readonly wmsp: WmspServer;
+  /** encoders pushing with MS-WMHTTP */
+  readonly push: PushReceiver;
   private readonly log: Logger;
   private state: 'stopped' | 'running' | 'failed' = 'stopped';
   private readonly routes: HttpRoute[];
@@ -50,7 +53,14 @@ export class MediaServerModule implements AppModule {
       browserResponse: (_target, url, host) => ({ contentType: 'video/x-ms-asf', body: this.asxFor(url.split('?')[0], host) }),
       maxBodyBytes: ctx.config.http.maxBodyBytes,
     });
-    this.routes = [this.statusRoute(), this.asxRoute(), this.wmsp.route(50)];
+    this.push = new PushReceiver({
+      log: ctx.log.child('wmhttp'),
+      target: {
+        openLiveIngest: (point, opts) => this.core.openLiveIngest(point, opts),
+        authenticatorFor: async (point, template) => (this.core.point(point) ?? (template ? this.core.point(template) : undefined))?.auth ?? null,
+      },
+    });
+    this.routes = [this.statusRoute(), this.asxRoute(), this.push.route(70), this.wmsp.route(50)];
     for (const r of this.routes) ctx.http.addRoute(r);
   }
 
@@ -62,6 +72,7 @@ export class MediaServerModule implements AppModule {
   }
 
   async stop(): Promise<void> {
+    this.push.stop();
     this.wmsp.stop();
     await this.core.stop();
     this.state = 'stopped';
