@@ -220,6 +220,7 @@ export class MediaCore implements Admission {
       bitrate: this.bitrate,
       bytesSent: points.reduce((a, p) => a + Number(p.bytesSent ?? 0) + 0, 0),
       limits: { maxPlayers: this.config.maxPlayers, maxBandwidth: this.config.maxBandwidth },
+      memory: process.memoryUsage(),
       points,
     };
   }
