@@ -188,6 +188,7 @@ export class Player {
           progress.event('playing', {
             url: redact(info.url),
             protocol: session.protocol,
+            sessionId: info.sessionId,
             broadcast: info.broadcast,
             streams: info.selectedStreams,
             durationMs: info.header.durationMs,

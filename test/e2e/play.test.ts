@@ -1,0 +1,205 @@
+/**
+ * `mss play` against `mss serve` (both as processes, ephemeral port, loopback): a file ffprobe accepts with the
+ * source's streams and duration, live ASF piped into ffmpeg, --start seeking, and a connection cut by a small
+ * TCP proxy mid-play that the player survives by resuming where it stopped. Each play leaves exactly one player
+ * log and one server session row, and the W3C file has the WMLOG header.
+ */
+import test from 'ava';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseAsfFile } from '../../src/asf/file.js';
+import { fieldsDirective } from '../../src/logs/w3c-file.js';
+import { FIXTURES, fixture } from '../helpers/fixtures.js';
+import { startServe, type RunningServe } from '../helpers/serve.js';
+
+const execFileAsync = promisify(execFile);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MAIN = path.join(root, 'src/cli/main.ts');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let srv: RunningServe;
+let tmp: string;
+
+test.before(async () => {
+  const av20 = await fixture(FIXTURES.av20);
+  await fixture(FIXTURES.av120);
+  tmp = await mkdtemp(path.join(tmpdir(), 'mss-e2e-play-'));
+  srv = await startServe({
+    config: {
+      server: {
+        publishingPoints: [
+          { name: 'vod', type: 'ondemand', path: path.dirname(av20) },
+          { name: 'live', type: 'broadcast', source: { type: 'file', path: av20, loop: true }, start: 'boot' },
+        ],
+      },
+    },
+  });
+});
+
+test.after.always(async () => {
+  await srv?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+interface PlayRun {
+  code: number | null;
+  events: Array<Record<string, unknown>>;
+  stderr: string;
+}
+
+function play(args: string[]): Promise<PlayRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'play', ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, events: stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>) });
+    });
+  });
+}
+
+async function ffprobe(file: string): Promise<{ duration: number; codecs: string[] }> {
+  const { stdout } = await execFileAsync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_name', '-of', 'json', file]);
+  const j = JSON.parse(stdout) as { format: { duration: string }; streams: Array<{ codec_name: string }> };
+  return { duration: Number(j.format.duration), codecs: j.streams.map((s) => s.codec_name).sort() };
+}
+
+interface ApiEntry {
+  id: number;
+  source: string;
+  clientId?: string;
+  url: string;
+  fields: Record<string, string>;
+}
+
+async function logEntries(): Promise<ApiEntry[]> {
+  const res = await fetch(srv.http('/api/logs?since=0&limit=1000'));
+  return ((await res.json()) as { entries: ApiEntry[] }).entries;
+}
+
+/** waits until `pred` holds for the stored entries (the server row is written when its session ends) */
+async function waitEntries(pred: (e: ApiEntry[]) => boolean, timeoutMs = 20_000): Promise<ApiEntry[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const entries = await logEntries();
+    if (pred(entries) || Date.now() > until) return entries;
+    await sleep(200);
+  }
+}
+
+test('mss play mmsh://…/vod/x.wmv -o out.asf: ffprobe sees the source streams and duration; one player log, one server row', async (t) => {
+  const source = await fixture(FIXTURES.av20);
+  const out = path.join(tmp, 'vod.asf');
+  const run = await play([srv.mmsh(`/vod/${FIXTURES.av20}`), '-o', out]);
+  t.is(run.code, 0, run.stderr);
+  const [got, want] = await Promise.all([ffprobe(out), ffprobe(source)]);
+  t.deepEqual(got.codecs, want.codecs);
+  t.true(Math.abs(got.duration - want.duration) < 0.5, `duration ${got.duration} vs ${want.duration}`);
+
+  const sessionId = String(run.events.find((e) => e.event === 'playing')?.sessionId);
+  t.regex(sessionId, /^\d+$/);
+  const mine = (e: ApiEntry) => e.clientId === sessionId;
+  const entries = await waitEntries((all) => all.filter(mine).length >= 2);
+  await sleep(500); // nothing more arrives for this play
+  const after = (await logEntries()).filter(mine);
+  t.is(after.filter((e) => e.source === 'player').length, 1, JSON.stringify(entries.filter(mine)));
+  t.is(after.filter((e) => e.source === 'server').length, 1, JSON.stringify(entries.filter(mine)));
+  const player = after.find((e) => e.source === 'player')!;
+  t.is(player.fields['c-ip'], '127.0.0.1'); // filled by the server from the socket
+  t.is(Number(player.fields['c-pkts-received']), parseAsfFile(await readFile(source)).packetCount);
+  const server = after.find((e) => e.source === 'server')!;
+  t.is(server.fields['c-status'], '200');
+  t.true(Number(server.fields['sc-bytes']) > 0);
+
+  // the W3C file: WMLOG header, then lines of 52 fields
+  await sleep(500);
+  const w3c = await readFile(path.join(srv.dataDir, 'logs', 'mss_w3c.log'), 'utf8');
+  const lines = w3c.split('\r\n');
+  t.regex(lines[0]!, /^#Software: mss /);
+  t.is(lines[1], '#Version: 1.0');
+  t.regex(lines[2]!, /^#Date: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+  t.is(lines[3], fieldsDirective());
+  t.true(lines[3]!.startsWith('#Fields: c-ip date time c-dns cs-uri-stem c-starttime x-duration c-rate c-status c-playerid c-playerversion c-playerlanguage cs(User-Agent) cs(Referer)'));
+  const data = lines.slice(4).filter((l) => l !== '');
+  t.true(data.length >= 2);
+  for (const l of data) t.is(l.split(' ').length, 52, l);
+});
+
+test('mss play …/live -o - | ffmpeg -i - -frames:v 25 -f null - decodes', async (t) => {
+  const script = `"${process.execPath}" --import tsx "${MAIN}" play "${srv.mmsh('/live')}" -o - --quiet 2>/dev/null | ffmpeg -hide_banner -loglevel error -i - -frames:v 25 -f null -; echo "rc=\${PIPESTATUS[0]},\${PIPESTATUS[1]}"`;
+  const { stdout, stderr } = await execFileAsync('bash', ['-c', script], { cwd: root, timeout: 120_000 });
+  t.regex(stdout, /rc=0,0/, stderr);
+});
+
+test('--start 30 lands near 30 s of the 120 s fixture', async (t) => {
+  const out = path.join(tmp, 'start30.asf');
+  const run = await play([srv.mmsh(`/vod/${FIXTURES.av120}`), '--start', '30', '--duration', '4', '-o', out, '--quiet']);
+  t.is(run.code, 0, run.stderr);
+  const start = Number(run.events.find((e) => e.event === 'done')?.startPositionMs);
+  t.true(start >= 27_000 && start <= 31_000, `first packet at ${start} ms`);
+  const p = await ffprobe(out);
+  t.true(p.duration >= 3.5 && p.duration < 9, `duration ${p.duration}`);
+});
+
+/** A TCP proxy in front of mss serve that cuts the first Play connection once `cutAfter` bytes came back. */
+async function cuttingProxy(t: { teardown(fn: () => void): void }, cutAfter: number): Promise<{ port: number; cuts: () => number }> {
+  let cuts = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(srv.port, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    let isPlay = false;
+    let down = 0;
+    client.on('data', (c: Buffer) => {
+      if (c.toString('latin1').includes('xPlayStrm=1')) isPlay = true;
+      upstream.write(c);
+    });
+    upstream.on('data', (c: Buffer) => {
+      down += c.length;
+      if (isPlay && cuts === 0 && down > cutAfter) {
+        cuts++;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(c);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  return { port: (server.address() as net.AddressInfo).port, cuts: () => cuts };
+}
+
+test('a connection dropped mid-play is resumed where it left off: the file is complete', async (t) => {
+  const source = await fixture(FIXTURES.av20);
+  const proxy = await cuttingProxy(t, 200_000);
+  const out = path.join(tmp, 'resumed.asf');
+  const run = await play([`mmsh://127.0.0.1:${proxy.port}/vod/${FIXTURES.av20}`, '-o', out]);
+  t.is(run.code, 0, run.stderr);
+  t.is(proxy.cuts(), 1);
+  t.truthy(run.events.find((e) => e.event === 'reconnected'), run.stderr);
+  const [a, b] = await Promise.all([readFile(source), readFile(out)]);
+  const src = parseAsfFile(a);
+  const got = parseAsfFile(b);
+  t.is(got.packetCount, src.packetCount);
+  const p = await ffprobe(out);
+  t.true(Math.abs(p.duration - (await ffprobe(source)).duration) < 0.5);
+});
