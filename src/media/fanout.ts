@@ -194,11 +194,12 @@ export class LiveFanout implements PacedTask {
   end(reason: 'finished' | 'error' = 'finished'): void {
     this.ended = true;
     for (const p of [...this.players]) {
+      // removed first, so the sink's close callback does not count it as gone
+      this.removePlayer(p, reason === 'finished' ? 'finished' : 'source-error');
       if (!p.opts.sink.closed) {
         this.write(p, p.opts.framer.end(reason));
         p.opts.sink.end();
       }
-      this.removePlayer(p, reason === 'finished' ? 'finished' : 'source-error');
     }
     this.clearRing();
     this.headerBytes = null;
@@ -222,9 +223,9 @@ export class LiveFanout implements PacedTask {
     this.players.add(p);
     opts.sink.onClose(() => this.removePlayer(p, 'client-gone'));
     if (!this.active) {
+      this.removePlayer(p, 'finished');
       this.write(p, opts.framer.end('finished'));
       opts.sink.end();
-      this.removePlayer(p, 'finished');
       return p;
     }
     for (const f of this.headerFramesFor(opts.framer)) this.write(p, f);
@@ -334,8 +335,8 @@ export class LiveFanout implements PacedTask {
         this.drops++;
         this.opts.log.warn('fanout.player-dropped', { remote: p.opts.remote, reason: 'slow player', queuedBytes: sink.queuedBytes, slowMs: Math.round(now - p.slowSince) });
         this.opts.onDrop?.({ remote: p.opts.remote, queuedBytes: sink.queuedBytes });
-        sink.destroy('slow player');
         this.removePlayer(p, 'slow-player');
+        sink.destroy('slow player');
       } else if (p.slowSince && sink.queuedBytes <= this.opts.playerQueueBytes / 2 && !p.skipping && p.state === 'live') {
         p.slowSince = 0;
       }

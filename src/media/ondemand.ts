@@ -103,8 +103,8 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
           if (!this.slowSince) this.slowSince = now;
           if (now - this.slowSince > this.o.slowPlayerTimeoutMs) {
             this.o.log.warn('ondemand.player-dropped', { remote: this.o.remote, reason: 'slow player', queuedBytes: sink.queuedBytes });
-            sink.destroy('slow player');
             this.finish('slow-player');
+            sink.destroy('slow player');
           }
           return;
         }

@@ -1,0 +1,161 @@
+import test from 'ava';
+import { openAsfFile, packetKeyFrameStreams } from '../../src/asf/index.js';
+import { createLogger } from '../../src/core/log.js';
+import { LiveFanout } from '../../src/media/fanout.js';
+import { streamLayout } from '../../src/media/live.js';
+import { PacingScheduler } from '../../src/media/scheduler.js';
+import type { PacketFramer, PlayerSink } from '../../src/media/types.js';
+import { FIXTURES, fixture } from '../helpers/fixtures.js';
+
+/** a sink that records writes; `stalled` makes it stop draining (its queue only grows) */
+class MemorySink implements PlayerSink {
+  writes: Buffer[] = [];
+  queued = 0;
+  stalled = false;
+  closed = false;
+  destroyedFor = '';
+  private closers: Array<() => void> = [];
+  write(buf: Buffer): void {
+    this.writes.push(buf);
+    if (this.stalled) this.queued += buf.length;
+  }
+  get queuedBytes(): number {
+    return this.queued;
+  }
+  end(): void {
+    this.closed = true;
+    this.closers.forEach((c) => c());
+  }
+  destroy(reason: string): void {
+    this.destroyedFor = reason;
+    this.end();
+  }
+  onClose(cb: () => void): void {
+    this.closers.push(cb);
+  }
+}
+
+let framed = 0;
+const framer: PacketFramer = {
+  name: 'test',
+  header: (h) => [Buffer.concat([Buffer.from('H'), h.subarray(0, 4)])],
+  data: (p, loc) => {
+    framed++;
+    const b = Buffer.alloc(8 + p.length);
+    b.write('D', 0);
+    b.writeUInt32LE(loc, 4);
+    p.copy(b, 8);
+    return b;
+  },
+  streamChange: () => Buffer.from('C'),
+  end: () => Buffer.from('E'),
+};
+
+async function source() {
+  const file = await openAsfFile(await fixture(FIXTURES.av20));
+  const packets = await file.readPackets(0, file.layout.packetCount);
+  const layout = streamLayout(file.layout.header);
+  const header = file.layout.headerBytes;
+  await file.close();
+  return { packets, layout, header };
+}
+
+function makeFanout(scheduler: PacingScheduler, opts: { queue?: number; slowMs?: number } = {}) {
+  return new LiveFanout({ scheduler, log: createLogger('test'), playerQueueBytes: opts.queue ?? 64 * 1024, slowPlayerTimeoutMs: opts.slowMs ?? 1000 });
+}
+
+test('each packet is framed once and the same Buffer goes to every player', async (t) => {
+  const { packets, layout, header } = await source();
+  const scheduler = new PacingScheduler();
+  t.teardown(() => scheduler.stop());
+  const fanout = makeFanout(scheduler);
+  fanout.setHeader(header, layout);
+  const sinks = Array.from({ length: 50 }, () => new MemorySink());
+  for (const sink of sinks) fanout.join({ sink, framer });
+  framed = 0;
+  for (const p of packets.slice(0, 100)) fanout.push(p);
+  t.is(framed, 100);
+  const lastOf = (s: MemorySink) => s.writes[s.writes.length - 1];
+  for (const s of sinks) t.is(lastOf(s), lastOf(sinks[0]));
+});
+
+test('a late joiner starts with the header and the packet holding the last key frame of the video stream', async (t) => {
+  const { packets, layout, header } = await source();
+  const scheduler = new PacingScheduler();
+  t.teardown(() => scheduler.stop());
+  const fanout = makeFanout(scheduler);
+  fanout.setHeader(header, layout);
+  const video = layout.videoStreams[0];
+  const n = 200;
+  for (const p of packets.slice(0, n)) fanout.push(p);
+  let lastKey = -1;
+  for (let i = 0; i < n; i++) if (packetKeyFrameStreams(packets[i], layout.packetSize).has(video)) lastKey = i;
+  t.true(lastKey > 0);
+  const sink = new MemorySink();
+  fanout.join({ sink, framer });
+  t.is(sink.writes[0].toString('latin1', 0, 1), 'H');
+  t.is(sink.writes[1].readUInt32LE(4), lastKey);
+  t.is(sink.writes.length, 1 + (n - lastKey));
+  fanout.push(packets[n]);
+  t.is(sink.writes[sink.writes.length - 1].readUInt32LE(4), n);
+});
+
+test('a stalled player is dropped after the timeout without holding back the others', async (t) => {
+  const { packets, layout, header } = await source();
+  const scheduler = new PacingScheduler(20, undefined, 50);
+  t.teardown(() => scheduler.stop());
+  const fanout = makeFanout(scheduler, { queue: 64 * 1024, slowMs: 500 });
+  fanout.setHeader(header, layout);
+  const good = new MemorySink();
+  const slow = new MemorySink();
+  slow.stalled = true;
+  fanout.join({ sink: good, framer });
+  fanout.join({ sink: slow, framer });
+  for (const p of packets.slice(0, 150)) fanout.push(p);
+  // the slow one stopped receiving at its bound; the good one got everything
+  t.true(slow.queued <= 64 * 1024 + 20_000);
+  t.is(good.writes.length, 151);
+  await new Promise((r) => setTimeout(r, 900));
+  scheduler.runTick();
+  t.is(slow.destroyedFor, 'slow player');
+  t.is(fanout.playerCount, 1);
+  for (const p of packets.slice(150, 160)) fanout.push(p);
+  t.is(good.writes.length, 161);
+});
+
+test('a new header sends $C and the new header to players; the end sends $E and closes them', async (t) => {
+  const { packets, layout, header } = await source();
+  const scheduler = new PacingScheduler();
+  t.teardown(() => scheduler.stop());
+  const fanout = makeFanout(scheduler);
+  fanout.setHeader(header, layout);
+  const sink = new MemorySink();
+  const handle = fanout.join({ sink, framer });
+  fanout.push(packets[0]);
+  fanout.setHeader(header, layout);
+  const tail = sink.writes.slice(-2).map((b) => b.toString('latin1', 0, 1));
+  t.deepEqual(tail, ['C', 'H']);
+  fanout.push(packets[1]);
+  t.is(sink.writes[sink.writes.length - 1].readUInt32LE(4), 0, 'LocationId restarts after a stream change');
+  fanout.end();
+  t.is(sink.writes[sink.writes.length - 1].toString(), 'E');
+  t.true(sink.closed);
+  t.is((await handle.ended).endReason, 'finished');
+});
+
+test('players selecting a subset of streams get filtered packets, framed once per selection', async (t) => {
+  const { packets, layout, header } = await source();
+  const scheduler = new PacingScheduler();
+  t.teardown(() => scheduler.stop());
+  const fanout = makeFanout(scheduler);
+  fanout.setHeader(header, layout);
+  const audio = layout.allStreams.find((s) => !layout.videoStreams.includes(s))!;
+  const a = new MemorySink();
+  const b = new MemorySink();
+  fanout.join({ sink: a, framer, streams: new Set([audio]) });
+  fanout.join({ sink: b, framer, streams: new Set([audio]) });
+  framed = 0;
+  for (const p of packets.slice(0, 60)) fanout.push(p);
+  t.true(framed <= 60);
+  t.is(a.writes[a.writes.length - 1], b.writes[b.writes.length - 1]);
+});
