@@ -503,7 +503,9 @@ export class WmspServer {
 
   private features(target: WmspTarget, version: number): string[] {
     if (target.kind === 'broadcast') return target.live ? ['broadcast', 'live'] : ['broadcast'];
-    return version > 0 && version < 9 ? ['seekable'] : ['seekable', 'stridable'];
+    // not "stridable": fast-forward/rewind (rate != 1) is not implemented, so it is not advertised
+    void version;
+    return ['seekable'];
   }
 
   private pragmaLine(session: Session, reset: boolean, features: string[] | null): string {

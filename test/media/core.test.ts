@@ -1,0 +1,136 @@
+import test from 'ava';
+import path from 'node:path';
+import { setLogLevel } from '../../src/core/log.js';
+import { openAsfFile } from '../../src/asf/index.js';
+import { validateConfig } from '../../src/config/index.js';
+import { isMssError } from '../../src/core/errors.js';
+import { createLogger } from '../../src/core/log.js';
+import { MediaCore } from '../../src/media/core.js';
+import type { PacketFramer, PlayerSink } from '../../src/media/types.js';
+import { FIXTURES, fixture } from '../helpers/fixtures.js';
+
+
+setLogLevel('warn');
+
+class MemorySink implements PlayerSink {
+  writes: Buffer[] = [];
+  closed = false;
+  private closers: Array<() => void> = [];
+  write(buf: Buffer): void {
+    this.writes.push(buf);
+  }
+  get queuedBytes(): number {
+    return 0;
+  }
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closers.forEach((c) => c());
+  }
+  destroy(): void {
+    this.end();
+  }
+  onClose(cb: () => void): void {
+    this.closers.push(cb);
+  }
+  kinds(): string {
+    return this.writes.map((b) => b.toString('latin1', 0, 1)).join('');
+  }
+}
+
+const framer: PacketFramer = {
+  name: 'test',
+  header: () => [Buffer.from('H')],
+  data: (p) => Buffer.concat([Buffer.from('D'), p.subarray(0, 4)]),
+  streamChange: () => Buffer.from('C'),
+  end: () => Buffer.from('E'),
+};
+
+function serverConfig(points: unknown[], extra: Record<string, unknown> = {}) {
+  return validateConfig({ server: { publishingPoints: points, ...extra } }).server;
+}
+
+async function media() {
+  const file = await openAsfFile(await fixture(FIXTURES.av20));
+  const packets = await file.readPackets(0, 50);
+  const header = file.layout.headerBytes;
+  await file.close();
+  return { packets, header };
+}
+
+test('push ingest: players of a push point get the header and packets; one pusher at a time; end closes players', async (t) => {
+  const { packets, header } = await media();
+  const core = new MediaCore(serverConfig([{ name: 'cam', type: 'broadcast', source: { type: 'push' } }]), createLogger('test'));
+  await core.start();
+  t.teardown(() => core.stop());
+  const ingest = core.openLiveIngest('cam', { remote: '10.0.0.5' });
+  const again = t.throws(() => core.openLiveIngest('cam', { remote: '10.0.0.6' }));
+  t.true(isMssError(again) && again.code === 'conflict');
+  const missing = t.throws(() => core.openLiveIngest('nope', { remote: 'x' }));
+  t.true(isMssError(missing) && missing.code === 'not-found');
+  ingest.setHeader(header);
+  const target = await core.resolve('/cam');
+  t.is(target.kind, 'broadcast');
+  t.true(target.live);
+  const sink = new MemorySink();
+  await target.play({}, framer, sink, '127.0.0.1');
+  for (const p of packets) ingest.pushPacket(p);
+  t.regex(sink.kinds(), /^HD+$/);
+  ingest.setHeader(header);
+  ingest.pushPacket(packets[0]);
+  t.regex(sink.kinds(), /^HD+CHD$/);
+  ingest.end();
+  t.true(ingest.closed);
+  t.regex(sink.kinds(), /E$/);
+  t.true(sink.closed);
+  // the point takes the next pusher
+  const next = core.openLiveIngest('cam', { remote: '10.0.0.7' });
+  next.setHeader(header);
+  t.false(next.closed);
+  next.end();
+});
+
+test('push ingest from a template creates a point and removes it when the push ends (autoDestroy)', async (t) => {
+  const { header } = await media();
+  const core = new MediaCore(serverConfig([{ name: 'tpl', type: 'broadcast', source: { type: 'push' }, maxPlayers: 3 }]), createLogger('test'));
+  await core.start();
+  t.teardown(() => core.stop());
+  const ingest = core.openLiveIngest('event1', { remote: 'enc', template: 'tpl', autoDestroy: true });
+  ingest.setHeader(header);
+  t.is(core.point('event1')?.config.maxPlayers, 3);
+  ingest.end();
+  t.is(core.point('event1'), undefined);
+});
+
+test('admission: the server player limit and per-point limits refuse with limit-reached, and free on end', async (t) => {
+  const dir = path.dirname(await fixture(FIXTURES.av20));
+  const core = new MediaCore(serverConfig([{ name: 'vod', type: 'ondemand', path: dir }], { maxPlayers: 1 }), createLogger('test'));
+  await core.start();
+  t.teardown(() => core.stop());
+  const target = await core.resolve(`/vod/${FIXTURES.av20}`);
+  const first = new MemorySink();
+  const handle = await target.play({}, framer, first, 'a');
+  const err = await t.throwsAsync(target.play({}, framer, new MemorySink(), 'b'));
+  t.true(isMssError(err) && err.code === 'limit-reached');
+  handle.stop();
+  await handle.ended;
+  const again = await target.play({}, framer, new MemorySink(), 'c');
+  again.stop();
+  t.is(core.playerCount, 0);
+});
+
+test('reconfigure adds, changes and removes publishing points live', async (t) => {
+  const dir = path.dirname(await fixture(FIXTURES.av20));
+  const log = createLogger('test');
+  const core = new MediaCore(serverConfig([{ name: 'vod', type: 'ondemand', path: dir }]), log);
+  await core.start();
+  t.teardown(() => core.stop());
+  t.is(await core.reconfigure(serverConfig([{ name: 'vod', type: 'ondemand', path: dir }])), 'unchanged');
+  t.is(await core.reconfigure(serverConfig([{ name: 'vod', type: 'ondemand', path: dir }, { name: 'more', type: 'ondemand', path: dir }])), 'applied');
+  t.truthy(await core.resolve(`/more/${FIXTURES.av20}`));
+  t.is(await core.reconfigure(serverConfig([{ name: 'more', type: 'ondemand', path: dir, maxPlayers: 2 }])), 'applied');
+  await t.throwsAsync(core.resolve(`/vod/${FIXTURES.av20}`), { message: /no publishing point "vod"/ });
+  t.is(core.point('more')?.config.maxPlayers, 2);
+  const tel = core.telemetry() as { points: Record<string, unknown> };
+  t.deepEqual(Object.keys(tel.points), ['more']);
+});
