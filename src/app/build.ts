@@ -10,6 +10,7 @@ import { HttpModule } from '../http/server.js';
 import { MediaServerModule } from './media-server.js';
 import { LogsModule } from '../logs/module.js';
 import { DeviceAgent } from '../device/agent.js';
+import { EncoderModule } from '../encoder/module.js';
 import type { AppContext } from './context.js';
 
 export type ModuleFactory = (ctx: AppContext) => AppModule;
@@ -20,7 +21,7 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   (ctx) => new LogsModule(ctx),
   (ctx) => ctx.modules.get('http')!,
   (ctx) => new MediaServerModule(ctx),
-  // encoder: added by its owner here (after the media server it feeds)
+  (ctx) => EncoderModule.fromContext(ctx),
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
   // it stays off when mqtt.url is empty
   (ctx) => new DeviceAgent({ config: ctx.config, modules: () => [...new Set(ctx.modules.values())] }),
