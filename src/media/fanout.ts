@@ -80,10 +80,14 @@ class LivePlayer implements PlayHandle {
 
   constructor(
     readonly fanout: LiveFanout,
-    readonly group: Group,
+    public group: Group,
     readonly opts: JoinOptions,
   ) {
     this.ended = new Promise((r) => (this.resolveEnded = r));
+  }
+
+  selectStreams(streams: ReadonlySet<number> | undefined): void {
+    this.fanout.reselect(this, streams);
   }
 
   stop(reason = 'stopped'): void {
@@ -237,11 +241,30 @@ export class LiveFanout implements PacedTask {
     return p;
   }
 
+  /** moves a player to the group of its new stream selection; it resumes at the next key frame */
+  reselect(p: LivePlayer, streams: ReadonlySet<number> | undefined): void {
+    if (p.state === 'closed') return;
+    const g = this.groupFor(p.opts.framer, streams ?? null);
+    if (g === p.group) return;
+    const old = p.group;
+    old.live.delete(p);
+    p.group = g;
+    this.forgetIfEmpty(old);
+    if (p.state === 'live') {
+      g.live.add(p);
+      p.skipping = true;
+    }
+  }
+
+  private forgetIfEmpty(g: Group): void {
+    if (g.live.size === 0 && ![...this.catchingUp].some((c) => c.group === g)) this.groups.delete(g.key);
+  }
+
   removePlayer(p: LivePlayer, reason: string): void {
     if (!this.players.delete(p)) return;
     this.catchingUp.delete(p);
     p.group.live.delete(p);
-    if (p.group.live.size === 0 && ![...this.catchingUp].some((c) => c.group === p.group)) this.groups.delete(p.group.key);
+    this.forgetIfEmpty(p.group);
     if (this.catchingUp.size === 0) this.opts.scheduler.remove(this);
     p.finish(reason);
   }

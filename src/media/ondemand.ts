@@ -46,9 +46,11 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
   private readonly leadMs: number;
   private readonly speedup: number;
   private readonly accelMediaMs: number;
+  private streams: ReadonlySet<number> | undefined;
 
   constructor(private readonly o: OnDemandOptions) {
     this.ended = new Promise((r) => (this.resolveEnded = r));
+    this.streams = o.streams;
     const header = o.file.layout.header;
     const bitrate = header.totalBitrate || header.fileProperties.maxBitrate || 1;
     if (o.accel && o.accel.bandwidth > bitrate) {
@@ -78,6 +80,10 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
     this.wallStart = PacingScheduler.now();
     this.o.scheduler.add(this);
     this.tick(this.wallStart);
+  }
+
+  selectStreams(streams: ReadonlySet<number> | undefined): void {
+    this.streams = streams;
   }
 
   stop(reason = 'stopped'): void {
@@ -125,7 +131,7 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
         if (cap > 0 && this.stats.bytesSent > ((now - this.wallStart) * cap) / 8000 + CAP_ALLOWANCE) break;
         this.bufferHead++;
         const index = this.cursor++;
-        const out = this.o.streams ? filterPacketStreams(packet, packetSize, this.o.streams) : packet;
+        const out = this.streams ? filterPacketStreams(packet, packetSize, this.streams) : packet;
         if (out) this.write(this.o.framer.data(out, index, this.sequence++ & 0xff), true);
       }
     } finally {

@@ -119,4 +119,6 @@ export interface PlayHandle {
   readonly stats: PlayStats;
   readonly ended: Promise<PlayStats>;
   stop(reason?: string): void;
+  /** changes the streams sent from now on (SelectStream); undefined = all */
+  selectStreams?(streams: ReadonlySet<number> | undefined): void;
 }

@@ -159,3 +159,24 @@ test('players selecting a subset of streams get filtered packets, framed once pe
   t.true(framed <= 60);
   t.is(a.writes[a.writes.length - 1], b.writes[b.writes.length - 1]);
 });
+
+test('SelectStream on a live player moves it to the new selection from the next key frame', async (t) => {
+  const { packets, layout, header } = await source();
+  const scheduler = new PacingScheduler();
+  t.teardown(() => scheduler.stop());
+  const fanout = makeFanout(scheduler);
+  fanout.setHeader(header, layout);
+  const sink = new MemorySink();
+  const all = new MemorySink();
+  const handle = fanout.join({ sink, framer });
+  fanout.join({ sink: all, framer });
+  for (const p of packets.slice(0, 10)) fanout.push(p);
+  const audio = layout.allStreams.find((s) => !layout.videoStreams.includes(s))!;
+  handle.selectStreams!(new Set([audio]));
+  const before = sink.writes.length;
+  for (const p of packets.slice(10, 100)) fanout.push(p);
+  const after = sink.writes.slice(before);
+  t.true(after.length > 0);
+  // its frames are no longer the unfiltered ones the other player gets
+  t.false(after.some((b) => all.writes.includes(b)));
+});

@@ -75,6 +75,7 @@ export interface WmspPlayHandle {
   readonly stats: { start: number; bytesSent: number; packetsSent: number; endReason?: string };
   readonly ended: Promise<unknown>;
   stop(reason?: string): void;
+  selectStreams?(streams: ReadonlySet<number> | undefined): void;
 }
 
 export interface WmspAuthenticator {
@@ -798,6 +799,8 @@ export class WmspServer {
     if (!session) throw new MssError('not-found', `SelectStream: unknown client-id ${id ?? '(none)'}`);
     const info = await target.describe();
     session.selection = this.selection(c, info);
+    // applies to the running stream too (new streams begin at their next key frame)
+    session.play?.selectStreams?.(session.selection);
     this.simpleResponse(req, c, 200, session);
   }
 
