@@ -14,6 +14,7 @@ import { MediaCore } from '../media/core.js';
 import type { LiveIngest, LiveIngestOptions } from '../media/types.js';
 import { WmspServer, type WmspTarget } from '../protocols/wmsp/server.js';
 import { PushReceiver } from '../protocols/wmhttp/server.js';
+import { openWmspStream } from '../protocols/wmsp/client.js';
 import type { AppContext } from './context.js';
 
 const POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -37,6 +38,7 @@ export class MediaServerModule implements AppModule {
   constructor(private readonly ctx: AppContext) {
     this.log = ctx.log.child('media');
     this.core = new MediaCore(ctx.config.server, this.log);
+    this.core.openPullStream = (url) => openWmspStream(url);
     this.wmsp = new WmspServer({
       log: ctx.log.child('wmsp'),
       resolver: {

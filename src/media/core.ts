@@ -8,6 +8,7 @@ import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Authenticator } from '../http/auth.js';
 import { PublishingPoint, type Admission } from './point.js';
+import type { PulledStream } from './pull-source.js';
 import { PacingScheduler } from './scheduler.js';
 import type { ContentDescription, LiveIngest, LiveIngestOptions, PacketFramer, PlayerSink, PlayHandle, PlayOptions } from './types.js';
 
@@ -35,6 +36,8 @@ export class MediaCore implements Admission {
   private bitrate = 0;
   private startedAt = 0;
   private removeSweep: (() => void) | null = null;
+  /** set by the media server module: the WMSP client that pull sources use */
+  openPullStream: ((url: string) => PulledStream) | undefined;
 
   constructor(config: ServerConfig, private readonly log: Logger) {
     this.config = config;
@@ -43,7 +46,10 @@ export class MediaCore implements Admission {
   }
 
   private createPoint(cfg: PublishingPointConfig): PublishingPoint {
-    return new PublishingPoint(cfg, { scheduler: this.scheduler, log: this.log, server: () => this.config, admission: this });
+    return new PublishingPoint(cfg, { scheduler: this.scheduler, log: this.log, server: () => this.config, admission: this, openPullStream: (url) => {
+        if (!this.openPullStream) throw new MssError('unsupported', 'pull sources need a WMSP client (none was given to the media core)');
+        return this.openPullStream(url);
+      } });
   }
 
   async start(): Promise<void> {

@@ -13,6 +13,7 @@ import { createAccessList, type AccessList } from '../http/access.js';
 import { createAuthenticator, type Authenticator } from '../http/auth.js';
 import { LiveFanout } from './fanout.js';
 import { FileFeeder, type FeedEntry } from './feeder.js';
+import { PullSource, type PulledStream } from './pull-source.js';
 import { describeHeader, LiveChannel } from './live.js';
 import { OnDemandPlayback } from './ondemand.js';
 import { resolveMediaFile, safeSegments } from './paths.js';
@@ -37,6 +38,8 @@ export interface PointDeps {
   log: Logger;
   server: () => ServerConfig;
   admission: Admission;
+  /** opens a WMSP stream for a pull source (the protocol client, injected so media imports no protocol) */
+  openPullStream?: (url: string) => PulledStream;
 }
 
 export interface PointStats {
@@ -54,7 +57,7 @@ export class PublishingPoint {
   readonly access: AccessList;
   readonly auth: Authenticator | null;
   private channel: LiveChannel | null = null;
-  private feeder: FileFeeder | null = null;
+  private feeder: FileFeeder | PullSource | null = null;
   private starting: Promise<void> | null = null;
   private readonly active = new Set<{ bitrate: number }>();
   private idleSince = 0;
@@ -122,9 +125,10 @@ export class PublishingPoint {
     }
     if (this.feeder && this.channel && !this.channel.closed) return Promise.resolve();
     if (this.starting) return this.starting;
-    if (src.type === 'pull') return Promise.reject(new MssError('unsupported', `publishing point ${this.name}: pull sources are not available in this build`));
+    if (src.type === 'pull' && !this.deps.openPullStream) return Promise.reject(new MssError('unsupported', `publishing point ${this.name}: pull sources are not available in this build`));
     const channel = this.ensureChannel();
     channel.reopen();
+    if (src.type === 'pull') return this.startPull(channel, src.url);
     const entries = async (): Promise<{ entries: FeedEntry[]; loop: boolean }> => {
       if (src.type === 'file') return { entries: [{ path: src.path }], loop: src.loop };
       const buf = await readFile(src.path).catch((err: Error) => {
@@ -148,6 +152,27 @@ export class PublishingPoint {
         this.feeder = null;
         channel.end('error');
         this.log.error('point.start-failed', { source: src.type, error: err });
+        throw err;
+      },
+    );
+    return this.starting;
+  }
+
+  private startPull(channel: LiveChannel, url: string): Promise<void> {
+    const pull = new PullSource({ url, channel, openStream: this.deps.openPullStream!, log: this.log });
+    channel.feeder = `pull from ${url}`;
+    this.feeder = pull;
+    this.starting = pull.start().then(
+      () => {
+        this.starting = null;
+        this.idleSince = 0;
+        this.log.info('point.started', { source: 'pull', url });
+      },
+      (err) => {
+        this.starting = null;
+        this.feeder = null;
+        channel.end('error');
+        this.log.error('point.start-failed', { source: 'pull', url, error: err });
         throw err;
       },
     );
