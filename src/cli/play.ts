@@ -15,6 +15,7 @@ const HELP = `usage: mss play <url> [options]
   -o -                  write a live ASF stream to stdout (pipe into ffplay -, mpv -, ffmpeg -i -)
   --render '<command>'  start a renderer (via /bin/sh) and feed the ASF stream to its stdin; packets are
                         dropped, not queued without bound, when it cannot keep up
+  --render-queue <KiB>  bytes held for a slow renderer before packets are dropped (default 8192 KiB)
   --duration <s>        stop after this many seconds of media
   --start <s>           start this many seconds into on-demand content
   --stream <n>          receive this stream number (repeat for several; default: all)
@@ -33,6 +34,7 @@ export async function run(args: string[]): Promise<number> {
   const { options, positionals } = parseArgs(args, {
     output: { value: true, alias: 'o' },
     render: { value: true },
+    'render-queue': { value: true },
     duration: { value: true },
     start: { value: true },
     stream: { value: true, repeat: true },
@@ -58,6 +60,7 @@ export async function run(args: string[]): Promise<number> {
   const reconnect = numberOption(options.reconnect, 'reconnect', 0, 1000);
   const logInterval = numberOption(options['log-interval'], 'log-interval', 0, 1e6);
   const timeout = numberOption(options.timeout, 'timeout', 1, 3600);
+  const renderQueueKiB = numberOption(options['render-queue'], 'render-queue', 16, 1024 * 1024);
   const streams = ((options.stream as string[] | undefined) ?? []).map((s) => {
     const n = numberOption(s, 'stream', 1, 127)!;
     if (!Number.isInteger(n)) throw new MssError('invalid-argument', `--stream must be a stream number 1-127, got ${s}`);
@@ -73,7 +76,7 @@ export async function run(args: string[]): Promise<number> {
   else if (typeof options.output === 'string') sink = new FileSink(options.output);
   else if (typeof options.render === 'string') {
     let warned = 0;
-    sink = new RendererSink(options.render, 8 * 1024 * 1024, (total) => {
+    sink = new RendererSink(options.render, Math.round((renderQueueKiB ?? 8192) * 1024), (total) => {
       // say so, but not for every packet
       if (total === 1 || total >= warned * 2) {
         warned = total;

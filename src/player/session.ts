@@ -374,7 +374,7 @@ export class Player {
       mediaName: entry.title,
       channelUrl: entry.channelUrl,
     });
-    const what = interim ? 'interim log' : 'log';
+    const what = interim ? 'interim-log' : 'log';
     try {
       const status = await session.sendLog(playLogXml(record));
       this.logsSent.push(`server:${status}`);

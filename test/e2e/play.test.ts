@@ -203,3 +203,19 @@ test('a connection dropped mid-play is resumed where it left off: the file is co
   const p = await ffprobe(out);
   t.true(Math.abs(p.duration - (await ffprobe(source)).duration) < 0.5);
 });
+
+test('the server\'s own .asx plays: its mms:// reference rolls over to WMSP', async (t) => {
+  const out = path.join(tmp, 'from-asx.asf');
+  const run = await play([srv.http(`/vod/${FIXTURES.av20}.asx`), '--duration', '3', '-o', out, '--no-log', '--quiet']);
+  t.is(run.code, 0, run.stderr);
+  const playing = run.events.find((e) => e.event === 'playing');
+  t.is(playing?.protocol, 'wmsp');
+  t.deepEqual((await ffprobe(out)).codecs, ['wmav2', 'wmv2']);
+});
+
+test('long plays also send interim logs (--log-interval)', async (t) => {
+  const run = await play([srv.mmsh('/live'), '--duration', '8', '--log-interval', '1']);
+  t.is(run.code, 0, run.stderr);
+  t.true(run.events.filter((e) => e.event === 'interim-log-sent').length >= 1, run.stderr);
+  t.is(run.events.filter((e) => e.event === 'log-sent').length, 1);
+});

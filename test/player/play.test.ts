@@ -177,3 +177,13 @@ test('--render feeds a renderer process the ASF stream on its stdin', async (t) 
   const p = await ffprobe(out);
   t.deepEqual(p.codecs, ['wmav2', 'wmv2']);
 });
+
+test('a renderer that does not keep up gets packets dropped (and the user told), never a stalled download', async (t) => {
+  const peer = await startPeer(t, await fixture(FIXTURES.av120));
+  const run = await play([peer.url, '--render', 'sleep 2; cat > /dev/null', '--render-queue', '64', '--no-log']);
+  t.is(run.code, 0, run.stderr);
+  t.truthy(run.events.find((e) => e.event === 'renderer-slow'));
+  const done = run.events.find((e) => e.event === 'done')!;
+  t.true(Number(done.droppedPackets) > 0);
+  t.is(done.packets, 740);
+});
