@@ -72,7 +72,10 @@ export async function run(args: string[]): Promise<number> {
 
   const progress = createProgress(process.stderr, options.quiet === true);
   let sink: Sink;
-  if (options.output === '-') sink = new PipeSink(process.stdout);
+  if (options.output === '-') {
+    if (process.stdout.isTTY) throw new MssError('invalid-argument', '-o - writes binary ASF: pipe it into a player (| ffplay -) or a file, not a terminal');
+    sink = new PipeSink(process.stdout);
+  }
   else if (typeof options.output === 'string') sink = new FileSink(options.output);
   else if (typeof options.render === 'string') {
     let warned = 0;

@@ -38,7 +38,7 @@ export interface PlayerLogInput {
 
 export const LOGSTATS_CONTENT_TYPE = 'application/x-wms-LogStats';
 
-const XML_TYPES = ['application/x-wms-logstats', 'application/x-wms-logplaystats', 'application/x-wms-logconnectstats', 'text/xml', 'application/xml'];
+const XML_TYPES = ['application/x-wms-sendevent', 'application/x-wms-logstats', 'application/x-wms-logplaystats', 'application/x-wms-logconnectstats', 'text/xml', 'application/xml'];
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -67,7 +67,14 @@ export function parsePlayerLog(input: PlayerLogInput): PlayerLog {
     const { form, record } = parseW3cLine(input.logLine, 'log-line Pragma');
     return { kind: classify(record, form), encoding: 'w3c', form, record, contentDescription: [], vendor: [] };
   }
-  const text = decodeUtf8(body);
+  let text = decodeUtf8(body);
+  if (mediaType === 'application/x-wms-sendevent') {
+    // a WMSP SendEvent remote-log (MS-WMSP 2.2.5): the rendering log XML sits inside the event's CDL
+    const open = text.search(/<XML\s*>/i);
+    const close = text.search(/<\/XML\s*>/i);
+    if (open < 0 || close < open) throw new MssError('malformed', 'SendEvent: no <XML>...</XML> log in the event body');
+    text = text.slice(open, close + text.slice(close).indexOf('>') + 1);
+  }
   const start = text.replace(/^\uFEFF/, '').trimStart();
   if (XML_TYPES.includes(mediaType) || start.startsWith('<')) {
     const xml = parseXmlLog(text);

@@ -141,3 +141,13 @@ test('parsePlayerLog: oversized, empty, invalid UTF-8 and foreign content types 
   t.regex(t.throws(() => parsePlayerLog({ body: Buffer.from([0xc3, 0x28]), maxBytes: 1024 }))!.message, /not valid UTF-8/);
   t.regex(t.throws(() => parsePlayerLog({ contentType: 'image/png', body: Buffer.from('x'), maxBytes: 1024 }))!.message, /not a log format/);
 });
+
+test('a SendEvent remote-log body: the XML log inside the event CDL is read', (t) => {
+  const tail52 = ['-', '-', '-', 'http://x/y', 'clip1', '-', '-', '0'];
+  const xml = buildXmlLog(recordOf([...LEGACY_44, ...tail52], FIELDS_52), { form: 52 });
+  const body = `1\r\n1,30,0\r\n@WMS_COMMAND_CONTEXT_URL=http://x/y\r\n@.REMOTE_LOG=${xml}\r\n`;
+  const log = parsePlayerLog({ contentType: 'application/x-wms-sendevent', body: Buffer.from(body), maxBytes: 65536 });
+  t.is(log.kind, 'rendering');
+  t.is(log.record['cs-media-name'], 'clip1');
+  t.regex(t.throws(() => parsePlayerLog({ contentType: 'application/x-wms-sendevent', body: Buffer.from('1\r\n1,28,0\r\n'), maxBytes: 65536 }))!.message, /no <XML>/);
+});
