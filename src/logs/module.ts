@@ -143,6 +143,8 @@ export class LogsModule implements AppModule, LogIntake {
     throw new MssError('limit-reached', `more than ${this.config.postsPerMinute} log posts a minute from ${remoteAddress}`, {
       status: 429,
       retryAfter: this.limiter.retryAfter(remoteAddress),
+      // a flood is logged once per address and window, not once per post
+      refusedInWindow: this.limiter.refused(remoteAddress),
     });
   }
 

@@ -3,7 +3,7 @@
  * address is forgotten first), so a flood from many addresses cannot grow memory.
  */
 export class PerAddressRateLimit {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly windows = new Map<string, { start: number; count: number; refused: number }>();
 
   constructor(
     private readonly perMinute: number,
@@ -18,12 +18,20 @@ export class PerAddressRateLimit {
     if (!w || t - w.start >= 60_000) {
       this.windows.delete(address);
       if (this.windows.size >= this.maxAddresses) this.windows.delete(this.windows.keys().next().value!);
-      w = { start: t, count: 0 };
+      w = { start: t, count: 0, refused: 0 };
       this.windows.set(address, w);
     }
-    if (w.count >= this.perMinute) return false;
+    if (w.count >= this.perMinute) {
+      w.refused++;
+      return false;
+    }
     w.count++;
     return true;
+  }
+
+  /** posts refused for this address in its current window (1 after the first refusal) */
+  refused(address: string): number {
+    return this.windows.get(address)?.refused ?? 0;
   }
 
   /** seconds until the address may post again */

@@ -48,7 +48,14 @@ export function webLogRoute(intake: LogIntake): HttpRoute {
         intake.checkRate(ctx.remoteAddress);
       } catch (err) {
         const retry = err instanceof MssError ? Number(err.detail.retryAfter ?? 60) : 60;
-        rejectRequest(res, ctx, 429, (err as Error).message, { route: 'logs.web' }, { 'Retry-After': String(retry) });
+        const refused = err instanceof MssError ? Number(err.detail.refusedInWindow ?? 1) : 1;
+        const headers = { 'Retry-After': String(retry) };
+        if (refused <= 1) rejectRequest(res, ctx, 429, (err as Error).message, { route: 'logs.web', note: 'further refusals in this minute are not logged' }, headers);
+        else {
+          const body = `429 Too Many Requests: ${(err as Error).message}\n`;
+          res.writeHead(429, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close', ...headers });
+          res.end(body);
+        }
         req.resume();
         return;
       }

@@ -149,6 +149,8 @@ test('a flood of log POSTs is bounded by rate and size while a player keeps stre
   t.is(accepted, 19);
   t.is(limited, 181);
   t.is(await playerEntries(flood), 19);
+  // the flood is logged once, not once per refused post
+  t.is(flood.logs.filter((l) => l.event === 'http.rejected' && l.status === 429).length, 1);
 
   t.is(await playerExit, 0, playerErr);
   const { stdout } = await execFileAsync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', out]);
