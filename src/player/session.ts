@@ -296,7 +296,9 @@ export class Player {
           const last = state.lastLocationId;
           // after an on-demand resume the server may start a little early: drop what we already have
           if (state.info?.seekable && last !== undefined && locationId <= last) return;
-          if (last !== undefined && locationId > last + 1) {
+          // a server that thins unselected streams skips the packets holding only those: not a loss
+          const allStreams = state.info ? state.info.selectedStreams.length >= state.info.header.streams.length : true;
+          if (allStreams && last !== undefined && locationId > last + 1) {
             const run = locationId - last - 1;
             state.lost += run;
             this.totals.lost += run;

@@ -28,6 +28,7 @@ let tmp: string;
 test.before(async () => {
   const av20 = await fixture(FIXTURES.av20);
   await fixture(FIXTURES.av120);
+  await fixture(FIXTURES.mbr20);
   tmp = await mkdtemp(path.join(tmpdir(), 'mss-e2e-play-'));
   srv = await startServe({
     config: {
@@ -218,4 +219,17 @@ test('long plays also send interim logs (--log-interval)', async (t) => {
   t.is(run.code, 0, run.stderr);
   t.true(run.events.filter((e) => e.event === 'interim-log-sent').length >= 1, run.stderr);
   t.is(run.events.filter((e) => e.event === 'log-sent').length, 1);
+});
+
+test('--bitrate picks the multiple-bit-rate variant that fits; the server sends only those streams', async (t) => {
+  const out = path.join(tmp, 'mbr.asf');
+  const run = await play([srv.mmsh(`/vod/${FIXTURES.mbr20}`), '--bitrate', '150000', '--duration', '3', '-o', out, '--no-log', '--quiet']);
+  t.is(run.code, 0, run.stderr);
+  t.is(run.events.find((e) => e.event === 'done')?.lost, 0, 'thinned packets are not counted as lost');
+  const { stdout } = await execFileAsync('ffprobe', ['-v', 'error', '-count_packets', '-show_entries', 'stream=codec_type,width,nb_read_packets', '-of', 'json', out]);
+  const streams = (JSON.parse(stdout) as { streams: Array<{ codec_type: string; width?: number; nb_read_packets?: string }> }).streams;
+  const packets = (w: number) => Number(streams.find((s) => s.width === w)?.nb_read_packets ?? 0);
+  t.true(packets(160) > 0, stdout);
+  t.is(packets(320), 0, stdout);
+  t.true(Number(streams.find((s) => s.codec_type === 'audio')?.nb_read_packets ?? 0) > 0);
 });
