@@ -261,8 +261,10 @@ export class PushReceiver {
           session.form = parser.payloadForm;
         } catch (err) {
           failed = true;
-          // a malformed body closes the connection; the session waits for a reconnect until its idle timeout
+          // a malformed body closes the connection; a session that had a stream waits for a reconnect until its
+          // idle timeout, one that never got a header is dropped at once (it would only hold the point)
           session.active = null;
+          if (!session.header) this.dropSession(session, 'malformed body');
           this.reject(req, res, ctx, toMssError(err, 'malformed'));
           return finish();
         }
