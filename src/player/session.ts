@@ -168,6 +168,7 @@ export class Player {
     const logTimer = this.opts.logIntervalMs && this.opts.sendLogs !== false ? setInterval(() => void this.sendLogs(entry, state, true), this.opts.logIntervalMs) : null;
     try {
       for (;;) {
+        if (this.stopReason && state.session) break; // stopped while waiting to reconnect
         let session: PlaySession;
         try {
           session = await this.open(entry, state, firstEntry && state.session === undefined);

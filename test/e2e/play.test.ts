@@ -233,3 +233,21 @@ test('--bitrate picks the multiple-bit-rate variant that fits; the server sends 
   t.is(packets(320), 0, stdout);
   t.true(Number(streams.find((s) => s.codec_type === 'audio')?.nb_read_packets ?? 0) > 0);
 });
+
+test('SIGINT stops a live recording cleanly: the file is finished and the log sent', async (t) => {
+  const out = path.join(tmp, 'interrupted.asf');
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'play', srv.mmsh('/live'), '-o', out], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (c: string) => (stderr += c));
+  const exited = new Promise<number | null>((r) => child.on('exit', r));
+  while (!stderr.includes('"event":"playing"')) await sleep(100);
+  await sleep(2000);
+  child.kill('SIGINT');
+  t.is(await exited, 0, stderr);
+  t.regex(stderr, /"event":"done","stoppedBy":"signal"/);
+  t.regex(stderr, /"event":"log-sent","to":"server","status":204/);
+  const p = await ffprobe(out);
+  t.true(p.duration > 1, `duration ${p.duration}`);
+});
