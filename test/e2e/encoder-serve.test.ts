@@ -1,0 +1,23 @@
+/**
+ * One process as encoder and server: `mss serve` with an `encoder` section feeding a local broadcast point.
+ * Also the encoder's commands through the module interface are covered in test/encoder/module.test.ts.
+ */
+import test from 'ava';
+import { startServe } from '../helpers/serve.js';
+import { frames, probe } from '../encoder/helpers.js';
+
+test('mss serve with an encoder section encodes testsrc into its own broadcast point', async (t) => {
+  const srv = await startServe({
+    config: {
+      server: { publishingPoints: [{ name: 'studio', type: 'broadcast', source: { type: 'push' } }] },
+      encoder: { enabled: true, source: 'testsrc', profile: 'wmv2-300k', point: 'studio' },
+    },
+  });
+  t.teardown(srv.stop);
+  await srv.waitForLog((l) => l.event === 'encoder.encoder-started');
+  const r = await probe(srv.mmsh('/studio'));
+  t.true(frames(r, 'video') > 10);
+  t.true(frames(r, 'audio') > 10);
+  const status = (await fetch(srv.http('/api/status')).then((x) => x.json())) as Record<string, unknown>;
+  t.regex(JSON.stringify(status), /studio/);
+});
