@@ -38,12 +38,13 @@ export function createProgress(out: Writable & { isTTY?: boolean; columns?: numb
       event(name, fields = {}) {
         if (lineShown) out.write('\n');
         lineShown = false;
-        const detail = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+        const detail = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
         out.write(`mss play: ${name}${detail ? ' ' + detail : ''}\n`);
       },
       progress(s) {
         const text = `${fmtSec(s.elapsedMs)}  media ${fmtSec(s.mediaMs)}  ${fmtRate(s.bitrate)}  buffer ${fmtSec(s.bufferMs)}  packets ${s.packets} lost ${s.lost}${s.reconnects ? `  reconnects ${s.reconnects}` : ''}${s.dropped ? `  dropped ${s.dropped}` : ''}`;
-        out.write(`\r${text.slice(0, Math.max(20, (out.columns ?? 100) - 1)).padEnd(Math.min(99, (out.columns ?? 100) - 1))}`);
+        const width = out.columns && out.columns > 20 ? out.columns - 1 : 99;
+        out.write(`\r${text.slice(0, width).padEnd(Math.min(width, 99))}`);
         lineShown = true;
       },
       done() {
