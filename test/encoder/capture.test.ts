@@ -1,0 +1,106 @@
+/**
+ * The capture supervisor with real child processes: ffmpeg itself, and small shell scripts standing in for an
+ * ffmpeg that cannot open its device, that hangs, or that does not exist.
+ */
+import test from 'ava';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLogger } from '../../src/core/log.js';
+import { CaptureSupervisor, type EncoderEvent } from '../../src/encoder/capture.js';
+import { buildFfmpegArgs } from '../../src/encoder/ffmpeg-command.js';
+import { chooseEncoders, getProfile } from '../../src/encoder/profiles.js';
+import { parseSource } from '../../src/encoder/source.js';
+import { ffmpegEncoders } from '../../board/detect.js';
+import { parseHeaderObject, readSendTime } from '../../src/asf/index.js';
+
+const log = createLogger('test.capture');
+
+async function script(t: { teardown(f: () => unknown): void }, body: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mss-fake-ffmpeg-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'ffmpeg');
+  await writeFile(file, `#!/bin/sh\n${body}\n`);
+  await chmod(file, 0o755);
+  return file;
+}
+
+function nextEvent(c: CaptureSupervisor, type: EncoderEvent['type'], ms = 20_000): Promise<EncoderEvent> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no ${type} event in ${ms} ms`)), ms);
+    const on = (e: EncoderEvent) => {
+      if (e.type !== type) return;
+      clearTimeout(t);
+      c.off('event', on);
+      resolve(e);
+    };
+    c.on('event', on);
+  });
+}
+
+test('real ffmpeg: multi-bitrate H.264 header and packets with rising send times; restart keeps the timeline going', async (t) => {
+  const profile = getProfile('mbr-h264');
+  const enc = await ffmpegEncoders();
+  if (!enc.has('libx264')) return t.pass('no libx264 here');
+  const c = new CaptureSupervisor({ ffmpegPath: 'ffmpeg', args: buildFfmpegArgs({ source: parseSource('testsrc'), profile, encoders: chooseEncoders(profile, enc) }), log, backoffInitialMs: 100 });
+  t.teardown(() => c.stop());
+  const headers: Buffer[] = [];
+  const times: number[] = [];
+  c.on('header', (h) => headers.push(h));
+  c.on('packet', (p) => times.push(readSendTime(p)));
+  c.start();
+  while (times.length < 30) await new Promise((r) => setTimeout(r, 100));
+  const h = parseHeaderObject(headers[0]!);
+  t.deepEqual(h.streams.map((s) => s.type), ['video', 'video', 'video', 'audio']);
+  const beforeRestart = times.length;
+  const last = times[times.length - 1]!;
+  c.restartNow();
+  await nextEvent(c, 'encoder-restart');
+  while (times.length < beforeRestart + 20) await new Promise((r) => setTimeout(r, 100));
+  t.true(times[beforeRestart + 5]! > last, 'send times continue after the restart');
+  t.is(headers.length, 1, 'an identical header after the restart is not announced again');
+});
+
+test('an ffmpeg that cannot open its capture device gives capture-lost and restarts with growing backoff', async (t) => {
+  const fake = await script(t, 'echo "[video4linux2,v4l2 @ 0x1] Cannot open video device /dev/video9: No such device" >&2; exit 1');
+  const c = new CaptureSupervisor({ ffmpegPath: fake, args: [], log, devices: ['/dev/video9-missing'], backoffInitialMs: 50, backoffMaxMs: 400 });
+  t.teardown(() => c.stop());
+  c.start();
+  const lost = await nextEvent(c, 'capture-lost');
+  t.is(lost.device, '/dev/video9-missing');
+  t.regex(lost.stderr!.join('\n'), /Cannot open video device/);
+  const second = await nextEvent(c, 'capture-lost');
+  t.true(second.restartInMs! > lost.restartInMs!);
+});
+
+test('a hung ffmpeg is killed by the stall watchdog; stop() leaves no process behind', async (t) => {
+  const fake = await script(t, 'sleep 60 & wait');
+  const c = new CaptureSupervisor({ ffmpegPath: fake, args: [], log, stallTimeoutMs: 300, backoffInitialMs: 50 });
+  c.start();
+  const pid = c.pid!;
+  await nextEvent(c, 'encoder-stalled');
+  await nextEvent(c, 'encoder-started');
+  const pid2 = c.pid!;
+  t.not(pid2, pid);
+  await c.stop();
+  t.false(c.running);
+  // the whole group (the script and its sleep) is gone (give init a moment to reap the orphaned sleep)
+  const groupAlive = () => {
+    try {
+      process.kill(-pid2, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 40 && groupAlive(); i++) await new Promise((r) => setTimeout(r, 50));
+  t.false(groupAlive());
+});
+
+test('a missing ffmpeg program is an encoder-failed event, not a crash', async (t) => {
+  const c = new CaptureSupervisor({ ffmpegPath: '/nonexistent/ffmpeg', args: [], log, backoffInitialMs: 50 });
+  t.teardown(() => c.stop());
+  c.start();
+  const e = await nextEvent(c, 'encoder-failed');
+  t.regex(e.message!, /cannot run \/nonexistent\/ffmpeg/);
+});
