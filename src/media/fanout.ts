@@ -7,7 +7,7 @@
  * skips packets (and resumes at a key frame); one that stays over it for slowPlayerTimeoutMs is dropped. Nothing
  * here runs a timer of its own: catch-up and the slow-player sweep run on the shared PacingScheduler.
  */
-import { filterPacketStreams, packetKeyFrameStreams, readSendTime } from '../asf/index.js';
+import { filterPacketStreams, packetKeyFrameStreams, parseDataPacket, readSendTime, serializeDataPacket } from '../asf/index.js';
 import type { Logger } from '../core/log.js';
 import { PacingScheduler, type PacedTask } from './scheduler.js';
 import type { PacketFramer, PlayerSink, PlayHandle, PlayStats } from './types.js';
@@ -32,6 +32,8 @@ export interface StreamLayout {
   /** video stream numbers (key frames matter for them only) */
   videoStreams: readonly number[];
   allStreams: readonly number[];
+  /** players buffer this much before playing: a join gets at least this much history when the ring has it */
+  prerollMs?: number;
 }
 
 interface RingEntry {
@@ -74,6 +76,8 @@ class LivePlayer implements PlayHandle {
   skipping = false;
   catchupStart = 0;
   catchupBytes = 0;
+  /** the first packet of a join is trimmed to begin at the key frame */
+  sentFirst = false;
   readonly stats: PlayStats = { start: Date.now(), bytesSent: 0, packetsSent: 0 };
   readonly ended: Promise<PlayStats>;
   private resolveEnded!: (s: PlayStats) => void;
@@ -299,7 +303,8 @@ export class LiveFanout implements PacedTask {
         const entry = this.ring[this.ringHead + (p.cursor - base)];
         p.cursor++;
         if (!entry) continue;
-        const frame = this.framedFor(entry, p.group);
+        const frame = p.sentFirst ? this.framedFor(entry, p.group) : this.firstFrame(entry, p.group);
+        p.sentFirst = true;
         if (!frame) continue;
         this.write(p, frame);
         p.catchupBytes += frame.length;
@@ -395,6 +400,36 @@ export class LiveFanout implements PacedTask {
     return frame;
   }
 
+  /**
+   * The packet a join starts with holds the key frame, but may also hold the end of the frame before it (or a
+   * small whole one): those video payloads are cut so the player's first decoded picture is the key frame.
+   */
+  private firstFrame(entry: RingEntry, group: Group): Buffer | null {
+    const layout = this.layout;
+    const shared = this.framedFor(entry, group);
+    if (!layout || !shared) return shared;
+    const videos = layout.videoStreams.filter((v) => !group.streams || group.streams.has(v));
+    if (!videos.some((v) => entry.keyStreams.has(v))) return shared;
+    try {
+      const parsed = parseDataPacket(entry.packet, layout.packetSize);
+      const firstKey = new Map<number, number>();
+      parsed.payloads.forEach((pl, i) => {
+        if (pl.keyFrame && pl.offsetIntoObject === 0 && !firstKey.has(pl.streamNumber)) firstKey.set(pl.streamNumber, i);
+      });
+      const kept = parsed.payloads.filter((pl, i) => {
+        if (group.streams && !group.streams.has(pl.streamNumber)) return false;
+        if (!videos.includes(pl.streamNumber)) return true;
+        const k = firstKey.get(pl.streamNumber);
+        return k !== undefined && i >= k;
+      });
+      if (kept.length === parsed.payloads.length || kept.length === 0) return shared;
+      const packet = serializeDataPacket({ ...parsed, payloads: kept, multiplePayloads: true }, layout.packetSize);
+      return group.framer.data(packet, entry.locationId, entry.locationId & 0xff);
+    } catch {
+      return shared;
+    }
+  }
+
   private headerFramesFor(framer: PacketFramer): Buffer[] {
     let frames = this.headerFrames.get(framer.name);
     if (!frames) {
@@ -418,15 +453,24 @@ export class LiveFanout implements PacedTask {
       // audio only: a little history is enough to fill the player's buffer quickly
       return this.ring[this.ringHead].locationId;
     }
+    // the latest key frame that still leaves about a preroll of media to send at once (players start sooner
+    // with a full buffer); failing that, the oldest key frame held
+    const newest = this.ring[this.ring.length - 1].sendTime;
+    const target = newest - Math.max(1000, this.layout?.prerollMs ?? 0);
     let start = Infinity;
     for (const v of videos) {
       let found = -1;
+      let oldest = -1;
       for (let i = this.ring.length - 1; i >= this.ringHead; i--) {
-        if (this.ring[i].keyStreams.has(v)) {
-          found = this.ring[i].locationId;
+        const e = this.ring[i];
+        if (!e.keyStreams.has(v)) continue;
+        oldest = e.locationId;
+        if (e.sendTime <= target) {
+          found = e.locationId;
           break;
         }
       }
+      if (found < 0) found = oldest;
       if (found >= 0) start = Math.min(start, found);
     }
     // no key frame of any selected video stream yet: wait at the live edge for the next one

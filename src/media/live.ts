@@ -31,6 +31,7 @@ export function streamLayout(header: AsfHeader): StreamLayout {
     packetSize: header.fileProperties.packetSize,
     videoStreams: header.streams.filter((s) => s.type === 'video').map((s) => s.number),
     allStreams: header.streams.map((s) => s.number),
+    prerollMs: header.fileProperties.prerollMs,
   };
 }
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { openAsfFile, packetKeyFrameStreams } from '../../src/asf/index.js';
+import { openAsfFile, packetKeyFrameStreams, parseDataPacket, readSendTime } from '../../src/asf/index.js';
 import { createLogger } from '../../src/core/log.js';
 import { LiveFanout } from '../../src/media/fanout.js';
 import { streamLayout } from '../../src/media/live.js';
@@ -79,7 +79,7 @@ test('each packet is framed once and the same Buffer goes to every player', asyn
   for (const s of sinks) t.is(lastOf(s), lastOf(sinks[0]));
 });
 
-test('a late joiner starts with the header and the packet holding the last key frame of the video stream', async (t) => {
+test('a late joiner starts with the header and the key frame that leaves about a preroll of media to catch up', async (t) => {
   const { packets, layout, header } = await source();
   const scheduler = new PacingScheduler();
   t.teardown(() => scheduler.stop());
@@ -88,14 +88,22 @@ test('a late joiner starts with the header and the packet holding the last key f
   const video = layout.videoStreams[0];
   const n = 200;
   for (const p of packets.slice(0, n)) fanout.push(p);
-  let lastKey = -1;
-  for (let i = 0; i < n; i++) if (packetKeyFrameStreams(packets[i], layout.packetSize).has(video)) lastKey = i;
-  t.true(lastKey > 0);
+  const newest = readSendTime(packets[n - 1]);
+  const target = newest - Math.max(1000, layout.prerollMs ?? 0);
+  let expected = -1;
+  for (let i = 0; i < n; i++) {
+    if (packetKeyFrameStreams(packets[i], layout.packetSize).has(video) && readSendTime(packets[i]) <= target) expected = i;
+  }
+  t.true(expected > 0);
   const sink = new MemorySink();
   fanout.join({ sink, framer });
   t.is(sink.writes[0].toString('latin1', 0, 1), 'H');
-  t.is(sink.writes[1].readUInt32LE(4), lastKey);
-  t.is(sink.writes.length, 1 + (n - lastKey));
+  t.is(sink.writes[1].readUInt32LE(4), expected);
+  t.is(sink.writes.length, 1 + (n - expected));
+  // the first packet begins with the key frame: no video payload of an earlier picture
+  const first = parseDataPacket(sink.writes[1].subarray(8), layout.packetSize);
+  const firstVideo = first.payloads.find((pl) => pl.streamNumber === video)!;
+  t.true(firstVideo.keyFrame && firstVideo.offsetIntoObject === 0);
   fanout.push(packets[n]);
   t.is(sink.writes[sink.writes.length - 1].readUInt32LE(4), n);
 });
