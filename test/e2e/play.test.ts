@@ -251,3 +251,40 @@ test('SIGINT stops a live recording cleanly: the file is finished and the log se
   const p = await ffprobe(out);
   t.true(p.duration > 1, `duration ${p.duration}`);
 });
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+test('mss serve killed and restarted mid-play: the player reconnects and resumes on-demand content where it stopped', async (t) => {
+  const source = await fixture(FIXTURES.av20);
+  const port = await freePort();
+  const config = { http: { port }, server: { publishingPoints: [{ name: 'vod', type: 'ondemand', path: path.dirname(source) }] } };
+  let first: RunningServe | undefined = await startServe({ config });
+  let second: RunningServe | undefined;
+  t.teardown(async () => {
+    await first?.stop();
+    await second?.stop();
+  });
+  const out = path.join(tmp, 'restarted.asf');
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'play', `mmsh://127.0.0.1:${port}/vod/${FIXTURES.av20}`, '-o', out, '--reconnect', '8'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (c: string) => (stderr += c));
+  const exited = new Promise<number | null>((r) => child.on('exit', r));
+  while (!stderr.includes('"event":"playing"')) await sleep(100);
+  await sleep(4000);
+  first.child.kill('SIGKILL'); // a crash, not a clean stop
+  await first.stop();
+  first = undefined;
+  second = await startServe({ config });
+  t.is(await exited, 0, stderr);
+  t.regex(stderr, /"event":"reconnected"/);
+  const [a, b] = await Promise.all([readFile(source), readFile(out)]);
+  t.is(parseAsfFile(b).packetCount, parseAsfFile(a).packetCount);
+});
