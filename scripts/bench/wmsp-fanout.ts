@@ -4,7 +4,7 @@
  *
  *   npx tsx scripts/bench/wmsp-fanout.ts [--players 50,500,2000] [--seconds 30] [--servers mss,vlc]
  *                                        [--settle 5] [--ttff-samples 3] [--concurrency 100]
- *                                        [--profile] [--node-flags '--max-semi-space-size=4']
+ *                                        [--profile] [--node-flags '--max-semi-space-size=4'] [--mss-entry dist/src/cli/main.js]
  *
  * For every server and player count a fresh server process is started; the load generator
  * (scripts/bench/lib/wmsp-load.ts, one process of raw-TCP players sending ffmpeg's exact requests) ramps
@@ -21,7 +21,7 @@
  * so the pid measured is VLC's own.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, mkdirSync, openSync, readFileSync, writeFileSync, copyFileSync, chmodSync, chownSync, closeSync, readSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, mkdirSync, openSync, readFileSync, writeFileSync, copyFileSync, chmodSync, chownSync, closeSync, readSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,8 @@ interface Args {
   profile: boolean;
   /** extra node flags for the mss process, e.g. --max-semi-space-size=4 */
   nodeFlags: string[];
+  /** run this compiled main.js instead of building the working tree (to compare an experimental build) */
+  mssEntry?: string;
 }
 
 function parseCli(argv: string[]): Args {
@@ -83,6 +85,9 @@ function parseCli(argv: string[]): Args {
         break;
       case '--profile':
         a.profile = true;
+        break;
+      case '--mss-entry':
+        a.mssEntry = path.resolve(need());
         break;
       case '--node-flags':
         a.nodeFlags = need().split(/\s+/).filter(Boolean);
@@ -234,10 +239,15 @@ interface ServerHandle {
 
 let mssEntry: { cmd: string; args: string[]; how: string } | undefined;
 let extraNodeFlags: string[] = [];
+let mssEntryOverride: string | undefined;
 
 /** `mss serve` as deployed (compiled JS); compiled into .bench/dist so the repo's dist/ is left alone. */
 async function prepareMss(): Promise<{ cmd: string; args: string[]; how: string }> {
   if (mssEntry) return mssEntry;
+  if (mssEntryOverride) {
+    mssEntry = { cmd: process.execPath, args: [mssEntryOverride, 'serve'], how: `node ${mssEntryOverride}` };
+    return mssEntry;
+  }
   const outDir = path.join(benchDir, 'dist');
   const r = await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], { timeoutMs: 300_000 });
   const main = path.join(outDir, 'src/cli/main.js');
@@ -273,6 +283,7 @@ async function startMss(media: Media, tag: string, profile = false): Promise<Ser
   const logFile = path.join(dir, 'serve.log');
   const out = openSync(logFile, 'w');
   const profileDir = profile ? path.join(dir, 'prof') : undefined;
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true }); // one profile per run
   const nodeFlags = [...extraNodeFlags, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
   const child = spawn(entry.cmd, [...nodeFlags, ...entry.args, '--config', configFile], { cwd: root, stdio: ['ignore', out, out] });
   closeSync(out);
@@ -432,6 +443,7 @@ interface Row {
 async function main(): Promise<void> {
   const args = parseCli(process.argv.slice(2));
   extraNodeFlags = args.nodeFlags;
+  mssEntryOverride = args.mssEntry;
   const media = await prepareMedia();
   process.stderr.write(
     `media ${path.relative(root, media.file)}: ${(media.bitrate / 1000).toFixed(0)} kb/s, streams ${media.streams.join(',')}, packet ${media.packetSize} B, ` +
