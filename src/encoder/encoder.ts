@@ -13,6 +13,7 @@ import { buildFfmpegArgs, findOverlayFont } from './ffmpeg-command.js';
 import { chooseEncoders, getProfile, profileBitrate, type EncodingProfile } from './profiles.js';
 import { parseSource, sourceDevices, type CaptureSource } from './source.js';
 import { MssError } from '../core/errors.js';
+import { withMultiBitrateObjects } from './mbr-header.js';
 
 /** Where encoded media goes (LiveIngest and PushClient both fit). */
 export interface StreamSink {
@@ -125,7 +126,15 @@ export class LiveEncoder extends EventEmitter<EncoderEvents> {
       backoffMaxMs: this.settings.restartMaxDelayMs,
       stallTimeoutMs: this.settings.stallTimeoutMs,
     });
-    capture.on('header', (bytes) => {
+    capture.on('header', (raw) => {
+      let bytes = raw;
+      if (this.profile.video.length > 1) {
+        try {
+          bytes = withMultiBitrateObjects(raw, this.streamBitrates());
+        } catch (err) {
+          this.log.warn('encoder.mbr-header-failed', { error: toMssError(err) });
+        }
+      }
       this.header = bytes;
       for (const s of [...this.sinks]) this.deliver(s, (x) => x.setHeader(bytes));
     });
@@ -152,6 +161,14 @@ export class LiveEncoder extends EventEmitter<EncoderEvents> {
     this.sinks.clear();
     this.header = null;
     if (this.state !== 'failed') this.state = 'stopped';
+  }
+
+  /** ASF stream number → bit rate, in the order buildFfmpegArgs maps them: video renditions, then audio. */
+  private streamBitrates(): Map<number, number> {
+    const m = new Map<number, number>();
+    this.profile.video.forEach((v, i) => m.set(i + 1, v.bitrate));
+    m.set(this.profile.video.length + 1, this.profile.audio.bitrate);
+    return m;
   }
 
   /** Kills ffmpeg as if it crashed: the supervisor restarts it (for the device agent and tests). */

@@ -104,3 +104,20 @@ test('a missing ffmpeg program is an encoder-failed event, not a crash', async (
   const e = await nextEvent(c, 'encoder-failed');
   t.regex(e.message!, /cannot run \/nonexistent\/ffmpeg/);
 });
+
+test('multi-bitrate headers get a Bitrate Mutual Exclusion over the video streams and per-stream bit rates', async (t) => {
+  const profile = getProfile('mbr-wmv2');
+  const c = new CaptureSupervisor({ ffmpegPath: 'ffmpeg', args: buildFfmpegArgs({ source: parseSource('testsrc'), profile, encoders: chooseEncoders(profile, await ffmpegEncoders()) }), log });
+  t.teardown(() => c.stop());
+  const header = await new Promise<Buffer>((resolve) => {
+    c.once('header', (h) => resolve(h));
+    c.start();
+  });
+  const { withMultiBitrateObjects } = await import('../../src/encoder/mbr-header.js');
+  const out = withMultiBitrateObjects(header, new Map([[1, 1_000_000], [2, 500_000], [3, 200_000], [4, 64_000]]));
+  const h = parseHeaderObject(out);
+  t.deepEqual(h.mutualExclusion?.map((m) => [m.kind, [...m.streams]]), [['bitrate', [1, 2, 3]]]);
+  t.is(h.streamBitrates?.get(2), 500_000);
+  t.is(out.length, h.raw.length + 50);
+  t.is(withMultiBitrateObjects(out, new Map()), out, 'idempotent');
+});
