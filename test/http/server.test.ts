@@ -87,3 +87,28 @@ test.serial('after all the bad input the server still answers', async (t) => {
   t.is(res.status, 404);
   await res.text();
 });
+
+test('connections beyond maxConnections are refused and logged, and served again once others close', async (t) => {
+  const small = await startServe({ config: { http: { maxConnections: 2, idleTimeoutMs: 60_000, headerTimeoutMs: 60_000 } } });
+  t.teardown(() => small.stop());
+  const open = () =>
+    new Promise<net.Socket>((resolve) => {
+      const s = net.connect(small.port, '127.0.0.1', () => resolve(s));
+      s.on('error', () => undefined);
+    });
+  const a = await open();
+  const b = await open();
+  const c = await open();
+  const closed = await new Promise<boolean>((resolve) => {
+    c.on('close', () => resolve(true));
+    setTimeout(() => resolve(false), 5000);
+  });
+  t.true(closed);
+  await small.waitForLog((l) => l.event === 'http.rejected' && l.reason === 'too many connections');
+  a.destroy();
+  b.destroy();
+  await new Promise((r) => setTimeout(r, 200));
+  const res = await fetch(small.http('/nothing'));
+  t.is(res.status, 404);
+  await res.text();
+});
