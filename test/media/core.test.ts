@@ -134,3 +134,25 @@ test('reconfigure adds, changes and removes publishing points live', async (t) =
   const tel = core.telemetry() as { points: Record<string, unknown> };
   t.deepEqual(Object.keys(tel.points), ['more']);
 });
+
+test('a broadcast with an archive writes what it broadcast to a playable ASF file', async (t) => {
+  const { mkdtemp, rm, stat } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { execFile } = await import('node:child_process');
+  const dir = await mkdtemp(path.join(tmpdir(), 'mss-archive-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const archive = path.join(dir, 'live.asf');
+  const core = new MediaCore(
+    serverConfig([{ name: 'live', type: 'broadcast', source: { type: 'file', path: await fixture(FIXTURES.av20), loop: true }, archive }]),
+    createLogger('test'),
+  );
+  await core.start();
+  await new Promise((r) => setTimeout(r, 2500));
+  await core.stop();
+  t.true((await stat(archive)).size > 10_000);
+  const probe = await new Promise<string>((resolve) =>
+    execFile('ffprobe', ['-v', 'error', '-count_packets', '-show_entries', 'stream=codec_name,nb_read_packets', '-of', 'csv=p=0', archive], (err, out, errOut) => resolve(err ? `error ${errOut}` : String(out))),
+  );
+  t.regex(probe, /wmv2,\d+/);
+  t.regex(probe, /wmav2,\d+/);
+});
