@@ -21,3 +21,26 @@ test('mss serve with an encoder section encodes testsrc into its own broadcast p
   const status = (await fetch(srv.http('/api/status')).then((x) => x.json())) as Record<string, unknown>;
   t.regex(JSON.stringify(status), /studio/);
 });
+
+test('ffmpeg does not outlive an mss encode that is killed outright', async (t) => {
+  const { ffmpegChildren, startEncode } = await import('../encoder/helpers.js');
+  const enc = startEncode(['--source', 'testsrc', '--profile', 'wmv2-300k', '--serve', '0', '--host', '127.0.0.1']);
+  t.teardown(enc.stop);
+  await enc.waitForLog((l) => l.event === 'encoder.encoder-started');
+  await new Promise((r) => setTimeout(r, 1000));
+  const [ff] = ffmpegChildren(enc.child.pid!);
+  t.truthy(ff);
+  enc.child.kill('SIGKILL');
+  const alive = () => {
+    try {
+      process.kill(ff!, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const end = Date.now() + 15_000;
+  while (alive() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  if (alive()) process.kill(ff!, 'SIGKILL');
+  t.false(alive(), 'ffmpeg exits on its own once its stdout pipe is gone');
+});
