@@ -27,6 +27,8 @@ const EXPORT_DELAY_MS = 200;
 const EXPORT_BATCH = 500;
 const PRUNE_EVERY_MS = 60 * 60_000;
 const MAX_SUBSCRIBERS = 32;
+/** entries waiting for their group commit */
+const MAX_QUEUED = 2000;
 
 /** `#Software:` of the W3C files */
 function softwareName(): string {
@@ -50,6 +52,7 @@ export class LogsModule implements AppModule, LogIntake {
   private w3c: W3cLogFile;
   private limiter: PerAddressRateLimit;
   private listeners: LogEntryListener[] = [];
+  private queue: Array<{ entry: NewLogEntry; resolve: (e: LogEntry) => void; reject: (err: unknown) => void }> = [];
   private exportTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
   private exporting: Promise<void> = Promise.resolve();
@@ -102,6 +105,7 @@ export class LogsModule implements AppModule, LogIntake {
     if (this.exportTimer) clearTimeout(this.exportTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.exportTimer = this.pruneTimer = null;
+    this.commitQueue();
     await this.runExport();
     await this.w3c.close();
     this.db?.close();
@@ -154,7 +158,7 @@ export class LogsModule implements AppModule, LogIntake {
    */
   async onPlayerLog(report: PlayerLogReport): Promise<void> {
     this.checkRate(report.remoteAddress);
-    this.acceptPlayerLog(report);
+    await this.acceptPlayerLog(report);
   }
 
   async acceptWebLog(req: { remoteAddress: string; url: string; userAgent: string; contentType?: string; body: Buffer }): Promise<LogEntry> {
@@ -167,22 +171,20 @@ export class LogsModule implements AppModule, LogIntake {
 
   /** The server's own entry for a finished session (written whether or not the player sent a log). */
   onSessionEnd(summary: SessionSummary): void {
-    try {
-      this.insert(sessionEntry(summary));
-    } catch (err) {
+    this.enqueue(sessionEntry(summary)).catch((err) => {
       this.log.error('logs.session-not-stored', { remote: summary.remoteAddress, url: summary.url, error: err });
-    }
+    });
   }
 
-  private acceptPlayerLog(report: PlayerLogReport): LogEntry {
+  private acceptPlayerLog(report: PlayerLogReport): Promise<LogEntry> {
     let parsed;
     try {
       parsed = parsePlayerLog({ contentType: report.contentType, body: report.body, logLine: report.logLine, maxBytes: this.config.maxPostBytes });
     } catch (err) {
       this.counters.rejected++;
-      throw err;
+      return Promise.reject(err);
     }
-    return this.insert(playerLogEntry(report, parsed));
+    return this.enqueue(playerLogEntry(report, parsed));
   }
 
   private requireStore(): LogStore {
@@ -190,18 +192,50 @@ export class LogsModule implements AppModule, LogIntake {
     return this.store;
   }
 
-  private insert(e: NewLogEntry): LogEntry {
-    const entry = this.requireStore().insert(e); // durable when it returns (WAL, synchronous=FULL)
-    this.counters.stored++;
-    for (const l of this.listeners) {
-      try {
-        l(entry);
-      } catch (err) {
-        this.log.warn('logs.listener-failed', { error: err });
-      }
+  /**
+   * Group commit: entries arriving in the same turn of the event loop are written in one transaction (one
+   * fsync), and each promise resolves only once its entry is on disk. The queue is bounded: past it, logs are
+   * refused ('limit-reached') rather than let a flood from many addresses take the event loop.
+   */
+  private enqueue(e: NewLogEntry): Promise<LogEntry> {
+    try {
+      this.requireStore();
+    } catch (err) {
+      return Promise.reject(err);
     }
+    if (this.queue.length >= MAX_QUEUED) {
+      this.counters.rateLimited++;
+      return Promise.reject(new MssError('limit-reached', `${MAX_QUEUED} log entries are waiting to be stored; try again`, { status: 503 }));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry: e, resolve, reject });
+      if (this.queue.length === 1) setImmediate(() => this.commitQueue());
+    });
+  }
+
+  private commitQueue(): void {
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    let stored: LogEntry[];
+    try {
+      stored = this.requireStore().insertMany(batch.map((b) => b.entry)); // durable when it returns (WAL, synchronous=FULL)
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+      return;
+    }
+    this.counters.stored += stored.length;
+    stored.forEach((entry, i) => {
+      for (const l of this.listeners) {
+        try {
+          l(entry);
+        } catch (err) {
+          this.log.warn('logs.listener-failed', { error: err });
+        }
+      }
+      batch[i]!.resolve(entry);
+    });
     this.scheduleExport(EXPORT_DELAY_MS);
-    return entry;
   }
 
   private scheduleExport(delayMs: number): void {
@@ -242,8 +276,9 @@ export class LogsModule implements AppModule, LogIntake {
     }
   }
 
-  /** flushes pending W3C lines now (tests, shutdown) */
+  /** stores queued entries and writes pending W3C lines now (tests, shutdown) */
   flush(): Promise<void> {
+    this.commitQueue();
     return this.runExport();
   }
 }

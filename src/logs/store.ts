@@ -78,6 +78,11 @@ export class LogStore {
     return { ...e, id: Number(info.lastInsertRowid) };
   }
 
+  /** several entries in one transaction: one fsync for the batch (group commit) */
+  insertMany(entries: readonly NewLogEntry[]): LogEntry[] {
+    return this.db.transaction((list: readonly NewLogEntry[]) => list.map((e) => this.insert(e)))(entries);
+  }
+
   query(q: LogQuery): LogEntry[] {
     const where: string[] = [];
     const args: Array<string | number> = [];
