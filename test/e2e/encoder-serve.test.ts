@@ -44,3 +44,17 @@ test('ffmpeg does not outlive an mss encode that is killed outright', async (t) 
   if (alive()) process.kill(ff!, 'SIGKILL');
   t.false(alive(), 'ffmpeg exits on its own once its stdout pipe is gone');
 });
+
+test('the H.264 + AAC profile (libx264 on this board) plays over mmsh', async (t) => {
+  const { ffmpegEncoders } = await import('../../board/detect.js');
+  if (!(await ffmpegEncoders()).has('libx264')) return t.pass('ffmpeg has no libx264 here');
+  const { frames, probe, startEncode } = await import('../encoder/helpers.js');
+  const enc = startEncode(['--source', 'testsrc', '--profile', 'h264-500k', '--serve', '0', '--host', '127.0.0.1']);
+  t.teardown(enc.stop);
+  const listening = await enc.waitForLog((l) => l.event === 'http.listening');
+  await enc.waitForLog((l) => l.event === 'encoder.encoder-started');
+  const r = await probe(`mmsh://127.0.0.1:${listening.port}/live`);
+  t.deepEqual(r.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+  t.true(frames(r, 'video') > 10);
+  t.true(frames(r, 'audio') > 10);
+});
