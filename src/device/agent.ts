@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { IPublishPacket } from 'mqtt';
-import si from 'systeminformation';
 import { CONFIG_VERSION, type MssConfig } from '../config/index.js';
 import { MssError, toMssError } from '../core/errors.js';
 import { addLogSink, createLogger, type LogFields, type LogLevel } from '../core/log.js';
@@ -24,7 +23,7 @@ import { DeviceLogStore, entriesSource, type EntryQueryModule, type LogQuerySour
 import { logUploadJob } from './log-upload-job.js';
 import { Outbox } from './outbox.js';
 import { StateCoalescer } from './state-coalescer.js';
-import { sampleSystem } from './system-telemetry.js';
+import { describeHardware, sampleNetworkState, sampleStorageState, sampleSystem } from './system-telemetry.js';
 import { BROADCAST_ROOT, classifyDownTopic, commandReplyFields, decodeJsonObject, deviceTopics, isValidReplyTopic, parseCommandRequest, parseDesiredDoc, type DeviceTopics } from './topics.js';
 
 export interface DeviceAgentOptions {
@@ -83,6 +82,7 @@ export class DeviceAgent implements AppModule {
   private logTokensAt = 0;
   private suppressedLogs = 0;
   private diskLow = false;
+  private readonly lastHealth = new Map<string, { ok: boolean; state: string }>();
   private started = false;
   private statusState: 'online' | 'rebooting' | 'updating' = 'online';
 
@@ -177,7 +177,9 @@ export class DeviceAgent implements AppModule {
     this.jobs.start();
     this.timers.push(setInterval(() => this.pollHealth(), HEALTH_POLL_MS));
     this.timers.push(setInterval(() => void this.sendTelemetry(), mc.telemetryIntervalMs));
+    this.timers.push(setInterval(() => void this.sampleHostState(), mc.telemetryIntervalMs));
     this.pollHealth();
+    void this.sampleHostState();
     // Boot never waits for the broker: the connection comes and goes on its own schedule.
     this.conn.start();
     this.log.info('agent-started', { deviceId: this.deviceId, idSource: this.deviceIdSource, broker: this.config.mqtt.url.replace(/\/\/[^@/]*@/, '//***@') });
@@ -352,7 +354,25 @@ export class DeviceAgent implements AppModule {
         h = { ok: false, state: 'failed', detail: { error: (err as Error).message } };
       }
       this.state.update(m.name, h);
+      const was = this.lastHealth.get(m.name);
+      if (was && (was.ok !== h.ok || was.state !== h.state) && m !== (this as AppModule)) {
+        // e.g. capture lost (encoder degraded), a point's source failing: durable, ordered, never dropped offline
+        this.emitEvent('module-health', { module: m.name, ok: h.ok, state: h.state, was: was.state });
+      }
+      this.lastHealth.set(m.name, { ok: h.ok, state: h.state });
     }
+  }
+
+  /** state/storage and state/network, kept current even while offline (the latest is sent on reconnect) */
+  private async sampleHostState(): Promise<void> {
+    const [storage, network] = await Promise.all([sampleStorageState(this.config.dataDir), sampleNetworkState()]);
+    if (!this.started) return;
+    if (storage) {
+      this.state!.update('storage', storage);
+      const d = storage.detail as { usePercent: number; mount: string };
+      this.checkDisk(d.usePercent, d.mount);
+    }
+    if (network) this.state!.update('network', network);
   }
 
   private async sendTelemetry(): Promise<void> {
@@ -361,7 +381,6 @@ export class DeviceAgent implements AppModule {
     const ts = new Date().toISOString();
     try {
       const system = await sampleSystem(this.config.dataDir);
-      if (system.disk) this.checkDisk(system.disk.usePercent, system.disk.mount);
       this.conn!.publish(t.telemetry('system'), JSON.stringify({ ts, ...system }), { qos: 0 }).catch(() => undefined);
     } catch (err) {
       this.log.debug('telemetry-failed', { err });
@@ -548,22 +567,5 @@ export class DeviceAgent implements AppModule {
     }
     const properties = props.correlationData ? { correlationData: props.correlationData } : undefined;
     await this.conn!.publish(replyTopic, JSON.stringify(reply!), { qos: 1, properties }).catch((err) => this.log.debug('cmd-reply-failed', { err }));
-  }
-}
-
-async function describeHardware(): Promise<Record<string, unknown>> {
-  try {
-    const [sys, cpu, os] = await Promise.all([si.system(), si.cpu(), si.osInfo()]);
-    return {
-      model: [sys.manufacturer, sys.model].filter((s) => s && s !== 'Default string').join(' ') || null,
-      serial: sys.serial || null,
-      cpu: `${cpu.manufacturer} ${cpu.brand}`.trim(),
-      cores: cpu.cores,
-      os: `${os.distro} ${os.release}`.trim(),
-      kernel: os.kernel,
-      arch: os.arch,
-    };
-  } catch {
-    return { arch: process.arch };
   }
 }

@@ -103,7 +103,8 @@ export class ConfigSync {
     }
     const changed = changedSections(previous, next);
     if (changed.length === 0) {
-      await this.persist(desired.version, next);
+      // the retained document comes again after every reconnect: rewrite the flash only when it is new
+      if (desired.version !== this.appliedVersion) await this.persist(desired.version, next);
       return this.report({ version: desired.version, status: this.lastStatus() === 'pending-restart' ? 'pending-restart' : 'applied', errors: [], changed });
     }
 

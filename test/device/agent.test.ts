@@ -172,3 +172,22 @@ test('rebirth and a broker that lost its retained messages: the agent republishe
   }, 20_000);
   t.pass();
 });
+
+test('telemetry (system and per module) while online, state/storage and state/network, and module health changes as events', async (t) => {
+  const { fleet, server, id } = await setup(t);
+  await fleet.subscribe([`mss/v1/${id}/telemetry/+`, `mss/v1/${id}/events/+`]);
+  const system = (await fleet.waitFor(`mss/v1/${id}/telemetry/system`, () => true, 15_000)) as Record<string, any>;
+  t.is(typeof system.process.rss, 'number');
+  t.truthy(system.memory, 'memory from systeminformation');
+  const moduleTelemetry = (await fleet.waitFor(`mss/v1/${id}/telemetry/server`, () => true, 15_000)) as Record<string, unknown>;
+  t.is(moduleTelemetry.points, 1);
+  const event = fleet.waitFor(`mss/v1/${id}/events/module-health`, (v) => (v as { data?: { module?: string } })?.data?.module === 'server', 15_000);
+  server.healthy = false;
+  const e = (await event) as { seq: number; data: { ok: boolean; state: string; was: string } };
+  t.deepEqual(e.data, { module: 'server', ok: false, state: 'degraded', was: 'running' });
+  t.true(e.seq > 0);
+  const shown = await fleet.show(id);
+  const state = shown.state as Record<string, { state: string }>;
+  t.truthy(state.storage, 'state/storage');
+  t.truthy(state.network, 'state/network');
+});

@@ -52,8 +52,9 @@ export class FakeServerModule implements AppModule {
   async stop() {
     this.stops++;
   }
+  healthy = true;
   health(): ModuleHealth {
-    return { ok: true, state: 'running', detail: { points: this.points } };
+    return this.healthy ? { ok: true, state: 'running', detail: { points: this.points } } : { ok: false, state: 'degraded', detail: { points: this.points } };
   }
   telemetry() {
     return { players: 0, points: this.points.length };
