@@ -147,6 +147,10 @@ export function parseXmlLog(text: string): XmlLog {
   if (summaryForm === undefined && fieldCount === 0) {
     throw new MssError('malformed', 'XML log: neither a <Summary> line nor any log field element');
   }
+  // without a Summary (connect-time logs) the elements must say something beyond the address players fake
+  if (summaryForm === undefined && !Object.entries(record).some(([f, v]) => f !== 'c-ip' && v !== '-')) {
+    throw new MssError('malformed', 'XML log: no <Summary> line and every field element is empty');
+  }
   return { summaryForm, record, contentDescription, vendor };
 }
 
