@@ -99,6 +99,8 @@ export class CaptureSupervisor extends EventEmitter<CaptureSupervisorEvents> {
   private runPackets = 0;
   readonly stats = { packets: 0, bytes: 0, restarts: 0, headers: 0 };
   private exited: Promise<void> = Promise.resolve();
+  /** the current run is being replaced (replaceArgs): restart at once, not as a failure */
+  private replacing = false;
 
   constructor(private readonly opts: CaptureOptions) {
     super();
@@ -142,6 +144,22 @@ export class CaptureSupervisor extends EventEmitter<CaptureSupervisorEvents> {
   /** Kills the current ffmpeg as if it had crashed (tests, and the 'encoder-restart' command). */
   restartNow(): void {
     if (this.child?.pid) killGroup(this.child.pid, 'SIGKILL');
+  }
+
+  /**
+   * Runs ffmpeg with new arguments (profile or source change): the current run ends at once and the next starts
+   * without backoff; its header, when different, is announced as a new header (players see a stream change).
+   */
+  replaceArgs(args: string[], devices?: string[]): void {
+    this.opts.args = args;
+    if (devices) this.opts.devices = devices;
+    this.replacing = true;
+    if (this.child?.pid) killGroup(this.child.pid, 'SIGTERM');
+    else if (this.restartTimer) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = null;
+      this.spawnOnce();
+    }
   }
 
   private emitEvent(e: Omit<EncoderEvent, 'at' | 'run'>): void {
@@ -264,6 +282,12 @@ export class CaptureSupervisor extends EventEmitter<CaptureSupervisorEvents> {
     this.clearStall();
     this.child = null;
     if (this.stopping) return;
+    if (this.replacing) {
+      this.replacing = false;
+      this.emitEvent({ type: 'encoder-restart', message: `ffmpeg restarted with new settings (run ${this.runs + 1})` });
+      this.spawnOnce();
+      return;
+    }
     const stderr = [...this.stderrTail];
     const lostDevice = (this.opts.devices ?? []).find((d) => !existsSync(d));
     const deviceError = stderr.some((l) => /No such device|Input\/output error|ENODEV|Cannot open video device|cannot open audio device/i.test(l));

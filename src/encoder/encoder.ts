@@ -40,8 +40,8 @@ export interface EncoderEvents {
 }
 
 export class LiveEncoder extends EventEmitter<EncoderEvents> {
-  readonly source: CaptureSource;
-  readonly profile: EncodingProfile;
+  source: CaptureSource;
+  profile: EncodingProfile;
   private capture: CaptureSupervisor | null = null;
   private pushClient: PushClient | null = null;
   private readonly sinks = new Set<StreamSink>();
@@ -94,18 +94,7 @@ export class LiveEncoder extends EventEmitter<EncoderEvents> {
     if (this.state === 'running' || this.state === 'starting') return;
     this.state = 'starting';
     try {
-      const board = this.settings.board ? boardById(this.settings.board) : detectBoard();
-      if (!board) throw new MssError('invalid-config', `unknown board profile ${JSON.stringify(this.settings.board)}`);
-      this.board = board;
-      const bitrate = profileBitrate(this.profile);
-      if (bitrate > board.maxEncodeBitrate) {
-        throw new MssError('unsupported', `profile ${this.profile.name} (${bitrate} bit/s) exceeds what board ${board.id} encodes in real time (${board.maxEncodeBitrate} bit/s)`);
-      }
-      const available = await ffmpegEncoders(this.settings.ffmpegPath);
-      if (available.size === 0) throw new MssError('unavailable', `cannot run ffmpeg (${this.settings.ffmpegPath}) to list its encoders`);
-      const encoders = chooseEncoders(this.profile, available, usableHardwareH264(board, available));
-      this.ffmpegArgs = buildFfmpegArgs({ source: this.source, profile: this.profile, encoders, fontFile: findOverlayFont() });
-      this.log.info('encoder.configured', { board: board.id, source: this.settings.source, profile: this.profile.name, video: encoders.video, audio: encoders.audio });
+      this.ffmpegArgs = await this.prepareArgs();
     } catch (err) {
       this.state = 'failed';
       this.lastError = toMssError(err).message;
@@ -161,6 +150,43 @@ export class LiveEncoder extends EventEmitter<EncoderEvents> {
     this.sinks.clear();
     this.header = null;
     if (this.state !== 'failed') this.state = 'stopped';
+  }
+
+  /** Board, encoders and ffmpeg arguments for the current source and profile (throws MssError when impossible). */
+  private async prepareArgs(): Promise<string[]> {
+    const board = this.settings.board ? boardById(this.settings.board) : detectBoard();
+    if (!board) throw new MssError('invalid-config', `unknown board profile ${JSON.stringify(this.settings.board)}`);
+    this.board = board;
+    const bitrate = profileBitrate(this.profile);
+    if (bitrate > board.maxEncodeBitrate) {
+      throw new MssError('unsupported', `profile ${this.profile.name} (${bitrate} bit/s) exceeds what board ${board.id} encodes in real time (${board.maxEncodeBitrate} bit/s)`);
+    }
+    const available = await ffmpegEncoders(this.settings.ffmpegPath);
+    if (available.size === 0) throw new MssError('unavailable', `cannot run ffmpeg (${this.settings.ffmpegPath}) to list its encoders`);
+    const encoders = chooseEncoders(this.profile, available, usableHardwareH264(board, available));
+    const args = buildFfmpegArgs({ source: this.source, profile: this.profile, encoders, fontFile: findOverlayFont() });
+    this.log.info('encoder.configured', { board: board.id, source: this.settings.source, profile: this.profile.name, video: encoders.video, audio: encoders.audio });
+    return args;
+  }
+
+  /**
+   * Switches source and/or profile while running: delivery (push session, local points) stays up and players see
+   * a stream change to the new header. On an invalid setting nothing changes and the MssError is thrown.
+   */
+  async changeSettings(next: { source?: string; profile?: string }): Promise<void> {
+    const prev = { source: this.source, profile: this.profile, sourceSpec: this.settings.source, profileName: this.settings.profile };
+    this.source = next.source !== undefined ? parseSource(next.source) : this.source;
+    this.profile = next.profile !== undefined ? getProfile(next.profile) : this.profile;
+    try {
+      this.ffmpegArgs = await this.prepareArgs();
+    } catch (err) {
+      this.source = prev.source;
+      this.profile = prev.profile;
+      throw err;
+    }
+    if (next.source !== undefined) this.settings.source = next.source;
+    if (next.profile !== undefined) this.settings.profile = next.profile;
+    this.capture?.replaceArgs(this.ffmpegArgs, sourceDevices(this.source));
   }
 
   /** ASF stream number → bit rate, in the order buildFfmpegArgs maps them: video renditions, then audio. */

@@ -4,10 +4,10 @@
  * (`onEvent`) and camera/encoder commands (`commands()`); a camera failure never stops the encoder.
  */
 import type { AppContext } from '../app/context.js';
-import type { EncoderConfig } from '../config/index.js';
+import type { EncoderConfig, MssConfig } from '../config/index.js';
 import { MssError, toMssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { AppModule, ModuleCommand, ModuleHealth } from '../core/module.js';
+import type { AppModule, ModuleCommand, ModuleHealth, ReconfigureResult } from '../core/module.js';
 import type { EncoderEvent } from './capture.js';
 import { LiveEncoder, type StreamSink } from './encoder.js';
 import { cameraCommands } from './camera-commands.js';
@@ -133,6 +133,32 @@ export class EncoderModule implements AppModule {
         this.log.warn('encoder.event-listener-failed', { error: toMssError(err) });
       }
     }
+  }
+
+  /**
+   * A new encoder section: a source/profile change is applied to the running encoder (players see a stream change,
+   * the push session stays up); a delivery or ffmpeg change restarts the encoder; a camera change reopens it.
+   */
+  async reconfigure(next: MssConfig, previous: MssConfig): Promise<ReconfigureResult> {
+    const a = previous.encoder;
+    const b = next.encoder;
+    if (JSON.stringify(a) === JSON.stringify(b)) return 'unchanged';
+    this.config = b;
+    if (JSON.stringify(a.camera) !== JSON.stringify(b.camera)) {
+      await this.camera?.close();
+      this.camera = null;
+      if (b.enabled) await this.openCamera();
+    }
+    const { source: _s1, profile: _p1, camera: _c1, ...restA } = a;
+    const { source: _s2, profile: _p2, camera: _c2, ...restB } = b;
+    const deliveryChanged = JSON.stringify(restA) !== JSON.stringify(restB);
+    if (!b.enabled || deliveryChanged || !this.encoder) {
+      await this.stopEncoder();
+      if (b.enabled) await this.startEncoder();
+      return 'applied';
+    }
+    if (a.source !== b.source || a.profile !== b.profile) await this.encoder.changeSettings({ source: b.source, profile: b.profile });
+    return 'applied';
   }
 
   health(): ModuleHealth {

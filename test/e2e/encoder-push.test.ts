@@ -86,3 +86,37 @@ function firstHeader(url: string): Promise<Buffer> {
     s.once('error', reject);
   });
 }
+
+test('a profile change while pushing reaches players as a new header on the same connection', async (t) => {
+  const { LiveEncoder } = await import('../../src/encoder/encoder.js');
+  const { parseHeaderObject } = await import('../../src/asf/index.js');
+  const srv = await startServe({ config: { server: { publishingPoints: [pushPoint('switch')] } } });
+  t.teardown(srv.stop);
+  const enc = new LiveEncoder({ source: 'testsrc', profile: 'wmv2-300k', ffmpegPath: 'ffmpeg', push: { url: srv.http('/switch') } }, createLogger('test.switch'));
+  await enc.start();
+  t.teardown(() => enc.stop());
+  await new Promise<void>((r) => enc.push!.once('connected', () => r()));
+  await srv.waitForLog((l) => l.event === 'ingest.opened');
+  await new Promise((r) => setTimeout(r, 1000));
+  const player = openWmspStream(srv.mmsh('/switch'));
+  t.teardown(() => player.close());
+  const widths: number[] = [];
+  let packets = 0;
+  player.on('header', (h) => widths.push(parseHeaderObject(h).streams.find((s) => s.type === 'video')?.width ?? 0));
+  player.on('packet', () => packets++);
+  player.on('error', () => undefined);
+  const until = async (pred: () => boolean, ms: number, what: string) => {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`timed out: ${what} (widths ${widths.join(',')}, packets ${packets})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  await until(() => packets > 10, 20_000, 'first packets');
+  t.is(widths[widths.length - 1], 320);
+  await enc.changeSettings({ profile: 'wmv2-1m' });
+  await until(() => widths.includes(640), 20_000, 'the new header');
+  const after = packets;
+  await until(() => packets > after + 10, 20_000, 'packets after the change');
+  t.is(enc.push!.stats.connects, 1, 'the push session stayed up');
+});
