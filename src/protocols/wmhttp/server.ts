@@ -145,6 +145,8 @@ export class PushReceiver {
       if (!isEncoderUserAgent(req.headers['user-agent'])) {
         throw new MssError('malformed', `push requests must come from an encoder (User-Agent WMEncoder/x.y), got ${JSON.stringify(String(req.headers['user-agent'] ?? '').slice(0, 60))}`);
       }
+      // §3.1.4: push bodies always carry a Content-Length; chunked coding is not allowed
+      if (req.headers['transfer-encoding']) throw new MssError('malformed', 'push requests must not use Transfer-Encoding (chunked bodies are not allowed)');
       const point = pointNameFromPath(ctx.url.pathname);
       const pushId = parsePushIdCookie(req.headers.cookie);
       if (kind === 'push-setup') await this.pushSetup(req, res, ctx, point, pushId);

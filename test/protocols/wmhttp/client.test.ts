@@ -80,3 +80,29 @@ test('the client reconnects when the server comes back', async (t) => {
   await new Promise<void>((r) => client.once('connected', () => r()));
   t.true(client.stats.connects >= 2);
 });
+
+test('a dropped connection is resumed with the same push-id: no refusal, players keep the point', async (t) => {
+  const srv = await startServe({ config: { server: { publishingPoints: [{ name: 'p', type: 'broadcast', source: { type: 'push' } }] } } });
+  t.teardown(srv.stop);
+  const { header, packets } = await sample();
+  const client = new PushClient({ url: srv.http('/p'), log: createLogger('test.resume'), backoffInitialMs: 100 });
+  client.setHeader(header);
+  const refusals: number[] = [];
+  client.on('refused', (s) => refusals.push(s));
+  client.start();
+  t.teardown(() => client.stop());
+  await new Promise<void>((r) => client.once('connected', () => r()));
+  const id = client.sessionId;
+  let i = 0;
+  const feeder = setInterval(() => client.pushPacket(packets[i++ % packets.length]!), 20);
+  t.teardown(() => clearInterval(feeder));
+  await new Promise((r) => setTimeout(r, 500));
+  // cut the TCP connection under the client
+  (client as unknown as { socket: { destroy(): void } }).socket.destroy();
+  await new Promise<void>((r) => client.once('connected', () => r()));
+  t.is(client.sessionId, id);
+  t.deepEqual(refusals, []);
+  await new Promise((r) => setTimeout(r, 500));
+  t.true(client.connected);
+  t.is(srv.logs.filter((l) => l.event === 'wmhttp.session-opened').length, 1, 'the server kept the one session');
+});
