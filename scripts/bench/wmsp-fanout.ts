@@ -141,7 +141,7 @@ function cpuSeconds(pid: number): number {
   return t.user + t.sys;
 }
 
-function statusKb(pid: number, key: 'VmHWM' | 'VmRSS'): number {
+function statusKb(pid: number, key: 'VmHWM' | 'VmRSS' | 'RssAnon' | 'RssFile'): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
 }
@@ -348,8 +348,10 @@ interface LoadRun {
   serverCpu: number;
   /** kernel share of serverCpu (syscalls, loopback TCP) */
   serverSys: number;
-  /** server RSS when the window ends, MB */
+  /** server RSS when the window ends, MB, and its anonymous (heap, buffers) and file-backed (binary, libraries) parts */
   rssWindowEndMB: number;
+  rssAnonMB: number;
+  rssFileMB: number;
   loadCpuProc: number;
   ttffUnderLoadMs: number | null;
   ttffUnderLoadError?: string;
@@ -364,6 +366,8 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
   let serverCpu = 0;
   let serverSys = 0;
   let rssWindowEndMB = 0;
+  let rssAnonMB = 0;
+  let rssFileMB = 0;
   let loadCpuProc = 0;
   let result: LoadResult | undefined;
   let ttff: Promise<{ ms: number | null; error?: string }> | undefined;
@@ -391,6 +395,8 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
           serverCpu = cpuSeconds(server.pid) - cpuServer0;
           serverSys = cpuTimes(server.pid).sys - sysServer0;
           rssWindowEndMB = statusKb(server.pid, 'VmRSS') / 1024;
+          rssAnonMB = statusKb(server.pid, 'RssAnon') / 1024;
+          rssFileMB = statusKb(server.pid, 'RssFile') / 1024;
           loadCpuProc = cpuSeconds(child.pid!) - cpuLoad0;
         } else if (msg.event === 'result') result = msg as unknown as LoadResult;
         else if (msg.event === 'error') reject(new Error(`load generator: ${msg.message}`));
@@ -402,7 +408,7 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
   await done;
   if (!result) throw new Error('load generator ended without a result');
   const t = ttff ? await ttff : undefined;
-  return { result, serverCpu, serverSys, rssWindowEndMB, loadCpuProc, ttffUnderLoadMs: t?.ms ?? null, ttffUnderLoadError: t?.error };
+  return { result, serverCpu, serverSys, rssWindowEndMB, rssAnonMB, rssFileMB, loadCpuProc, ttffUnderLoadMs: t?.ms ?? null, ttffUnderLoadError: t?.error };
 }
 
 /** Wall time of `ffmpeg -i mmsh://... -frames:v 1 -f null -` (connect, header, first decoded video frame). */
@@ -434,6 +440,8 @@ interface Row {
   peakRssMB?: number;
   baseRssMB?: number;
   rssWindowEndMB?: number;
+  rssAnonMB?: number;
+  rssFileMB?: number;
   loadCpu?: number;
   ttffLoadMs?: number | null;
   gaps?: number;
@@ -528,6 +536,8 @@ async function main(): Promise<void> {
           serverSys: r.serverSys,
           baseRssMB,
           rssWindowEndMB: r.rssWindowEndMB,
+          rssAnonMB: r.rssAnonMB,
+          rssFileMB: r.rssFileMB,
           cpuPerGB: gb > 0 ? r.serverCpu / gb : NaN,
           peakRssMB,
           loadCpu: r.loadCpuProc,
@@ -590,7 +600,10 @@ async function main(): Promise<void> {
     if (t) out.push(`${kind}: time to first decoded frame (idle, live join): median ${fmt(t.medianMs, 0)} ms of [${t.samples.map((s) => fmt(s, 0)).join(', ')}]${t.warnings ? `, ffmpeg warning lines: ${t.warnings} (first: ${t.firstWarning})` : ', no ffmpeg warnings'}${t.error ? `, error: ${t.error}` : ''}`);
     if (probeRate[kind]) out.push(`${kind}: one idle player receives ${((probeRate[kind]! * 8) / 1000).toFixed(0)} kb/s (starvation reference)`);
   }
-  for (const r of rows) if (r.note) out.push(`${r.server} ${r.players}: ${r.note}`);
+  for (const r of rows) {
+    if (r.rssAnonMB !== undefined) out.push(`${r.server} ${r.players}: RSS at window end ${fmt(r.rssWindowEndMB, 1)} MB = ${fmt(r.rssAnonMB, 1)} anonymous (heap, buffers) + ${fmt(r.rssFileMB, 1)} file-backed (binary, libraries)`);
+    if (r.note) out.push(`${r.server} ${r.players}: ${r.note}`);
+  }
   // targets
   const ours = rows.filter((r) => r.server === 'mss');
   const vlc = rows.filter((r) => r.server === 'vlc');
