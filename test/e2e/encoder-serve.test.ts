@@ -58,3 +58,19 @@ test('the H.264 + AAC profile (libx264 on this board) plays over mmsh', async (t
   t.true(frames(r, 'video') > 10);
   t.true(frames(r, 'audio') > 10);
 });
+
+for (const mode of ['re-encoded', 'passed through'] as const) {
+  test(`a file source (${mode}) is served live and plays over mmsh`, async (t) => {
+    const { fixture, FIXTURES } = await import('../helpers/fixtures.js');
+    const { frames, probe, startEncode } = await import('../encoder/helpers.js');
+    const file = await fixture(FIXTURES.av20);
+    const enc = startEncode(['--source', `file:${file}${mode === 'passed through' ? '?copy' : ''}`, '--profile', 'wmv2-300k', '--serve', '0', '--host', '127.0.0.1']);
+    t.teardown(enc.stop);
+    const listening = await enc.waitForLog((l) => l.event === 'http.listening');
+    await enc.waitForLog((l) => l.event === 'encoder.encoder-started');
+    const r = await probe(`mmsh://127.0.0.1:${listening.port}/live`);
+    t.deepEqual(r.streams.map((s) => s.codec_name).sort(), ['wmav2', 'wmv2']);
+    t.true(frames(r, 'video') > 10);
+    t.true(frames(r, 'audio') > 10);
+  });
+}
