@@ -121,3 +121,22 @@ test('multi-bitrate headers get a Bitrate Mutual Exclusion over the video stream
   t.is(out.length, h.raw.length + 50);
   t.is(withMultiBitrateObjects(out, new Map()), out, 'idempotent');
 });
+
+test('real ffmpeg on a V4L2 device that is not there: capture-lost naming the device, retried with backoff', async (t) => {
+  const profile = getProfile('wmv2-300k');
+  const source = parseSource('v4l2:/dev/video97?size=320x240&fps=25');
+  const c = new CaptureSupervisor({
+    ffmpegPath: 'ffmpeg',
+    args: buildFfmpegArgs({ source, profile, encoders: chooseEncoders(profile, await ffmpegEncoders()) }),
+    devices: ['/dev/video97'],
+    log,
+    backoffInitialMs: 100,
+  });
+  t.teardown(() => c.stop());
+  c.start();
+  const e = await nextEvent(c, 'capture-lost');
+  t.is(e.device, '/dev/video97');
+  t.regex(e.message!, /capture device \/dev\/video97 is gone/);
+  t.true(e.stderr!.some((l) => /video97/.test(l)), e.stderr!.join('\n'));
+  await nextEvent(c, 'encoder-restart');
+});
