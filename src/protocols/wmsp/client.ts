@@ -456,7 +456,9 @@ export class WmspStream extends EventEmitter<WmspStreamEvents> {
     // servers may strip the padding; players pad back to the fixed packet size
     const packet = f.payload.length === size ? Buffer.from(f.payload) : Buffer.concat([f.payload, Buffer.alloc(size - f.payload.length)]);
     const last = this.stats.lastLocationId;
-    if (last !== undefined && f.locationId > last + 1) this.stats.packetsLost += f.locationId - last - 1;
+    // a server thinning unselected streams skips packets that hold only those: gaps then are not losses
+    const thinned = this.info !== undefined && this.info.selectedStreams.length < header.streams.length;
+    if (!thinned && last !== undefined && f.locationId > last + 1) this.stats.packetsLost += f.locationId - last - 1;
     this.stats.lastLocationId = f.locationId;
     this.stats.packetsReceived++;
     this.emit('packet', packet, { locationId: f.locationId });
