@@ -109,6 +109,7 @@ export class PublishingPoint {
       log: this.log,
       playerQueueBytes: server.playerQueueBytes,
       slowPlayerTimeoutMs: server.slowPlayerTimeoutMs,
+      batchMs: server.liveBatchMs,
       onDrop: () => this.totals.drops++,
     });
     this.channel = new LiveChannel(this.name, fanout, this.log, cfg.archive, this.live);

@@ -224,6 +224,17 @@ test('a WMP 9 client gets $M before $H and the Supported header', async (t) => {
   t.deepEqual(res.frames.map((f) => f.type), ['M', 'H']);
   t.regex(res.frames[0].payload.toString('latin1'), /features="seekable"/);
   t.truthy(res.headers.supported);
+  const pair = await rawRequest(srv.port, `/vod/${FIXTURES.av20}`, { pragmas: [...FFMPEG_DESCRIBE, 'packet-pair-experiment=1'], userAgent: 'NSPlayer/9.0.0.2980' });
+  t.deepEqual(pair.frames.map((f) => f.type), ['P', 'P', 'P', 'M', 'H']);
+  t.deepEqual(pair.frames.slice(0, 3).map((f) => f.payload.length + 4), [504, 504, 1048]);
+  t.regex(pair.headers.pragma.join(','), /packet-pair-experiment=1/);
+});
+
+test('a web browser asking for a stream URL gets the .asx announcement instead', async (t) => {
+  const res = await fetch(srv.http(`/vod/${FIXTURES.av20}`), { headers: { 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' } });
+  t.is(res.status, 200);
+  t.is(res.headers.get('content-type'), 'video/x-ms-asf');
+  t.regex(await res.text(), /<ASX version="3.0">[\s\S]*mmsh:\/\/127\.0\.0\.1:\d+\/vod\/av-wmv2-wmav2-20s\.wmv/);
 });
 
 test('pipelined mode: the Pipeline test, a chunked Play and a Stop on the same connection', async (t) => {

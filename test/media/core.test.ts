@@ -60,7 +60,7 @@ async function media() {
 
 test('push ingest: players of a push point get the header and packets; one pusher at a time; end closes players', async (t) => {
   const { packets, header } = await media();
-  const core = new MediaCore(serverConfig([{ name: 'cam', type: 'broadcast', source: { type: 'push' } }]), createLogger('test'));
+  const core = new MediaCore(serverConfig([{ name: 'cam', type: 'broadcast', source: { type: 'push' } }], { liveBatchMs: 0 }), createLogger('test'));
   await core.start();
   t.teardown(() => core.stop());
   const ingest = core.openLiveIngest('cam', { remote: '10.0.0.5' });

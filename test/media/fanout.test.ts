@@ -188,3 +188,30 @@ test('SelectStream on a live player moves it to the new selection from the next 
   // its frames are no longer the unfiltered ones the other player gets
   t.false(after.some((b) => all.writes.includes(b)));
 });
+
+test('batched delivery: packets are written once per batch, one shared Buffer per group, none lost or reordered', async (t) => {
+  const { packets, layout, header } = await source();
+  const scheduler = new PacingScheduler();
+  t.teardown(() => scheduler.stop());
+  const fanout = new LiveFanout({ scheduler, log: createLogger('test'), playerQueueBytes: 1 << 20, slowPlayerTimeoutMs: 1000, batchMs: 100 });
+  fanout.setHeader(header, layout);
+  const a = new MemorySink();
+  const b = new MemorySink();
+  fanout.join({ sink: a, framer });
+  fanout.join({ sink: b, framer });
+  const before = a.writes.length;
+  for (const p of packets.slice(0, 10)) fanout.push(p);
+  t.is(a.writes.length, before, 'nothing written before the batch is due');
+  await new Promise((r) => setTimeout(r, 150));
+  scheduler.runTick();
+  t.is(a.writes.length, before + 1);
+  t.is(a.writes[a.writes.length - 1], b.writes[b.writes.length - 1]);
+  // the batch holds the 10 framed packets in order
+  const batch = a.writes[a.writes.length - 1];
+  const ids: number[] = [];
+  for (let off = 0; off < batch.length; ) {
+    ids.push(batch.readUInt32LE(off + 4));
+    off += 8 + layout.packetSize;
+  }
+  t.deepEqual(ids, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});

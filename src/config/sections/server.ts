@@ -52,6 +52,8 @@ export interface ServerConfig {
   playerQueueBytes: number;
   /** a player whose queue stays full this long is dropped */
   slowPlayerTimeoutMs: number;
+  /** live packets are written to players in batches at most this old (ms); 0 = every packet at once */
+  liveBatchMs: number;
   publishingPoints: PublishingPointConfig[];
 }
 
@@ -120,6 +122,7 @@ export const serverSchema: Schema = {
     maxBandwidth: { kind: 'int', doc: 'Most bits per second sent to all players (0: no limit)', default: 0, min: 0 },
     playerQueueBytes: { kind: 'int', doc: 'Bytes queued for one player before it counts as slow', default: 1048576, min: 65536, max: 67108864 },
     slowPlayerTimeoutMs: { kind: 'int', doc: 'A player whose queue stays full this long is dropped', default: 10000, min: 500, max: 600000 },
+    liveBatchMs: { kind: 'int', doc: 'Live packets go to players in batches at most this old, one write per player per batch (0: every packet at once)', default: 200, min: 0, max: 1000 },
     publishingPoints: {
       kind: 'array',
       doc: 'Publishing points',

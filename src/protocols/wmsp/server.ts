@@ -228,7 +228,7 @@ class SocketSink implements WmspSink {
 
   constructor(
     private readonly socket: Socket,
-    private readonly head: string,
+    private head: string,
     private readonly chunked: boolean,
     /** pipelined: keep the connection after the end of the stream */
     private readonly keepOpen: boolean,
@@ -243,6 +243,7 @@ class SocketSink implements WmspSink {
     if (this.headWritten || this.socket.destroyed) return;
     this.headWritten = true;
     this.socket.write(this.head);
+    this.head = ''; // not kept for the life of the stream
   }
 
   write(buf: Buffer): void {
