@@ -532,9 +532,11 @@ export class LiveFanout implements PacedTask {
       const oldest = this.ring[this.ringHead];
       if (newestSendTime - oldest.sendTime <= maxMs && this.ringBytesHeld <= maxBytes) break;
       this.ringBytesHeld -= oldest.bytes;
+      oldest.framed.clear();
       this.ringHead++;
     }
-    if (this.ringHead > 1024 && this.ringHead > this.ring.length / 2) {
+    // drop trimmed entries from the array soon, so their packets are not held past the ring's span
+    if (this.ringHead >= 64) {
       this.ring = this.ring.slice(this.ringHead);
       this.ringHead = 0;
     }

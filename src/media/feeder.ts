@@ -83,7 +83,7 @@ export class FileFeeder implements PacedTask {
       this.bufferHead++;
       ch.pushPacket(item.packet);
     }
-    if (this.bufferHead > 256) {
+    if (this.bufferHead >= 64) {
       this.buffer = this.buffer.slice(this.bufferHead);
       this.bufferHead = 0;
     }

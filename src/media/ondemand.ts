@@ -9,8 +9,8 @@ import type { Logger } from '../core/log.js';
 import { PacingScheduler, type PacedTask } from './scheduler.js';
 import type { PacketFramer, PlayerSink, PlayHandle, PlayOptions, PlayStats } from './types.js';
 
-const BATCH = 32;
-const LOW_WATER = 8;
+/** bytes read ahead per session (in whole packets): bounds memory with thousands of on-demand players */
+const READ_AHEAD_BYTES = 64 * 1024;
 /** bytes a rate-capped session may send ahead of its cap */
 const CAP_ALLOWANCE = 64 * 1024;
 
@@ -44,6 +44,8 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
   private sequence = 0;
   private slowSince = 0;
   private readonly leadMs: number;
+  private readonly batch: number;
+  private readonly lowWater: number;
   private readonly speedup: number;
   private readonly accelMediaMs: number;
   private streams: ReadonlySet<number> | undefined;
@@ -51,6 +53,8 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
   constructor(private readonly o: OnDemandOptions) {
     this.ended = new Promise((r) => (this.resolveEnded = r));
     this.streams = o.streams;
+    this.batch = Math.max(2, Math.min(32, Math.floor(READ_AHEAD_BYTES / o.file.layout.packetSize)));
+    this.lowWater = Math.max(1, Math.floor(this.batch / 4));
     const header = o.file.layout.header;
     const bitrate = header.totalBitrate || header.fileProperties.maxBitrate || 1;
     if (o.accel && o.accel.bandwidth > bitrate) {
@@ -137,7 +141,8 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
     } finally {
       sink.uncork?.();
     }
-    if (this.bufferHead > 128) {
+    // drop sent packets at once: they hold their read buffer alive
+    if (this.bufferHead > 0 && this.bufferHead >= this.batch / 2) {
       this.buffer = this.buffer.slice(this.bufferHead);
       this.bufferHead = 0;
     }
@@ -147,7 +152,7 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
       this.finish('finished');
       return;
     }
-    if (!this.reading && this.buffer.length - this.bufferHead < LOW_WATER && this.readPos < this.endPacket) this.readAhead();
+    if (!this.reading && this.buffer.length - this.bufferHead < this.lowWater && this.readPos < this.endPacket) this.readAhead();
   }
 
   /** wall-clock time a packet is due: an initial burst, then real time */
@@ -162,7 +167,7 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
 
   private readAhead(): void {
     this.reading = true;
-    const n = Math.min(BATCH, this.endPacket - this.readPos);
+    const n = Math.min(this.batch, this.endPacket - this.readPos);
     const from = this.readPos;
     this.o.file.readPackets(from, n).then(
       (packets) => {
