@@ -87,8 +87,16 @@ export class FleetClient {
     return new FleetClient(client, protocolVersion);
   }
 
+  /** Disconnects; never waits long (a connection the broker already dropped is closed at once). */
   async close(): Promise<void> {
-    await this.client.endAsync().catch(() => undefined);
+    if (!this.client.connected) {
+      this.client.end(true);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.client.endAsync().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 2000)))]);
+    clearTimeout(timer);
+    if (!this.client.disconnected) this.client.end(true);
   }
 
   onMessage(listener: (m: FleetMessage) => void): () => void {

@@ -191,3 +191,17 @@ test('telemetry (system and per module) while online, state/storage and state/ne
   t.truthy(state.storage, 'state/storage');
   t.truthy(state.network, 'state/network');
 });
+
+test('rebirth: a device republishes info when the operator asks on $broadcast/rebirth; restart-module restarts a module', async (t) => {
+  const { fleet, server, id } = await setup(t);
+  await fleet.client.publishAsync(`mss/v1/${id}/info`, '', { qos: 1, retain: true });
+  t.is((await fleet.show(id)).info, null);
+  await fleet.broadcast('rebirth');
+  await waitUntil(async () => (await fleet.show(id)).info !== null, 10_000);
+  const r = await fleet.command(id, 'restart-module', { module: 'server' });
+  t.is(r.status, 'ok');
+  t.is(server.stops, 1);
+  t.is(server.starts, 1);
+  t.is((await fleet.command(id, 'restart-module', { module: 'nope' })).error?.code, 'not-found');
+  t.is((await fleet.command(id, 'restart-module', { module: 'server', extra: 1 })).error?.code, 'invalid-argument');
+});

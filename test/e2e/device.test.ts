@@ -172,3 +172,64 @@ test('mss fleet: list, show, cmd over MQTT 5 and 3.1.1, config get, --json', asy
   const missing = await fleetCli(broker, ['show', 'no-such-device']);
   t.is(missing.code, 1);
 });
+
+test('log lines written while the broker is down reach the operator in order after it returns; fleet watch shows them', async (t) => {
+  const broker = await startMosquitto({ persistence: true });
+  const tmp = await tempDir();
+  t.teardown(async () => {
+    await broker.stop();
+    await tmp.remove();
+  });
+  const id = uniqueDeviceId();
+  const srv = await serveWithAgent(broker, id, tmp.dir);
+  t.teardown(() => srv.stop());
+  const fleet = await FleetClient.connect({ url: broker.url });
+  t.teardown(() => fleet.close());
+  await waitFor('online', async () => ((await deviceState(fleet, id)) === 'online' ? true : undefined));
+
+  // the operator's persistent session: the broker keeps QoS 1 messages for it while it is away
+  const { default: mqtt } = await import('mqtt');
+  const seen: Array<{ seq: number; path?: string }> = [];
+  const op = mqtt.connect(broker.url, { clientId: `op-${id}`, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 600 }, reconnectPeriod: 200 });
+  op.on('error', () => undefined);
+  t.teardown(() => void op.end(true));
+  op.on('message', (_topic, payload) => {
+    const line = JSON.parse(payload.toString()) as { seq: number; event?: string; path?: string; reason?: string };
+    if (line.event === 'http.rejected') seen.push({ seq: line.seq, path: line.reason });
+  });
+  await new Promise((r) => op.once('connect', r));
+  await op.subscribeAsync(`mss/v1/${id}/logs/+`, { qos: 1 });
+
+  await broker.pause();
+  await waitFor('agent offline', async () => (srv.logs.some((l) => l.event === 'mqtt-offline') ? true : undefined));
+  // each malformed request is rejected and logged at warn; the agent keeps the lines in its SQLite outbox
+  const net = await import('node:net');
+  for (let i = 0; i < 12; i++) {
+    await new Promise<void>((resolve) => {
+      const s = net.connect(srv.port, '127.0.0.1', () => s.end(`GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: nope-${i}\r\n\r\n`));
+      s.on('data', () => undefined);
+      s.setTimeout(1000, () => s.destroy());
+      s.on('close', () => resolve());
+      s.on('error', () => resolve());
+    });
+    await new Promise((r) => setTimeout(r, 60)); // stay under the forwarding rate limit
+  }
+  const rejectedLocally = srv.logs.filter((l) => l.event === 'http.rejected').length;
+  t.true(rejectedLocally >= 12, `serve logged ${rejectedLocally} rejections`);
+
+  await broker.start();
+  await waitFor(`${rejectedLocally} forwarded lines (have ${seen.length})`, async () => (seen.length >= rejectedLocally ? true : undefined), 60_000);
+  const seqs = seen.map((s) => s.seq);
+  t.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in outbox order');
+  t.is(new Set(seqs).size, rejectedLocally, 'none lost');
+
+  const watch = execFile(process.execPath, ['--import', 'tsx', MAIN, 'fleet', '--broker', broker.url, 'watch', id, '--json']);
+  let watched = '';
+  watch.stdout!.on('data', (d: Buffer) => (watched += d.toString()));
+  t.teardown(() => void watch.kill('SIGKILL'));
+
+  await waitFor('fleet watch output', async () => (watched.includes('"retained":') && watched.includes('/status') ? true : undefined), 30_000);
+  watch.kill('SIGTERM');
+  const lines = watched.trim().split('\n').map((l) => JSON.parse(l) as { topic: string });
+  t.true(lines.some((l) => l.topic === `mss/v1/${id}/status`));
+});
