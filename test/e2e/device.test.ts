@@ -102,9 +102,18 @@ test('a desired config adds a publishing point that ffprobe plays; an invalid on
   desired.server.publishingPoints = [{ name: 'news', type: 'broadcast', source: { type: 'file', path: av20, loop: true }, start: 'boot' }];
   const report = await fleet.setDesiredConfig(id, desired, { timeoutMs: 30_000 });
   t.is(report.status, 'applied', JSON.stringify(report));
+  await fleet.subscribe(`mss/v1/${id}/logs/info`);
+  const sessionLine = fleet.waitFor(`mss/v1/${id}/logs/info`, (v) => (v as { entry?: { point?: string } })?.entry?.point === 'news', 30_000);
   const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', `mmsh://127.0.0.1:${srv.port}/news`]);
   t.is(probe.code, 0, probe.stderr);
   t.deepEqual(probe.stdout.trim().split('\n').sort(), ['wmav2', 'wmv2']);
+  // the server's session record of that play reaches the operator through the logs module and the outbox
+  const line = (await sessionLine) as { seq: number; source: string; entry: { source: string } };
+  t.is(line.source, 'logs');
+  t.is(line.entry.source, 'server');
+  const query = await fleet.command(id, 'log-query', { source: 'server', limit: 10 });
+  t.is(query.status, 'ok', JSON.stringify(query.error));
+  t.true((query.data as { count: number }).count >= 1);
 
   // invalid: every error listed, nothing changes, the point still plays
   const bad = structuredClone(desired);
