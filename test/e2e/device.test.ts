@@ -242,3 +242,37 @@ test('log lines written while the broker is down reach the operator in order aft
   const lines = watched.trim().split('\n').map((l) => JSON.parse(l) as { topic: string });
   t.true(lines.some((l) => l.topic === `mss/v1/${id}/status`));
 });
+
+test('the encoder over MQTT: a desired config starts it into a point ffprobe plays, its events arrive, encoder and camera commands answer', async (t) => {
+  const broker = await startMosquitto();
+  const tmp = await tempDir();
+  t.teardown(async () => {
+    await broker.stop();
+    await tmp.remove();
+  });
+  const id = uniqueDeviceId();
+  const srv = await serveWithAgent(broker, id, tmp.dir, { server: { publishingPoints: [{ name: 'cam', type: 'broadcast', source: { type: 'push' } }] } });
+  t.teardown(() => srv.stop());
+  const fleet = await FleetClient.connect({ url: broker.url });
+  t.teardown(() => fleet.close());
+  const reported = await waitFor('config/reported', async () => ((await fleet.show(id)).config as { reported: { config: Record<string, any> } | null }).reported?.config ?? undefined);
+  await fleet.subscribe(`mss/v1/${id}/events/+`);
+  const started = fleet.waitFor(`mss/v1/${id}/events/encoder-started`, () => true, 60_000);
+  const desired = structuredClone(reported);
+  desired.encoder = { ...desired.encoder, enabled: true, source: 'testsrc', point: 'cam' };
+  const report = await fleet.setDesiredConfig(id, desired, { timeoutMs: 60_000 });
+  t.is(report.status, 'applied', JSON.stringify(report));
+  const event = (await started) as { seq: number; data: { module: string } };
+  t.is(event.data.module, 'encoder');
+  const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', `mmsh://127.0.0.1:${srv.port}/cam`]);
+  t.is(probe.code, 0, probe.stderr);
+  t.true(probe.stdout.includes('wmv2'), probe.stdout);
+
+  const status = await fleet.command(id, 'encoder-status');
+  t.is(status.status, 'ok', JSON.stringify(status.error));
+  const camera = await fleet.command(id, 'camera-zoom', { action: 'tele' });
+  t.is(camera.status, 'error', 'no camera configured: an error reply, not a crash');
+  const stop = await fleet.command(id, 'encoder-stop', {}, { timeoutMs: 30_000 });
+  t.is(stop.status, 'ok', JSON.stringify(stop.error));
+  t.is((await fleet.command(id, 'status')).status, 'ok', 'the agent still answers');
+});
