@@ -63,6 +63,8 @@ export interface ConfigSyncDeps {
 }
 
 export class ConfigSync {
+  private restartPending = false;
+
   constructor(private readonly deps: ConfigSyncDeps) {}
 
   /** version of the last desired document that was applied (persisted) */
@@ -76,7 +78,9 @@ export class ConfigSync {
     const stored = this.deps.kv.get('config-last-report');
     if (stored) {
       const last = JSON.parse(stored) as Omit<ReportedConfig, 'config'>;
-      return { ...last, config: redactConfig(this.deps.running()) };
+      // a restart this process has not needed yet was done by starting it
+      const status = last.status === 'pending-restart' && !this.restartPending ? 'applied' : last.status;
+      return { ...last, status, config: redactConfig(this.deps.running()) };
     }
     return { version: this.appliedVersion ?? 0, appliedVersion: this.appliedVersion, status, errors: [], config: redactConfig(this.deps.running()) };
   }
@@ -98,6 +102,10 @@ export class ConfigSync {
       return this.report({ version: desired.version, status: 'rejected', errors: issues });
     }
     if (!isAbsolute(next.dataDir)) next.dataDir = resolve(next.dataDir);
+    if (next.dataDir !== previous.dataDir) {
+      // the database, the persisted config and the logs live there: moving it is a local decision
+      return this.report({ version: desired.version, status: 'rejected', errors: [{ path: 'dataDir', message: `cannot be changed remotely (the device uses ${previous.dataDir}); leave it out of the document` }] });
+    }
     if (next.mqtt.url === '') {
       return this.report({ version: desired.version, status: 'rejected', errors: [{ path: 'mqtt.url', message: 'must name a broker: an empty url would cut the device off from management' }] });
     }
@@ -105,7 +113,7 @@ export class ConfigSync {
     if (changed.length === 0) {
       // the retained document comes again after every reconnect: rewrite the flash only when it is new
       if (desired.version !== this.appliedVersion) await this.persist(desired.version, next);
-      return this.report({ version: desired.version, status: this.lastStatus() === 'pending-restart' ? 'pending-restart' : 'applied', errors: [], changed });
+      return this.report({ version: desired.version, status: this.restartPending ? 'pending-restart' : 'applied', errors: [], changed });
     }
 
     // Apply module by module; if one fails, put back the ones already changed and reject.
@@ -143,11 +151,13 @@ export class ConfigSync {
 
     const needsRestart =
       Object.values(results).includes('pending-restart') ||
-      // the agent's own connection, the data directory and the board profile are read once at boot
-      changed.some((s) => s === 'mqtt' || s === 'dataDir' || s === 'board') ||
+      // the agent's own connection and the board profile are read once at boot
+      changed.some((s) => s === 'mqtt' || s === 'board') ||
       // a section changed that no module took live
       (changed.some((s) => s !== 'logLevel' && s !== 'version') && !Object.values(results).includes('applied'));
-    const status = needsRestart ? 'pending-restart' : 'applied';
+    // once a change waits for a restart, every later report says so until the process restarts
+    if (needsRestart) this.restartPending = true;
+    const status = this.restartPending ? 'pending-restart' : 'applied';
     this.deps.log.info('config-applied', { version: desired.version, status, changed });
     return this.report({ version: desired.version, status, errors: [], changed, modules: results });
   }
@@ -183,11 +193,6 @@ export class ConfigSync {
     await writeFileAtomic(join(config.dataDir, PERSISTED_CONFIG_FILE), doc);
     this.deps.kv.set('config-applied', doc);
     this.deps.kv.set('config-applied-version', String(version));
-  }
-
-  private lastStatus(): string | undefined {
-    const stored = this.deps.kv.get('config-last-report');
-    return stored ? (JSON.parse(stored) as { status: string }).status : undefined;
   }
 
   private report(r: Omit<ReportedConfig, 'appliedVersion' | 'config'>): ReportedConfig {

@@ -147,6 +147,15 @@ test('a change the agent cannot take live (the broker settings) reports pending-
   const report = await fleet.setDesiredConfig(id, desired);
   t.is(report.status, 'pending-restart');
   t.deepEqual(report.changed, ['mqtt']);
+  const moved = await fleet.setDesiredConfig(id, { ...desired, dataDir: '/elsewhere' });
+  t.is(moved.status, 'rejected');
+  t.deepEqual((moved.errors as Array<{ path: string }>).map((e) => e.path), ['dataDir']);
+  const cutOff = await fleet.setDesiredConfig(id, { ...desired, mqtt: { ...desired.mqtt, url: '' } });
+  t.deepEqual((cutOff.errors as Array<{ path: string }>).map((e) => e.path), ['mqtt.url']);
+  // a document without mqtt and dataDir keeps the device's own
+  const { mqtt: _m, dataDir: _d, ...portable } = desired;
+  const kept = await fleet.setDesiredConfig(id, portable);
+  t.is(kept.status, 'pending-restart', JSON.stringify(kept.errors));
 });
 
 test('rebirth and a broker that lost its retained messages: the agent republishes status, info, state and config/reported', async (t) => {
