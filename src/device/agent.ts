@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { IPublishPacket } from 'mqtt';
 import { CONFIG_VERSION, type MssConfig } from '../config/index.js';
 import { MssError, toMssError } from '../core/errors.js';
-import { addLogSink, createLogger, type LogFields, type LogLevel } from '../core/log.js';
+import { addLogSink, createLogger } from '../core/log.js';
 import type { AppModule, ModuleHealth } from '../core/module.js';
 import { applyMigrations, openStore, type Db } from '../store/db.js';
 import { packageVersion as readPackageVersion } from '../cli/version.js';
@@ -19,6 +19,7 @@ import { coreCommands } from './core-commands.js';
 import { resolveDeviceId, readBoardSerial } from './identity.js';
 import { JobRunner, type JobStatusReport } from './jobs.js';
 import { DeviceKv } from './kv.js';
+import { LogForwarder } from './log-forwarder.js';
 import { DeviceLogStore, entriesSource, type EntryQueryModule, type LogQuerySource } from './log-store.js';
 import { logUploadJob } from './log-upload-job.js';
 import { Outbox } from './outbox.js';
@@ -45,10 +46,8 @@ interface EventSourceModule { onEvent(cb: (type: string, data: Record<string, un
 let cachedVersion: string | undefined;
 let logForwarder: DeviceAgent | undefined;
 const packageVersion = (): string => (cachedVersion ??= readPackageVersion());
-const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const MAX_CONCURRENT_COMMANDS = 8;
 const HEALTH_POLL_MS = 1000;
-const LOG_BATCH_MS = 500;
 
 export class DeviceAgent implements AppModule {
   readonly name = 'device';
@@ -59,6 +58,7 @@ export class DeviceAgent implements AppModule {
   private kv?: DeviceKv;
   private outbox?: Outbox;
   private logStore?: DeviceLogStore;
+  private logs?: LogForwarder;
   private jobs?: JobRunner;
   private configSync?: ConfigSync;
   private table?: CommandTable;
@@ -75,12 +75,6 @@ export class DeviceAgent implements AppModule {
   private runningCommands = 0;
   private flushing = false;
   private flushAgain = false;
-  private pendingLogs: Array<{ topic: string; body: Record<string, unknown> }> = [];
-  private logTimer?: NodeJS.Timeout;
-  private inLogSink = false;
-  private logTokens = 0;
-  private logTokensAt = 0;
-  private suppressedLogs = 0;
   private diskLow = false;
   private readonly lastHealth = new Map<string, { ok: boolean; state: string }>();
   private started = false;
@@ -122,6 +116,13 @@ export class DeviceAgent implements AppModule {
     this.topics = deviceTopics(this.deviceId);
     this.outbox = new Outbox(this.db, this.kv, mc.outboxMaxRows);
     this.logStore = new DeviceLogStore(this.db);
+    this.logs = new LogForwarder({
+      outbox: this.outbox,
+      store: this.logStore,
+      topics: this.topics,
+      settings: () => ({ level: this.config.mqtt.forwardLogLevel, perSec: this.config.mqtt.forwardLogsPerSec }),
+      appended: () => this.kickOutbox(),
+    });
     this.hardware = await describeHardware();
 
     this.table = new CommandTable(this.log);
@@ -154,7 +155,9 @@ export class DeviceAgent implements AppModule {
     // One agent per process forwards the process's log lines (tests and benchmarks run several agents).
     if (!logForwarder) {
       logForwarder = this;
-      const off = addLogSink((_line, level, _event, record) => this.onLogLine(level, record));
+      const off = addLogSink((_line, level, _event, record) => {
+        if (this.started) this.logs?.line(level, record);
+      });
       this.unhook.push(() => {
         off();
         logForwarder = undefined;
@@ -194,7 +197,7 @@ export class DeviceAgent implements AppModule {
     this.unhook = [];
     this.state?.stop();
     await this.jobs?.stop();
-    this.flushLogBatch();
+    this.logs?.flush();
     await this.flushOutbox();
     await this.conn?.stop({ topic: this.topics!.status, payload: this.statusPayload('offline') });
     this.logStore?.flush();
@@ -243,7 +246,7 @@ export class DeviceAgent implements AppModule {
     for (const m of this.otherModules()) {
       const entries = m as unknown as Partial<LogEntrySourceModule>;
       if (typeof entries.onEntry === 'function') {
-        const off = entries.onEntry.call(m, (entry) => this.onLogEntry(m.name, entry));
+        const off = entries.onEntry.call(m, (entry) => this.logs?.entry(m.name, entry));
         if (typeof off === 'function') this.unhook.push(off);
       }
       const events = m as unknown as Partial<EventSourceModule>;
@@ -433,64 +436,6 @@ export class DeviceAgent implements AppModule {
     } finally {
       this.flushing = false;
     }
-  }
-
-  // ---- logs ----
-
-  private onLogLine(level: LogLevel, record: Record<string, unknown>): void {
-    if (this.inLogSink || !this.started) return;
-    this.inLogSink = true;
-    try {
-      const ts = Date.now();
-      this.logStore!.add({ ts, level, source: 'mss', line: record });
-      if (LEVEL_RANK[level] < LEVEL_RANK[this.config.mqtt.forwardLogLevel]) return;
-      if (!this.takeLogToken(ts)) {
-        this.suppressedLogs++;
-        return;
-      }
-      if (this.suppressedLogs > 0) {
-        this.queueLog('warn', { ts: new Date(ts).toISOString(), level: 'warn', component: 'device', event: 'logs-suppressed', suppressed: this.suppressedLogs });
-        this.suppressedLogs = 0;
-      }
-      this.queueLog(level, record);
-    } finally {
-      this.inLogSink = false;
-    }
-  }
-
-  /** a player/server log entry from the logs module */
-  private onLogEntry(module: string, entry: Record<string, unknown>): void {
-    const ts = Date.now();
-    this.logStore!.add({ ts, level: 'info', source: module, line: entry });
-    this.queueLog('info', { source: module, ts: new Date(ts).toISOString(), entry });
-  }
-
-  private takeLogToken(now: number): boolean {
-    const rate = this.config.mqtt.forwardLogsPerSec;
-    this.logTokens = Math.min(rate, this.logTokens + ((now - this.logTokensAt) / 1000) * rate);
-    this.logTokensAt = now;
-    if (this.logTokens < 1) return false;
-    this.logTokens -= 1;
-    return true;
-  }
-
-  private queueLog(level: string, body: LogFields): void {
-    this.pendingLogs.push({ topic: this.topics!.log(level), body });
-    if (this.pendingLogs.length >= 200) this.flushLogBatch();
-    else if (!this.logTimer) {
-      this.logTimer = setTimeout(() => this.flushLogBatch(), LOG_BATCH_MS);
-      this.logTimer.unref();
-    }
-  }
-
-  private flushLogBatch(): void {
-    clearTimeout(this.logTimer);
-    this.logTimer = undefined;
-    if (this.pendingLogs.length === 0 || !this.outbox) return;
-    const batch = this.pendingLogs;
-    this.pendingLogs = [];
-    this.outbox.append(batch);
-    this.kickOutbox();
   }
 
   // ---- what operators send down ----
