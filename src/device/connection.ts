@@ -114,10 +114,18 @@ export class DeviceConnection {
     }, delay);
   }
 
-  /** Resolves when the current connection closes (used to abandon in-flight QoS 1 batches). */
-  whenClosed(): Promise<void> {
-    if (!this.connected) return Promise.resolve();
-    return new Promise((resolve) => this.closeWaiters.push(resolve));
+  /**
+   * Resolves when the current connection closes (used to abandon in-flight QoS 1 publishes). `cancel` removes
+   * the waiter, so a long-lived connection does not collect one per publish.
+   */
+  private whenClosed(): { closed: Promise<void>; cancel(): void } {
+    if (!this.connected) return { closed: Promise.resolve(), cancel: () => undefined };
+    let waiter!: () => void;
+    const closed = new Promise<void>((resolve) => {
+      waiter = resolve;
+      this.closeWaiters.push(resolve);
+    });
+    return { closed, cancel: () => (this.closeWaiters = this.closeWaiters.filter((w) => w !== waiter)) };
   }
 
   /** Publishes when connected; resolves when the broker acknowledged (QoS 1). Refuses (false) when offline. */
@@ -125,11 +133,17 @@ export class DeviceConnection {
     const client = this.client;
     if (!client || !client.connected) return false;
     if (this.config.protocolVersion !== 5) delete opts.properties;
+    if (opts.qos === 0) {
+      // nothing to wait for: written to the socket or dropped (telemetry)
+      client.publish(topic, payload, opts);
+      return true;
+    }
     let timer: NodeJS.Timeout | undefined;
+    const close = this.whenClosed();
     try {
       await Promise.race([
         client.publishAsync(topic, payload, opts),
-        this.whenClosed().then(() => {
+        close.closed.then(() => {
           throw new MssError('unavailable', 'connection closed before the broker acknowledged');
         }),
         new Promise((_, reject) => {
@@ -139,6 +153,7 @@ export class DeviceConnection {
       return true;
     } finally {
       clearTimeout(timer);
+      close.cancel();
     }
   }
 

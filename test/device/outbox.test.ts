@@ -79,6 +79,8 @@ test('events produced while the broker is down, and across an agent restart, arr
   const unique = received.filter((r) => (seen.has(r.seq) ? false : (seen.add(r.seq), true)));
   t.deepEqual(unique.map((r) => r.n), Array.from({ length: 300 }, (_, i) => i), `order: ${ns.slice(0, 20).join(',')}`);
   await waitUntil(() => (agent.health().detail!.outbox as { pending: number }).pending === 0, 10_000, 'outbox drained');
+  // nothing per publish stays behind on a long-lived connection
+  t.is((agent as unknown as { conn: { closeWaiters: unknown[] } }).conn.closeWaiters.length, 0);
 });
 
 test('past the bound the oldest events are dropped and the drop is reported as an event', async (t) => {
