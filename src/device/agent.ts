@@ -198,7 +198,8 @@ export class DeviceAgent implements AppModule {
     this.state?.stop();
     await this.jobs?.stop();
     this.logs?.flush();
-    await this.flushOutbox();
+    // a short last chance to send; whatever is left stays in SQLite for the next start
+    await this.flushOutbox(Date.now() + 2000);
     await this.conn?.stop({ topic: this.topics!.status, payload: this.statusPayload('offline') });
     this.logStore?.flush();
     if (this.ownsDb) this.db?.close();
@@ -416,13 +417,13 @@ export class DeviceAgent implements AppModule {
   }
 
   /** Sends the outbox head in order, QoS 1, deleting rows only once the broker acknowledged them. */
-  private async flushOutbox(): Promise<void> {
+  private async flushOutbox(deadline = Infinity): Promise<void> {
     if (this.flushing || !this.outbox) return;
     this.flushing = true;
     try {
       do {
         this.flushAgain = false;
-        while (this.connected) {
+        while (this.connected && Date.now() < deadline) {
           const rows = this.outbox.peek(100);
           if (rows.length === 0) break;
           // one batch in flight: mqtt.js writes them in order on one connection, the broker keeps that order

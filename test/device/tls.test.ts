@@ -50,3 +50,30 @@ test('the agent connects over TLS with a client certificate (mqtts://, caFile, c
   t.false(other.connected);
   t.is(other.health().state, 'degraded');
 });
+
+test('the agent logs in with a user name and password; wrong credentials leave it retrying, not crashing', async (t) => {
+  const tmp = await tempDir();
+  const pwfile = path.join(tmp.dir, 'passwd');
+  await writeFile(pwfile, '');
+  await exec('mosquitto_passwd', ['-b', pwfile, 'box', 's3cret']);
+  await chmod(tmp.dir, 0o755);
+  await chmod(pwfile, 0o644);
+  const broker = await startMosquitto({ extra: ['allow_anonymous false', `password_file ${pwfile}`] });
+  t.teardown(async () => {
+    await broker.stop();
+    await tmp.remove();
+  });
+  const good = agentConfig({ url: broker.url, dataDir: path.join(tmp.dir, 'a'), mqtt: { username: 'box', password: 's3cret' } });
+  const agent: DeviceAgent = new DeviceAgent({ config: good, modules: () => [agent] });
+  await agent.start();
+  t.teardown(() => agent.stop());
+  const bad = agentConfig({ url: broker.url, dataDir: path.join(tmp.dir, 'b'), mqtt: { username: 'box', password: 'wrong' } });
+  const other: DeviceAgent = new DeviceAgent({ config: bad, modules: () => [other] });
+  await other.start();
+  t.teardown(() => other.stop());
+  const deadline = Date.now() + 15_000;
+  while (!agent.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.true(agent.connected);
+  await new Promise((r) => setTimeout(r, 1000));
+  t.false(other.connected);
+});
