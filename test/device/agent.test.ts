@@ -214,3 +214,21 @@ test('rebirth: a device republishes info when the operator asks on $broadcast/re
   t.is((await fleet.command(id, 'restart-module', { module: 'nope' })).error?.code, 'not-found');
   t.is((await fleet.command(id, 'restart-module', { module: 'server', extra: 1 })).error?.code, 'invalid-argument');
 });
+
+test('seeded garbage on every down topic never crashes the agent; it still answers and its config is unchanged', async (t) => {
+  const { fleet, server, id } = await setup(t);
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const topics = [`mss/v1/${id}/cmd/status`, `mss/v1/${id}/cmd/echo`, `mss/v1/${id}/cmd/x`, `mss/v1/${id}/config/desired`, `mss/v1/${id}/jobs/fz`, 'mss/v1/$broadcast/rebirth', 'mss/v1/$broadcast/check-jobs'];
+  const samples = ['{}', '{"version":1}', '{"version":1,"config":[]}', '{"id":5,"args":"x"}', '{"type":"log-upload"}', 'null', '[]', '"x"', '{"args":{"level":1}}'];
+  for (let i = 0; i < 300; i++) {
+    const topic = topics[Math.floor(rand() * topics.length)];
+    const payload = rand() < 0.5 ? Buffer.from(samples[Math.floor(rand() * samples.length)]) : Buffer.from(Array.from({ length: Math.floor(rand() * 200) }, () => Math.floor(rand() * 256)));
+    await fleet.client.publishAsync(topic, payload, { qos: rand() < 0.5 ? 0 : 1 });
+  }
+  const status = await fleet.command(id, 'status', {}, { timeoutMs: 30_000 });
+  t.is(status.status, 'ok');
+  t.deepEqual(server.points, ['vod']);
+  t.is(server.reconfigures, 0, 'no garbage document reached a module');
+  await fleet.client.publishAsync(`mss/v1/${id}/config/desired`, '', { qos: 1, retain: true });
+});
