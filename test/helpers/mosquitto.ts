@@ -107,6 +107,10 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
         stderr = (stderr + d.toString()).slice(-4000);
       });
       child = c;
+      // a test worker that is killed (e.g. on a timeout) must not leave its broker behind
+      const reap = () => c.kill('SIGKILL');
+      process.once('exit', reap);
+      c.once('exit', () => process.removeListener('exit', reap));
       try {
         await waitForPort(port, c, 10_000, () => stderr);
         lastPort = port;
