@@ -192,7 +192,8 @@ export class FleetClient {
     }, timeoutMs);
     await this.client.subscribeAsync(replyTopic, { qos: 1 });
     const expiresAt = opts.expiresInMs !== undefined ? Date.now() + opts.expiresInMs : Date.now() + timeoutMs;
-    const body = opts.payload ?? Buffer.from(JSON.stringify(this.protocolVersion === 5 ? { id, args, expiresAt } : { id, args, expiresAt, replyTo: replyTopic }));
+    // replyTo and id travel in the payload too, so a device on MQTT 3.1.1 can answer an MQTT 5 operator
+    const body = opts.payload ?? Buffer.from(JSON.stringify({ id, args, expiresAt, replyTo: replyTopic }));
     const properties = this.protocolVersion === 5 ? { responseTopic: replyTopic, correlationData: correlation, messageExpiryInterval: Math.max(1, Math.ceil(timeoutMs / 1000)) } : undefined;
     try {
       await this.client.publishAsync(t.cmd(name), body, { qos: 1, properties });

@@ -139,7 +139,7 @@ test('a desired config adds a publishing point that ffprobe plays; an invalid on
   t.is(afterBoot.code, 0, afterBoot.stderr);
 });
 
-test('mss fleet: list, show, cmd over MQTT 5 and 3.1.1, config get, --json', async (t) => {
+test('mss fleet: list, show, cmd (MQTT 5 and 3.1.1 operators, device on 3.1.1), config get, --json', async (t) => {
   const broker = await startMosquitto();
   const tmp = await tempDir();
   t.teardown(async () => {
@@ -147,7 +147,7 @@ test('mss fleet: list, show, cmd over MQTT 5 and 3.1.1, config get, --json', asy
     await tmp.remove();
   });
   const id = uniqueDeviceId();
-  const srv = await serveWithAgent(broker, id, tmp.dir);
+  const srv = await serveWithAgent(broker, id, tmp.dir, { mqtt: { url: broker.url, deviceId: id, protocolVersion: 4, reconnectMinMs: 100, reconnectMaxMs: 2000 } });
   t.teardown(() => srv.stop());
   const fleet = await FleetClient.connect({ url: broker.url });
   t.teardown(() => fleet.close());
