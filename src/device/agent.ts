@@ -19,6 +19,7 @@ import { coreCommands } from './core-commands.js';
 import { resolveDeviceId, readBoardSerial } from './identity.js';
 import { JobRunner, type JobStatusReport } from './jobs.js';
 import { DeviceKv } from './kv.js';
+import { BurstDetector } from './burst-detector.js';
 import { LogForwarder } from './log-forwarder.js';
 import { DeviceLogStore, entriesSource, type EntryQueryModule, type LogQuerySource } from './log-store.js';
 import { logUploadJob } from './log-upload-job.js';
@@ -48,6 +49,8 @@ let logForwarder: DeviceAgent | undefined;
 const packageVersion = (): string => (cachedVersion ??= readPackageVersion());
 const MAX_CONCURRENT_COMMANDS = 8;
 const HEALTH_POLL_MS = 1000;
+const BURST_WINDOW_MS = 10_000;
+const BURST_SAMPLE_MS = 2000;
 
 export class DeviceAgent implements AppModule {
   readonly name = 'device';
@@ -77,6 +80,7 @@ export class DeviceAgent implements AppModule {
   private flushAgain = false;
   private diskLow = false;
   private readonly lastHealth = new Map<string, { ok: boolean; state: string }>();
+  private bursts?: BurstDetector;
   private started = false;
   private statusState: 'online' | 'rebooting' | 'updating' = 'online';
 
@@ -178,7 +182,9 @@ export class DeviceAgent implements AppModule {
     );
     this.started = true;
     this.jobs.start();
+    this.bursts = new BurstDetector(mc.playerBurstThreshold, BURST_WINDOW_MS);
     this.timers.push(setInterval(() => this.pollHealth(), HEALTH_POLL_MS));
+    if (mc.playerBurstThreshold > 0) this.timers.push(setInterval(() => this.samplePlayers(), BURST_SAMPLE_MS));
     this.timers.push(setInterval(() => void this.sendTelemetry(), mc.telemetryIntervalMs));
     this.timers.push(setInterval(() => void this.sampleHostState(), mc.telemetryIntervalMs));
     this.pollHealth();
@@ -364,6 +370,22 @@ export class DeviceAgent implements AppModule {
         this.emitEvent('module-health', { module: m.name, ok: h.ok, state: h.state, was: was.state });
       }
       this.lastHealth.set(m.name, { ok: h.ok, state: h.state });
+    }
+  }
+
+  /** modules whose telemetry counts `players` (the media server): a sudden rise is a player-burst event */
+  private samplePlayers(): void {
+    for (const m of this.otherModules()) {
+      if (!m.telemetry) continue;
+      let players: unknown;
+      try {
+        players = m.telemetry().players;
+      } catch {
+        continue;
+      }
+      if (typeof players !== 'number') continue;
+      const burst = this.bursts!.sample(m.name, players);
+      if (burst) this.emitEvent('player-burst', { ...burst });
     }
   }
 

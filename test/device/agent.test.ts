@@ -192,6 +192,9 @@ test('telemetry (system and per module) while online, state/storage and state/ne
   t.is(moduleTelemetry.points, 1);
   const event = fleet.waitFor(`mss/v1/${id}/events/module-health`, (v) => (v as { data?: { module?: string } })?.data?.module === 'server', 15_000);
   server.healthy = false;
+  const burst = fleet.waitFor(`mss/v1/${id}/events/player-burst`, () => true, 15_000);
+  server.players = 80;
+  t.like(((await burst) as { data: Record<string, unknown> }).data, { module: 'server', from: 0, to: 80 });
   const e = (await event) as { seq: number; data: { ok: boolean; state: string; was: string } };
   t.deepEqual(e.data, { module: 'server', ok: false, state: 'degraded', was: 'running' });
   t.true(e.seq > 0);

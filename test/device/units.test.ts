@@ -1,5 +1,6 @@
 import test from 'ava';
 import { Backoff } from '../../src/device/backoff.js';
+import { BurstDetector } from '../../src/device/burst-detector.js';
 import { CommandTable } from '../../src/device/commands.js';
 import { changedSections } from '../../src/device/config-sync.js';
 import { deviceIdFromSerial, resolveDeviceId } from '../../src/device/identity.js';
@@ -116,4 +117,18 @@ test('config diff names changed sections', (t) => {
   const b = validateConfig({ logLevel: 'warn', server: { maxPlayers: 7 } });
   t.deepEqual(changedSections(a, b), ['logLevel', 'server']);
   t.deepEqual(changedSections(a, validateConfig({})), []);
+});
+
+test('player bursts: a rise of the threshold within the window is one event, then quiet for a window', (t) => {
+  const d = new BurstDetector(50, 10_000);
+  t.is(d.sample('media', 10, 0), undefined);
+  t.is(d.sample('media', 40, 2000), undefined);
+  t.deepEqual(d.sample('media', 61, 4000), { module: 'media', from: 10, to: 61, windowSec: 10 });
+  t.is(d.sample('media', 200, 6000), undefined, 'quiet after an event');
+  t.is(d.sample('media', 200, 30_000), undefined, 'no rise');
+  t.is(d.sample('media', 120, 32_000), undefined, 'a fall is no burst');
+  t.is(new BurstDetector(0, 10_000).sample('media', 1e6, 0), undefined, 'off');
+  // slow growth never triggers
+  const slow = new BurstDetector(50, 10_000);
+  for (let s = 0; s < 100; s++) t.is(slow.sample('media', s * 4, s * 2000), undefined);
 });

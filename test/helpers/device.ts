@@ -56,8 +56,9 @@ export class FakeServerModule implements AppModule {
   health(): ModuleHealth {
     return this.healthy ? { ok: true, state: 'running', detail: { points: this.points } } : { ok: false, state: 'degraded', detail: { points: this.points } };
   }
+  players = 0;
   telemetry() {
-    return { players: 0, points: this.points.length };
+    return { players: this.players, points: this.points.length };
   }
   async reconfigure(next: MssConfig, prev: MssConfig): Promise<ReconfigureResult> {
     this.reconfigures++;

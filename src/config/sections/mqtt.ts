@@ -27,6 +27,8 @@ export interface MqttConfig {
   forwardLogLevel: 'debug' | 'info' | 'warn' | 'error';
   /** log lines forwarded per second at most (the rest counted in a "suppressed N" line) */
   forwardLogsPerSec: number;
+  /** a rise of this many players within 10 s is sent as a player-burst event (0: off) */
+  playerBurstThreshold: number;
 }
 
 export const mqttSchema: Schema = {
@@ -49,6 +51,7 @@ export const mqttSchema: Schema = {
     keepaliveSec: { kind: 'int', doc: 'MQTT keepalive; the broker declares the device lost after 1.5 times this without traffic', default: 30, min: 5, max: 1200 },
     stateIntervalMs: { kind: 'int', doc: 'Least time between two state/<module> messages of one module', default: 10000, min: 500, max: 3600000 },
     forwardLogLevel: { kind: 'enum', doc: 'Lowest level of log lines sent to logs/<level>', values: ['debug', 'info', 'warn', 'error'], default: 'warn' },
+    playerBurstThreshold: { kind: 'int', doc: 'Players arriving within 10 s that make a player-burst event (0: off)', default: 50, min: 0, max: 1000000 },
     forwardLogsPerSec: { kind: 'int', doc: 'Most log lines forwarded per second (the rest are counted)', default: 20, min: 1, max: 10000 },
   },
 };
