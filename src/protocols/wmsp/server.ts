@@ -639,6 +639,11 @@ export class WmspServer {
     session.state = 'STREAMING';
     session.play = handle;
     sink.writeHead();
+    this.watchEnd(handle, session, { remoteAddress: ctx.remoteAddress, url: req.url ?? '/', point: target.point, userAgent: String(req.headers['user-agent'] ?? ''), start: startedAt });
+  }
+
+  /** the session's summary when its stream ends (a method of its own, so the stream's life keeps no request alive) */
+  private watchEnd(handle: WmspPlayHandle, session: Session, base: { remoteAddress: string; url: string; point: string; userAgent: string; start: number }): void {
     void handle.ended.then(() => {
       if (session.play === handle) {
         session.play = null;
@@ -648,18 +653,14 @@ export class WmspServer {
       const s = handle.stats;
       this.opts.onSessionEnd?.({
         protocol: 'wmsp',
-        remoteAddress: ctx.remoteAddress,
-        url: req.url ?? '/',
-        point: target.point,
-        userAgent: String(req.headers['user-agent'] ?? ''),
+        ...base,
         clientId: session.id,
-        start: startedAt,
-        durationMs: Date.now() - startedAt,
+        durationMs: Date.now() - base.start,
         bytesSent: s.bytesSent,
         packetsSent: s.packetsSent,
         status: 200,
       });
-      this.log.info('wmsp.session-ended', { remote: ctx.remoteAddress, point: target.point, clientId: session.id, reason: s.endReason, bytes: s.bytesSent, packets: s.packetsSent });
+      this.log.info('wmsp.session-ended', { remote: base.remoteAddress, point: base.point, clientId: session.id, reason: s.endReason, bytes: s.bytesSent, packets: s.packetsSent });
     });
   }
 
