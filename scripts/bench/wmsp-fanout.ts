@@ -136,6 +136,23 @@ function cpuTimes(pid: number): { user: number; sys: number } {
   return { user: Number(fields[11]) / CLK_TCK, sys: Number(fields[12]) / CLK_TCK };
 }
 
+/** CPU seconds per thread name (main thread, V8 GC workers, libuv pool...), summed over threads of the same name */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const name = tid === String(pid) ? 'main' : comm;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
+    } catch {
+      // thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 function cpuSeconds(pid: number): number {
   const t = cpuTimes(pid);
   return t.user + t.sys;
@@ -352,6 +369,8 @@ interface LoadRun {
   rssWindowEndMB: number;
   rssAnonMB: number;
   rssFileMB: number;
+  /** server CPU seconds in the window per thread name */
+  threads: Record<string, number>;
   loadCpuProc: number;
   ttffUnderLoadMs: number | null;
   ttffUnderLoadError?: string;
@@ -368,6 +387,8 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
   let rssWindowEndMB = 0;
   let rssAnonMB = 0;
   let rssFileMB = 0;
+  let threads0 = new Map<string, number>();
+  const threads: Record<string, number> = {};
   let loadCpuProc = 0;
   let result: LoadResult | undefined;
   let ttff: Promise<{ ms: number | null; error?: string }> | undefined;
@@ -389,6 +410,7 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
         if (msg.event === 'window-start') {
           cpuServer0 = cpuSeconds(server.pid);
           sysServer0 = cpuTimes(server.pid).sys;
+          threads0 = threadCpu(server.pid);
           cpuLoad0 = cpuSeconds(child.pid!);
           if (ttffMidWindow) ttff = sleep((opts.seconds * 1000) / 2).then(() => timeToFirstFrame(server));
         } else if (msg.event === 'window-end') {
@@ -397,6 +419,10 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
           rssWindowEndMB = statusKb(server.pid, 'VmRSS') / 1024;
           rssAnonMB = statusKb(server.pid, 'RssAnon') / 1024;
           rssFileMB = statusKb(server.pid, 'RssFile') / 1024;
+          for (const [name, sec] of threadCpu(server.pid)) {
+            const d = sec - (threads0.get(name) ?? 0);
+            if (d > 0) threads[name] = Math.round(d * 100) / 100;
+          }
           loadCpuProc = cpuSeconds(child.pid!) - cpuLoad0;
         } else if (msg.event === 'result') result = msg as unknown as LoadResult;
         else if (msg.event === 'error') reject(new Error(`load generator: ${msg.message}`));
@@ -408,7 +434,7 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
   await done;
   if (!result) throw new Error('load generator ended without a result');
   const t = ttff ? await ttff : undefined;
-  return { result, serverCpu, serverSys, rssWindowEndMB, rssAnonMB, rssFileMB, loadCpuProc, ttffUnderLoadMs: t?.ms ?? null, ttffUnderLoadError: t?.error };
+  return { result, serverCpu, serverSys, rssWindowEndMB, rssAnonMB, rssFileMB, threads, loadCpuProc, ttffUnderLoadMs: t?.ms ?? null, ttffUnderLoadError: t?.error };
 }
 
 /** Wall time of `ffmpeg -i mmsh://... -frames:v 1 -f null -` (connect, header, first decoded video frame). */
@@ -442,6 +468,7 @@ interface Row {
   rssWindowEndMB?: number;
   rssAnonMB?: number;
   rssFileMB?: number;
+  threads?: Record<string, number>;
   loadCpu?: number;
   ttffLoadMs?: number | null;
   gaps?: number;
@@ -538,6 +565,7 @@ async function main(): Promise<void> {
           rssWindowEndMB: r.rssWindowEndMB,
           rssAnonMB: r.rssAnonMB,
           rssFileMB: r.rssFileMB,
+          threads: r.threads,
           cpuPerGB: gb > 0 ? r.serverCpu / gb : NaN,
           peakRssMB,
           loadCpu: r.loadCpuProc,
@@ -602,6 +630,10 @@ async function main(): Promise<void> {
   }
   for (const r of rows) {
     if (r.rssAnonMB !== undefined) out.push(`${r.server} ${r.players}: RSS at window end ${fmt(r.rssWindowEndMB, 1)} MB = ${fmt(r.rssAnonMB, 1)} anonymous (heap, buffers) + ${fmt(r.rssFileMB, 1)} file-backed (binary, libraries)`);
+    if (r.threads) {
+      const parts = Object.entries(r.threads).sort((a, b) => b[1] - a[1]).map(([name, sec]) => `${name} ${sec.toFixed(2)}`);
+      out.push(`${r.server} ${r.players}: window CPU s by thread: ${parts.join(', ') || 'none'}`);
+    }
     if (r.note) out.push(`${r.server} ${r.players}: ${r.note}`);
   }
   // targets
