@@ -43,7 +43,10 @@ export const configSchema: Schema = {
   },
 };
 
-/** The embedded defaults: a sample on-demand point and a live point looping a sample, so `npm start` serves at once. */
+/**
+ * The embedded defaults: a sample on-demand point, a live point looping a sample, and a point waiting for an
+ * encoder's push (`mss encode --push http://127.0.0.1:8080/live2`), so `npm start` serves at once.
+ */
 export function embeddedDefaults(): Record<string, unknown> {
   const media = join(packageRoot(), 'media');
   return {
@@ -52,6 +55,7 @@ export function embeddedDefaults(): Record<string, unknown> {
       publishingPoints: [
         { name: 'vod', type: 'ondemand', path: media },
         { name: 'live', type: 'broadcast', source: { type: 'file', path: join(media, 'sample.wmv'), loop: true }, start: 'boot' },
+        { name: 'live2', type: 'broadcast', source: { type: 'push' } },
       ],
     },
   };

@@ -19,10 +19,10 @@ function issuesOf(fn: () => unknown): Array<{ path: string; message: string }> {
   return (err.detail.errors as Array<{ path: string; message: string }>) ?? [];
 }
 
-test('the embedded defaults validate and serve a vod and a live point', (t) => {
+test('the embedded defaults validate: a vod point, a looping live point and a push point', (t) => {
   const config = validateConfig(embeddedDefaults());
   t.is(config.http.port, 8080);
-  t.deepEqual(config.server.publishingPoints.map((p) => [p.name, p.type]), [['vod', 'ondemand'], ['live', 'broadcast']]);
+  t.deepEqual(config.server.publishingPoints.map((p) => [p.name, p.type]), [['vod', 'ondemand'], ['live', 'broadcast'], ['live2', 'broadcast']]);
 });
 
 test('the shipped firmware config validates', (t) => {
