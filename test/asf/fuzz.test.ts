@@ -13,20 +13,10 @@ import { AsfStreamParser } from '../../src/asf/stream-parser.js';
 import { buildAsfFile } from '../../src/asf/writer.js';
 import { MssError } from '../../src/core/errors.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
+import { seededRandom as mulberry32 } from '../helpers/prng.js';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 100_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING_32 = [0, 1, 2, 7, 8, 23, 24, 29, 30, 49, 50, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
 

@@ -15,6 +15,7 @@ import {
   type Authenticator,
 } from '../../src/http/auth.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
+import { seededRandom as prng } from '../helpers/prng.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -175,18 +176,6 @@ test('client refuses schemes and algorithms it does not speak', (t) => {
   // RFC 2069 (no qop) still answered
   t.regex(authorizationHeader('Digest realm="r", nonce="n"', 'a', 'b', 'GET', '/'), /^Digest username="a".*response="[0-9a-f]{32}"$/);
 });
-
-/** mulberry32: small seeded PRNG so fuzz failures reproduce */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('check never throws on 100k garbage and mutated headers (seeded fuzz)', (t) => {
   const rand = prng(0x5eed);

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { MssError } from '../../src/core/errors.js';
 import { buildAsx, parseAsx } from '../../src/media/asx.js';
+import { seededRandom as prng } from '../helpers/prng.js';
 
 test('buildAsx writes ASX 3.0 with every entry, ref and log URL, escaped', (t) => {
   const text = buildAsx({
@@ -97,17 +98,6 @@ test('buildAsx refuses empty announcements and control characters', (t) => {
   t.throws(() => buildAsx({ entries: [{ refs: [] }] }), { message: /entries\[0\] needs at least one ref/ });
   t.throws(() => buildAsx({ entries: [{ refs: ['http://x/\u0001'] }] }), { message: /entries\[0\]\.refs\[0\] holds a control character/ });
 });
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('parseAsx either parses or throws MssError on 20k mutated documents (seeded fuzz)', (t) => {
   const rand = prng(42);

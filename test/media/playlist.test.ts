@@ -2,6 +2,7 @@ import test from 'ava';
 import path from 'node:path';
 import { MssError, type MssErrorCode } from '../../src/core/errors.js';
 import { parseClockValue, parseWsxPlaylist, resolveMediaSrc } from '../../src/media/playlist.js';
+import { seededRandom as prng } from '../helpers/prng.js';
 
 const base = '/srv/media/lists';
 
@@ -107,17 +108,6 @@ test('SMIL clock values', (t) => {
   t.is(parseClockValue('-5s'), undefined);
   t.is(parseClockValue('5 fortnights'), undefined);
 });
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('parseWsxPlaylist returns entries inside baseDir or throws MssError on 20k mutations (seeded fuzz)', (t) => {
   const rand = prng(7);

@@ -5,17 +5,7 @@
 import test from 'ava';
 import { isMssError } from '../../../src/core/errors.js';
 import { FIELDS_52, buildXmlLog, coveringForm, buildWebServerLog, formatW3cLine, parsePlayerLog, type WmlogRecord } from '../../../src/protocols/wmlog/codec.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as mulberry32 } from '../../helpers/prng.js';
 
 const SEED = 0x5eed_1065;
 const ITERATIONS = 120_000;

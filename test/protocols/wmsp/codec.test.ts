@@ -24,6 +24,7 @@ import {
   pragmaNumber,
   pragmaUint,
 } from '../../../src/protocols/wmsp/codec.js';
+import { seededRandom as prng } from '../../helpers/prng.js';
 
 const hex = (b: Buffer) => b.toString('hex');
 
@@ -164,17 +165,6 @@ test('classifyRequest tells every request type apart', (t) => {
 });
 
 // -- seeded fuzzing ------------------------------------------------------------------------------------------------
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('fuzz: the frame parser returns frames or throws MssError, never anything else, on 100k inputs', (t) => {
   const rand = prng(0x5eed);
