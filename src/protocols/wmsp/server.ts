@@ -220,6 +220,23 @@ function framerFor(version: number, features: string[], broadcast: boolean): Wms
   return f;
 }
 
+/** $H (and $M) frames per header Buffer and framer: a broadcast's header is framed once for every Describe */
+const headerFrameCache = new WeakMap<Buffer, Map<string, Buffer[]>>();
+
+function headerFramesOf(framer: WmspFramer, headerBytes: Buffer): Buffer[] {
+  let byFramer = headerFrameCache.get(headerBytes);
+  if (!byFramer) {
+    byFramer = new Map();
+    headerFrameCache.set(headerBytes, byFramer);
+  }
+  let frames = byFramer.get(framer.name);
+  if (!frames) {
+    frames = framer.header(headerBytes);
+    byFramer.set(framer.name, frames);
+  }
+  return frames;
+}
+
 // -- the socket sink ------------------------------------------------------------------------------------------------
 
 class SocketSink implements WmspSink {
@@ -529,7 +546,7 @@ export class WmspServer {
     const info = await target.describe();
     const features = this.features(target, version);
     const framer = framerFor(version, features, target.kind === 'broadcast');
-    const frames = framer.header(info.headerBytes);
+    const frames = headerFramesOf(framer, info.headerBytes);
     const pragma = [this.pragmaLine(session, reset, features)];
     const wantPair = pragmaUint(c.pragmas, 'packet-pair-experiment') === 1;
     if (wantPair) pragma.push('packet-pair-experiment=1');
