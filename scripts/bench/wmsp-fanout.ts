@@ -16,7 +16,11 @@
  *     or stalled > 5 s in the window, or never joined;
  *   - the load generator's own CPU seconds (it shares the two cores);
  *   - time to first decoded frame of a live join (`ffmpeg -i mmsh://... -frames:v 1 -f null -`) idle and
- *     once in the middle of the loaded window.
+ *     once in the middle of the loaded window;
+ *   - for diagnosis: kernel share of the CPU, CPU per server thread, RSS split into anonymous and file-backed,
+ *     and with --profile a `node --cpu-prof` self-time summary of the mss process.
+ * The machine is shared: other work running at the same time changes wall-clock numbers (stalls, TTFF) more
+ * than CPU seconds, which are per process.
  * VLC is installed with apt when missing and run as `nobody` (it refuses root) through setpriv, which execs,
  * so the pid measured is VLC's own.
  */
