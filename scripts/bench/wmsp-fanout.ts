@@ -57,7 +57,7 @@ interface Args {
 }
 
 function parseCli(argv: string[]): Args {
-  const a: Args = { players: [50, 500, 2000], seconds: 30, servers: ['mss', 'vlc'], settle: 5, ttffSamples: 3, concurrency: 100, profile: false, nodeFlags: [] };
+  const a: Args = { players: [50, 500, 2000], seconds: 30, servers: ['mss', 'vlc'], settle: 5, ttffSamples: 3, concurrency: 100, profile: false, nodeFlags: ['--max-semi-space-size=2'] /* as bin/mss.js and npm start launch it */ };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
