@@ -50,6 +50,8 @@ interface RingEntry {
   bytes: number;
   /** framed buffers by group key */
   framed: Map<string, Buffer | null>;
+  /** the batch that began with this entry, by group key: catching-up players reuse it (one write, no copy) */
+  batch?: Map<string, { buf: Buffer; entries: number; packets: number }>;
 }
 
 interface Group {
@@ -222,6 +224,7 @@ export class LiveFanout implements PacedTask {
       }
       if (frames.length === 0) continue;
       const joined = frames.length === 1 ? frames[0] : Buffer.concat(frames);
+      (batch[0].batch ??= new Map()).set(group.key, { buf: joined, entries: batch.length, packets: frames.length });
       for (const p of group.live) this.deliver(p, joined, frames, firstKey, now);
     }
     this.idleIfNothingToDo();
@@ -335,6 +338,16 @@ export class LiveFanout implements PacedTask {
         p.slowSince = 0;
         if (p.catchupBytes >= allowance) return;
         const entry = this.ring[this.ringHead + (p.cursor - base)];
+        if (entry && p.sentFirst) {
+          // a whole batch already framed for live players goes out as one write
+          const b = entry.batch?.get(p.group.key);
+          if (b && p.cursor + b.entries <= edge) {
+            p.cursor += b.entries;
+            this.writeBatch(p, b.buf, b.packets);
+            p.catchupBytes += b.buf.length;
+            continue;
+          }
+        }
         p.cursor++;
         if (!entry) continue;
         const frame = p.sentFirst ? this.framedFor(entry, p.group) : this.firstFrame(entry, p.group);
@@ -533,6 +546,7 @@ export class LiveFanout implements PacedTask {
       if (newestSendTime - oldest.sendTime <= maxMs && this.ringBytesHeld <= maxBytes) break;
       this.ringBytesHeld -= oldest.bytes;
       oldest.framed.clear();
+      oldest.batch = undefined;
       this.ringHead++;
     }
     // drop trimmed entries from the array soon, so their packets are not held past the ring's span

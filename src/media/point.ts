@@ -236,12 +236,13 @@ export class PublishingPoint {
   async playFile(file: string, opts: PlayOptions, framer: PacketFramer, sink: PlayerSink, remote: string): Promise<PlayHandle> {
     const handle = await openAsfFile(file);
     let release: (() => void) | null = null;
+    let slot: { bitrate: number } | null = null;
     try {
       const desc = describeFile(handle);
       const bitrate = selectedBitrate(desc, opts.streams);
       release = this.deps.admission.admit(this, bitrate);
       const server = this.deps.server();
-      const slot = { bitrate };
+      slot = { bitrate };
       this.active.add(slot);
       this.totals.sessions++;
       const playback = new OnDemandPlayback({
@@ -255,11 +256,13 @@ export class PublishingPoint {
         playerQueueBytes: server.playerQueueBytes,
         slowPlayerTimeoutMs: server.slowPlayerTimeoutMs,
         remote,
-        onEnd: (stats) => this.ended(slot, release!, stats),
+        onEnd: (stats) => this.ended(slot!, release!, stats),
       });
       await playback.start();
       return playback;
     } catch (err) {
+      // a start that failed (a seek into a broken file) frees its slot
+      if (slot) this.active.delete(slot);
       release?.();
       await handle.close().catch(() => undefined);
       throw err;

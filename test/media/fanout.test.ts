@@ -215,3 +215,29 @@ test('batched delivery: packets are written once per batch, one shared Buffer pe
   }
   t.deepEqual(ids, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });
+
+test('a catching-up player is sent the batches live players got, as the same Buffers, with no packet missing', async (t) => {
+  const { packets, layout, header } = await source();
+  const scheduler = new PacingScheduler();
+  t.teardown(() => scheduler.stop());
+  const fanout = new LiveFanout({ scheduler, log: createLogger('test'), playerQueueBytes: 1 << 22, slowPlayerTimeoutMs: 1000, batchMs: 50 });
+  fanout.setHeader(header, layout);
+  const early = new MemorySink();
+  fanout.join({ sink: early, framer });
+  for (let i = 0; i < 120; i++) {
+    fanout.push(packets[i]);
+    if (i % 5 === 4) {
+      await new Promise((r) => setTimeout(r, 55));
+      scheduler.runTick();
+    }
+  }
+  const late = new MemorySink();
+  fanout.join({ sink: late, framer });
+  t.true(late.writes.some((w) => early.writes.includes(w)), 'reuses a live batch');
+  const ids: number[] = [];
+  for (const w of late.writes.slice(1)) {
+    for (let off = 0; off < w.length; off += 8 + layout.packetSize) ids.push(w.readUInt32LE(off + 4));
+  }
+  t.deepEqual(ids, Array.from({ length: ids.length }, (_, k) => ids[0] + k));
+  t.is(ids[ids.length - 1], 119);
+});
