@@ -33,13 +33,22 @@ export const STATUS_FOR_CODE: Record<MssErrorCode, number> = {
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout',
-  409: 'Conflict', 410: 'Gone', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large', 453: 'Not Enough Bandwidth',
+  409: 'Conflict', 410: 'Gone', 413: 'Payload Too Large', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 453: 'Not Enough Bandwidth',
   500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 
 export function reasonPhrase(status: number): string {
   return REASONS[status] ?? 'Error';
 }
+
+/** The HTTP status of an error: a status the error names itself (e.g. 429 for a rate limit), else by its code. */
+export function statusForError(e: MssError): number {
+  const named = e.detail.status;
+  if (typeof named === 'number' && Number.isInteger(named) && named >= 400 && named <= 599) return named;
+  return e.code === 'too-large' && /header/i.test(e.message) ? 431 : STATUS_FOR_CODE[e.code];
+}
+
+const silentLog: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLog, enabled: () => false };
 
 /** Peer address without the IPv4-mapped IPv6 prefix. */
 export function peerAddress(socket: Socket | undefined | null): string {
@@ -203,10 +212,13 @@ export class HttpModule implements AppModule, HttpRouteRegistry {
       await route.handle(req, res, ctx);
     } catch (err) {
       const e = toMssError(err);
-      const status = e.code === 'too-large' && /header/i.test(e.message) ? 431 : STATUS_FOR_CODE[e.code];
+      const status = statusForError(e);
       this.rejected++;
       if (status >= 500) log.error('http.route-failed', { route: route.name, remote: remoteAddress, error: e });
-      rejectRequest(res, ctx, status, e.message, { route: route.name, method: req.method, path: url.pathname.slice(0, 200) });
+      // a flood (rate limit) is logged once per address and window, not once per request
+      const quiet = Number(e.detail.refusedInWindow ?? 1) > 1;
+      const headers: Record<string, string> = e.detail.retryAfter !== undefined ? { 'Retry-After': String(e.detail.retryAfter) } : {};
+      rejectRequest(res, quiet ? { ...ctx, log: silentLog } : ctx, status, e.message, { route: route.name, method: req.method, path: url.pathname.slice(0, 200) }, headers);
     }
   }
 

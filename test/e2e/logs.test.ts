@@ -85,9 +85,10 @@ test.serial('malformed log POSTs get a clear 400 and store nothing', async (t) =
   const badXml = await post(srv.port, '/logs', buildXmlLog(RECORD, { form: 47 }).replace('<c-bytes>123456</c-bytes>', '<c-bytes>lots</c-bytes>'), { 'Content-Type': 'application/x-wms-LogStats' });
   t.is(badXml.status, 400);
   t.regex(badXml.text, /<c-bytes> must be a whole number/);
-  // over WMSP: the media server answers as WMS does, but nothing is stored
+  // over WMSP too: a clear 400 (where WMS would answer 204), and nothing is stored
   const wmsp = await post(srv.port, `/vod/${FIXTURES.av20}`, '<XML><Summary>not a log</Summary></XML>', { 'Content-Type': 'application/x-wms-LogStats', Pragma: 'client-id=1' });
-  t.true(wmsp.status === 204 || wmsp.status === 400, `status ${wmsp.status}`);
+  t.is(wmsp.status, 400, wmsp.text);
+  t.regex(wmsp.text, /400 Bad Request: .+/);
   t.is(await playerEntries(srv), before);
 });
 
@@ -150,6 +151,10 @@ test('a flood of log POSTs is bounded by rate and size while a player keeps stre
   t.is(limited, 181);
   t.is(await playerEntries(flood), 19);
   // the flood is logged once, not once per refused post
+  t.is(flood.logs.filter((l) => l.event === 'http.rejected' && l.status === 429).length, 1);
+  // the WMSP Log request path shares the allowance and answers the same 429
+  const wmspLog = await post(flood.port, '/live', body, { 'Content-Type': 'text/plain', Pragma: 'log-line=x' });
+  t.is(wmspLog.status, 429, wmspLog.text);
   t.is(flood.logs.filter((l) => l.event === 'http.rejected' && l.status === 429).length, 1);
 
   t.is(await playerExit, 0, playerErr);

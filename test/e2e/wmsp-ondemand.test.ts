@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildAsfFile, openAsfFile, parseDataPacket, parseHeaderObject } from '../../src/asf/index.js';
 import { assembleHeader } from '../../src/protocols/wmsp/codec.js';
+import { buildXmlLog } from '../../src/protocols/wmlog/codec.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 import { FFMPEG_DESCRIBE, ffmpegPlay, rawRequest } from '../protocols/wmsp/raw-client.js';
@@ -208,10 +209,21 @@ test('KeepAlive, Log and GetContentInfo requests are answered', async (t) => {
     method: 'POST',
     pragmas: [`client-id=${id}`],
     headers: { 'Content-Type': 'application/x-wms-LogStats;charset=UTF-8' },
-    body: '<XML><Summary>0.0.0.0 2026-11-25 13:00:00 - /vod/x.wmv 0 20 1 200 - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -</Summary></XML>',
+    body: buildXmlLog(
+      { 'c-ip': '0.0.0.0', date: '2026-11-25', time: '13:00:00', 'cs-uri-stem': '/vod/x.wmv', 'c-starttime': '0', 'x-duration': '20', 'c-rate': '1', 'c-status': '200', 'c-bytes': '1000', 'cs-url': 'mmsh://127.0.0.1/vod/x.wmv' },
+      { form: 47 },
+    ),
     rawBody: true,
   });
   t.is(log.status, 204);
+  const badLog = await rawRequest(srv.port, `/vod/${FIXTURES.av20}`, {
+    method: 'POST',
+    pragmas: [`client-id=${id}`],
+    headers: { 'Content-Type': 'application/x-wms-LogStats;charset=UTF-8' },
+    body: '<XML><Summary>0.0.0.0 2026-11-25 13:00:00 - /vod/x.wmv 0 20</Summary></XML>',
+    rawBody: true,
+  });
+  t.is(badLog.status, 400);
   const info = await rawRequest(srv.port, `/vod/${FIXTURES.av20}`, { method: 'POST', headers: { 'Content-Type': 'application/x-wms-getcontentinfo' }, body: 'x', rawBody: true });
   t.is(info.status, 200);
   t.regex(info.headers['cache-control'].join(','), /x-wms-content-size=\d+/);

@@ -775,15 +775,9 @@ export class WmspServer {
       logLine: c.pragmas.get('log-line'),
       receivedAt: Date.now(),
     };
-    // stored before it is acknowledged; a log the store cannot parse is still answered 204 (WMS never fails a
-    // log for its syntax), other store failures are not acknowledged
-    try {
-      await this.opts.onPlayerLog?.(report);
-    } catch (err) {
-      const e = toMssError(err);
-      if (e.code !== 'malformed' && e.code !== 'truncated' && e.code !== 'unsupported') throw e;
-      this.log.warn('wmsp.log-unparsed', { remote: ctx.remoteAddress, point: target.point, reason: e.message });
-    }
+    // stored before it is acknowledged. Unlike WMS, which answers 204 to any log, a log that cannot be parsed gets
+    // a 400 naming the problem (and a flood a 429): nothing is stored, and the player or its operator learns why.
+    await this.opts.onPlayerLog?.(report);
     this.simpleResponse(req, c, 204, session ?? undefined);
   }
 
