@@ -190,7 +190,7 @@ export class DeviceAgent implements AppModule {
     this.pollHealth();
     void this.sampleHostState();
     // Boot never waits for the broker: the connection comes and goes on its own schedule.
-    this.conn.start();
+    await this.conn.start();
     this.log.info('agent-started', { deviceId: this.deviceId, idSource: this.deviceIdSource, broker: this.config.mqtt.url.replace(/\/\/[^@/]*@/, '//***@') });
   }
 

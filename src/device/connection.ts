@@ -5,7 +5,7 @@
  * (state coalesced, telemetry dropped, events kept in the durable outbox).
  */
 import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { MqttConfig } from '../config/index.js';
@@ -57,8 +57,10 @@ export class DeviceConnection {
     return this.backoff.attempts;
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.stopping = false;
+    // loaded only when the agent is on: the MQTT client costs ~19 MB of RSS on a box that may never use it
+    const { default: mqtt } = await import('mqtt');
     const options: IClientOptions = {
       clientId: this.opts.clientId,
       protocolVersion: this.config.protocolVersion,

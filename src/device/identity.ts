@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import si from 'systeminformation';
+import { systemInformation } from './system-information.js';
 import type { DeviceKv } from './kv.js';
 
 const DEVICE_ID = /^[a-z0-9-]{1,64}$/;
@@ -27,6 +27,7 @@ export async function readBoardSerial(): Promise<string | undefined> {
     }
   }
   try {
+    const si = await systemInformation();
     const sys = await si.system();
     return deviceIdFromSerial(sys.serial);
   } catch {

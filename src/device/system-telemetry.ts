@@ -1,5 +1,5 @@
 /** System metrics for telemetry/system, from systeminformation (each probe may fail alone: it is then left out). */
-import si from 'systeminformation';
+import { systemInformation } from './system-information.js';
 
 export interface SystemTelemetry {
   cpu?: { load: number; loadUser: number; loadSystem: number; cores: number };
@@ -32,6 +32,7 @@ const round = (n: number | null | undefined, digits = 1): number | null => (type
 export const sampleSystem = shared(1000, sampleSystemNow);
 
 async function sampleSystemNow(dataDir: string): Promise<SystemTelemetry> {
+  const si = await systemInformation();
   const [load, temp, mem, fs, net] = await Promise.allSettled([si.currentLoad(), si.cpuTemperature(), si.mem(), si.fsSize(), si.networkStats('*')]);
   const usage = process.cpuUsage();
   const pm = process.memoryUsage();
@@ -61,6 +62,7 @@ export const sampleStorageState = shared(1000, sampleStorageStateNow);
 
 async function sampleStorageStateNow(dataDir: string): Promise<Record<string, unknown> | undefined> {
   try {
+    const si = await systemInformation();
     const fs = await si.fsSize();
     const best = fs.filter((f) => dataDir === f.mount || dataDir.startsWith(f.mount.endsWith('/') ? f.mount : f.mount + '/')).sort((a, b) => b.mount.length - a.mount.length)[0] ?? fs[0];
     if (!best) return undefined;
@@ -76,6 +78,7 @@ export const sampleNetworkState = shared(1000, sampleNetworkStateNow);
 
 async function sampleNetworkStateNow(): Promise<Record<string, unknown> | undefined> {
   try {
+    const si = await systemInformation();
     const ifaces = await si.networkInterfaces();
     const list = (Array.isArray(ifaces) ? ifaces : [ifaces])
       .filter((i) => !i.internal)
@@ -90,6 +93,7 @@ async function sampleNetworkStateNow(): Promise<Record<string, unknown> | undefi
 /** the birth record's hardware part: the same for the whole life of the process */
 export const describeHardware = shared(Infinity, async (): Promise<Record<string, unknown>> => {
   try {
+    const si = await systemInformation();
     const [sys, cpu, os] = await Promise.all([si.system(), si.cpu(), si.osInfo()]);
     return {
       model: [sys.manufacturer, sys.model].filter((x) => x && x !== 'Default string').join(' ') || null,

@@ -4,7 +4,7 @@
  * a camera error reply gives 'unavailable'. Nothing here throws out of an event handler: the encoder keeps
  * running whatever the camera does.
  */
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { MssError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import {
@@ -68,6 +68,8 @@ export class ViscaCamera {
 
   async open(): Promise<void> {
     if (this.port) return;
+    // loaded only when a camera is configured: the serial bindings cost ~17 MB of RSS
+    const { SerialPort } = await import('serialport');
     const port = new SerialPort({ path: this.opts.port, baudRate: this.opts.baudRate, autoOpen: false });
     await new Promise<void>((resolve, reject) =>
       port.open((err) => (err ? reject(new MssError('unavailable', `cannot open camera serial port ${this.opts.port}: ${err.message}`, { port: this.opts.port })) : resolve())),
