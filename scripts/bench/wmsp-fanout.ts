@@ -56,8 +56,14 @@ interface Args {
   mssEntry?: string;
 }
 
+/** the node flags bin/mss.js (and so `npm start`, the systemd unit and the image) launches the appliance with */
+function launchFlags(): string[] {
+  const shebang = readFileSync(path.join(root, 'bin/mss.js'), 'utf8').split('\n')[0];
+  return shebang.split(/\s+/).filter((w) => w.startsWith('--'));
+}
+
 function parseCli(argv: string[]): Args {
-  const a: Args = { players: [50, 500, 2000], seconds: 30, servers: ['mss', 'vlc'], settle: 5, ttffSamples: 3, concurrency: 100, profile: false, nodeFlags: ['--max-semi-space-size=2'] /* as bin/mss.js and npm start launch it */ };
+  const a: Args = { players: [50, 500, 2000], seconds: 30, servers: ['mss', 'vlc'], settle: 5, ttffSamples: 3, concurrency: 100, profile: false, nodeFlags: launchFlags() };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
