@@ -41,7 +41,7 @@ export class MediaCore implements Admission {
 
   constructor(config: ServerConfig, private readonly log: Logger) {
     this.config = config;
-    this.scheduler = new PacingScheduler(20, (err) => log.error('scheduler.task-failed', { error: err }));
+    this.scheduler = new PacingScheduler(undefined, (err) => log.error('scheduler.task-failed', { error: err }));
     for (const p of config.publishingPoints) this.points.set(p.name, this.createPoint(p));
   }
 
