@@ -313,7 +313,8 @@ export class Player {
             send = undefined; // an unreadable packet still goes to the sink, which decides
           }
           if (send !== undefined) {
-            if (state.firstSend === undefined && this.totals.startPositionMs === undefined) this.totals.startPositionMs = contentPosition(packet, state.header);
+            // the first packet whose payloads say where the content starts (a packet with no payloads says nothing)
+            if (this.totals.startPositionMs === undefined) this.totals.startPositionMs = contentPosition(packet, state.header);
             state.firstSend ??= send;
             state.lastSend = Math.max(state.lastSend ?? send, send);
           }
