@@ -60,16 +60,22 @@ async function source() {
   return { packets, layout, header };
 }
 
-function makeFanout(scheduler: PacingScheduler, opts: { queue?: number; slowMs?: number } = {}) {
-  return new LiveFanout({ scheduler, log: createLogger('test'), playerQueueBytes: opts.queue ?? 64 * 1024, slowPlayerTimeoutMs: opts.slowMs ?? 1000 });
-}
-
-test('each packet is framed once and the same Buffer goes to every player', async (t) => {
+/** a started fan-out over the 20 s fixture, its scheduler stopped when the test ends */
+async function liveFanout(t: { teardown(fn: () => void): void }) {
   const { packets, layout, header } = await source();
   const scheduler = new PacingScheduler();
   t.teardown(() => scheduler.stop());
   const fanout = makeFanout(scheduler);
   fanout.setHeader(header, layout);
+  return { packets, layout, header, scheduler, fanout };
+}
+
+function makeFanout(scheduler: PacingScheduler, opts: { queue?: number; slowMs?: number } = {}) {
+  return new LiveFanout({ scheduler, log: createLogger('test'), playerQueueBytes: opts.queue ?? 64 * 1024, slowPlayerTimeoutMs: opts.slowMs ?? 1000 });
+}
+
+test('each packet is framed once and the same Buffer goes to every player', async (t) => {
+  const { packets, fanout } = await liveFanout(t);
   const sinks = Array.from({ length: 50 }, () => new MemorySink());
   for (const sink of sinks) fanout.join({ sink, framer });
   framed = 0;
@@ -80,11 +86,7 @@ test('each packet is framed once and the same Buffer goes to every player', asyn
 });
 
 test('a late joiner starts with the header and the key frame that leaves about a preroll of media to catch up', async (t) => {
-  const { packets, layout, header } = await source();
-  const scheduler = new PacingScheduler();
-  t.teardown(() => scheduler.stop());
-  const fanout = makeFanout(scheduler);
-  fanout.setHeader(header, layout);
+  const { packets, layout, fanout } = await liveFanout(t);
   const video = layout.videoStreams[0];
   const n = 200;
   for (const p of packets.slice(0, n)) fanout.push(p);
@@ -132,11 +134,7 @@ test('a stalled player is dropped after the timeout without holding back the oth
 });
 
 test('a new header sends $C and the new header to players; the end sends $E and closes them', async (t) => {
-  const { packets, layout, header } = await source();
-  const scheduler = new PacingScheduler();
-  t.teardown(() => scheduler.stop());
-  const fanout = makeFanout(scheduler);
-  fanout.setHeader(header, layout);
+  const { packets, layout, header, fanout } = await liveFanout(t);
   const sink = new MemorySink();
   const handle = fanout.join({ sink, framer });
   fanout.push(packets[0]);
@@ -152,11 +150,7 @@ test('a new header sends $C and the new header to players; the end sends $E and 
 });
 
 test('players selecting a subset of streams get filtered packets, framed once per selection', async (t) => {
-  const { packets, layout, header } = await source();
-  const scheduler = new PacingScheduler();
-  t.teardown(() => scheduler.stop());
-  const fanout = makeFanout(scheduler);
-  fanout.setHeader(header, layout);
+  const { packets, layout, fanout } = await liveFanout(t);
   const audio = layout.allStreams.find((s) => !layout.videoStreams.includes(s))!;
   const a = new MemorySink();
   const b = new MemorySink();
@@ -169,11 +163,7 @@ test('players selecting a subset of streams get filtered packets, framed once pe
 });
 
 test('SelectStream on a live player moves it to the new selection from the next key frame', async (t) => {
-  const { packets, layout, header } = await source();
-  const scheduler = new PacingScheduler();
-  t.teardown(() => scheduler.stop());
-  const fanout = makeFanout(scheduler);
-  fanout.setHeader(header, layout);
+  const { packets, layout, fanout } = await liveFanout(t);
   const sink = new MemorySink();
   const all = new MemorySink();
   const handle = fanout.join({ sink, framer });
