@@ -4,16 +4,10 @@ import path from 'node:path';
 import { DeviceAgent } from '../../src/device/agent.js';
 import { loadPersistedConfig, PERSISTED_CONFIG_FILE } from '../../src/device/config-sync.js';
 import { FleetClient } from '../../src/fleet/client.js';
-import { agentConfig, FakeServerModule, tempDir } from '../helpers/device.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { agentConfig, FakeServerModule, brokerForTest } from '../helpers/device.js';
 
 async function setup(t: import('ava').ExecutionContext, opts: { protocolVersion?: 4 | 5; deviceId?: string } = {}) {
-  const broker = await startMosquitto();
-  const tmp = await tempDir();
-  t.teardown(async () => {
-    await broker.stop();
-    await tmp.remove();
-  });
+  const { broker, tmp } = await brokerForTest(t);
   const config = agentConfig({ url: broker.url, dataDir: tmp.dir, protocolVersion: opts.protocolVersion, deviceId: opts.deviceId });
   const server = new FakeServerModule(config);
   const modules: Array<import('../../src/core/module.js').AppModule> = [server];
@@ -159,12 +153,7 @@ test('a change the agent cannot take live (the broker settings) reports pending-
 });
 
 test('rebirth and a broker that lost its retained messages: the agent republishes status, info, state and config/reported', async (t) => {
-  const broker = await startMosquitto({ persistence: false });
-  const tmp = await tempDir();
-  t.teardown(async () => {
-    await broker.stop();
-    await tmp.remove();
-  });
+  const { broker, tmp } = await brokerForTest(t, { persistence: false });
   const config = agentConfig({ url: broker.url, dataDir: tmp.dir });
   const server = new FakeServerModule(config);
   const agent: DeviceAgent = new DeviceAgent({ config, modules: () => [server, agent] });

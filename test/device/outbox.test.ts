@@ -5,8 +5,7 @@ import { DeviceKv } from '../../src/device/kv.js';
 import { Outbox } from '../../src/device/outbox.js';
 import { deviceMigrations } from '../../src/device/store.js';
 import { openStore } from '../../src/store/db.js';
-import { agentConfig, FakeServerModule, tempDir, uniqueDeviceId } from '../helpers/device.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { agentConfig, FakeServerModule, uniqueDeviceId, brokerForTest } from '../helpers/device.js';
 
 async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -34,12 +33,7 @@ test('the outbox keeps rows in order, is bounded, and counts what it dropped', (
 });
 
 test('events produced while the broker is down, and across an agent restart, arrive in order after it returns, none lost', async (t) => {
-  const broker = await startMosquitto({ persistence: true });
-  const tmp = await tempDir();
-  t.teardown(async () => {
-    await broker.stop();
-    await tmp.remove();
-  });
+  const { broker, tmp } = await brokerForTest(t, { persistence: true });
   // The operator: a persistent session (clean: false) with a QoS 1 subscription, so the broker queues for it.
   const id = uniqueDeviceId();
   const received: Array<{ seq: number; n: number }> = [];
@@ -84,12 +78,7 @@ test('events produced while the broker is down, and across an agent restart, arr
 });
 
 test('past the bound the oldest events are dropped and the drop is reported as an event', async (t) => {
-  const broker = await startMosquitto();
-  const tmp = await tempDir();
-  t.teardown(async () => {
-    await broker.stop();
-    await tmp.remove();
-  });
+  const { broker, tmp } = await brokerForTest(t);
   const id = uniqueDeviceId();
   const got: Array<{ topic: string; body: any }> = [];
   const operator = mqtt.connect(broker.url, { clientId: `op-${id}`, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 100 });

@@ -8,9 +8,9 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FleetClient } from '../../src/fleet/client.js';
-import { uniqueDeviceId, tempDir } from '../helpers/device.js';
+import { uniqueDeviceId, brokerForTest } from '../helpers/device.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import type { Mosquitto } from '../helpers/mosquitto.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -52,12 +52,7 @@ async function serveWithAgent(broker: Mosquitto, id: string, dataDir: string, ex
 }
 
 test('status is lost after SIGKILL, online again after a restart, offline after a clean stop', async (t) => {
-  const broker = await startMosquitto();
-  const tmp = await tempDir();
-  t.teardown(async () => {
-    await broker.stop();
-    await tmp.remove();
-  });
+  const { broker, tmp } = await brokerForTest(t);
   const fleet = await FleetClient.connect({ url: broker.url });
   t.teardown(() => fleet.close());
   const id = uniqueDeviceId();
@@ -81,12 +76,7 @@ test('status is lost after SIGKILL, online again after a restart, offline after 
 
 test('a desired config adds a publishing point that ffprobe plays; an invalid one changes nothing; the next boot keeps it', async (t) => {
   const av20 = await fixture(FIXTURES.av20);
-  const broker = await startMosquitto();
-  const tmp = await tempDir();
-  t.teardown(async () => {
-    await broker.stop();
-    await tmp.remove();
-  });
+  const { broker, tmp } = await brokerForTest(t);
   const id = uniqueDeviceId();
   let srv = await serveWithAgent(broker, id, tmp.dir, { server: { publishingPoints: [] } });
   t.teardown(() => srv.stop());
@@ -140,12 +130,7 @@ test('a desired config adds a publishing point that ffprobe plays; an invalid on
 });
 
 test('mss fleet: list, show, cmd (MQTT 5 and 3.1.1 operators, device on 3.1.1), config get, --json', async (t) => {
-  const broker = await startMosquitto();
-  const tmp = await tempDir();
-  t.teardown(async () => {
-    await broker.stop();
-    await tmp.remove();
-  });
+  const { broker, tmp } = await brokerForTest(t);
   const id = uniqueDeviceId();
   const srv = await serveWithAgent(broker, id, tmp.dir, { mqtt: { url: broker.url, deviceId: id, protocolVersion: 4, reconnectMinMs: 100, reconnectMaxMs: 2000 } });
   t.teardown(() => srv.stop());
@@ -183,12 +168,7 @@ test('mss fleet: list, show, cmd (MQTT 5 and 3.1.1 operators, device on 3.1.1), 
 });
 
 test('log lines written while the broker is down reach the operator in order after it returns; fleet watch shows them', async (t) => {
-  const broker = await startMosquitto({ persistence: true });
-  const tmp = await tempDir();
-  t.teardown(async () => {
-    await broker.stop();
-    await tmp.remove();
-  });
+  const { broker, tmp } = await brokerForTest(t, { persistence: true });
   const id = uniqueDeviceId();
   const srv = await serveWithAgent(broker, id, tmp.dir);
   t.teardown(() => srv.stop());
@@ -244,12 +224,7 @@ test('log lines written while the broker is down reach the operator in order aft
 });
 
 test('the encoder over MQTT: a desired config starts it into a point ffprobe plays, its events arrive, encoder and camera commands answer', async (t) => {
-  const broker = await startMosquitto();
-  const tmp = await tempDir();
-  t.teardown(async () => {
-    await broker.stop();
-    await tmp.remove();
-  });
+  const { broker, tmp } = await brokerForTest(t);
   const id = uniqueDeviceId();
   const srv = await serveWithAgent(broker, id, tmp.dir, { server: { publishingPoints: [{ name: 'cam', type: 'broadcast', source: { type: 'push' } }] } });
   t.teardown(() => srv.stop());

@@ -5,11 +5,23 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { validateConfig, type MssConfig } from '../../src/config/index.js';
 import { MssError } from '../../src/core/errors.js';
+import { startMosquitto, type Mosquitto, type MosquittoOptions } from './mosquitto.js';
 import type { AppModule, ModuleCommand, ModuleHealth, ReconfigureResult } from '../../src/core/module.js';
 
 export async function tempDir(prefix = 'mss-device-'): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A real mosquitto and a temp dir for one test, both removed when the test ends. */
+export async function brokerForTest(t: { teardown(fn: () => Promise<void>): void }, opts: MosquittoOptions = {}): Promise<{ broker: Mosquitto; tmp: { dir: string; remove(): Promise<void> } }> {
+  const broker = await startMosquitto(opts);
+  const tmp = await tempDir();
+  t.teardown(async () => {
+    await broker.stop();
+    await tmp.remove();
+  });
+  return { broker, tmp };
 }
 
 /** device ids unique per test, so parallel test processes never share a client id */
