@@ -11,8 +11,8 @@ import type { AppModule, ModuleHealth, ReconfigureResult } from '../core/module.
 import type { HttpRoute } from '../http/route.js';
 import { buildAsx } from '../media/asx.js';
 import { MediaCore } from '../media/core.js';
-import type { LiveIngest, LiveIngestOptions } from '../media/types.js';
-import { WmspServer, type WmspTarget } from '../protocols/wmsp/server.js';
+import type { LiveIngest, LiveIngestOptions } from '../contracts/media.js';
+import { WmspServer } from '../protocols/wmsp/server.js';
 import { PushReceiver } from '../protocols/wmhttp/server.js';
 import { openWmspStream } from '../protocols/wmsp/client.js';
 import type { AppContext } from './context.js';
@@ -41,13 +41,7 @@ export class MediaServerModule implements AppModule {
     this.core.openPullStream = (url) => openWmspStream(url);
     this.wmsp = new WmspServer({
       log: ctx.log.child('wmsp'),
-      resolver: {
-        owns: (raw) => {
-          const seg = firstSegment(raw);
-          return POINT_NAME.test(seg) && this.core.point(seg) !== undefined;
-        },
-        resolve: (raw) => this.core.resolve(raw) as Promise<WmspTarget>,
-      },
+      resolver: this.core,
       onPlayerLog: async (report) => {
         await ctx.hooks.onPlayerLog?.(report);
       },

@@ -22,7 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version') {
-    const { packageVersion } = await import('./version.js');
+    const { packageVersion } = await import('../core/version.js');
     process.stdout.write(packageVersion() + '\n');
     return 0;
   }

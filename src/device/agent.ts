@@ -11,7 +11,7 @@ import { MssError, toMssError } from '../core/errors.js';
 import { addLogSink, createLogger } from '../core/log.js';
 import type { AppModule, ModuleHealth } from '../core/module.js';
 import { applyMigrations, openStore, type Db } from '../store/db.js';
-import { packageVersion as readPackageVersion } from '../cli/version.js';
+import { packageVersion as readPackageVersion } from '../core/version.js';
 import { CommandTable, errorReply, type CommandReply } from './commands.js';
 import { ConfigSync, type ReportedConfig } from './config-sync.js';
 import { DeviceConnection } from './connection.js';

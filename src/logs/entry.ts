@@ -3,7 +3,7 @@
  * the fields the server must fill itself overridden, MS-WMLOG 2.1) or the server's own record of a session.
  */
 import { hostname, loadavg, cpus } from 'node:os';
-import type { PlayerLogReport, SessionSummary } from '../app/context.js';
+import type { PlayerLogReport, SessionSummary } from '../contracts/sessions.js';
 import { toToken, type WmlogField, type WmlogRecord, type PlayerLog } from '../protocols/wmlog/codec.js';
 
 export type LogSource = 'player' | 'server';

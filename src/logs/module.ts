@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../config/paths.js';
-import type { AppContext, PlayerLogReport, SessionSummary } from '../app/context.js';
+import type { AppContext } from '../app/context.js';
+import type { PlayerLogReport, SessionSummary } from '../contracts/sessions.js';
 import type { LogsConfig, MssConfig } from '../config/index.js';
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';

@@ -6,33 +6,21 @@
 import type { PublishingPointConfig, ServerConfig } from '../config/index.js';
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { Authenticator } from '../http/auth.js';
-import { PublishingPoint, type Admission } from './point.js';
+import type { LiveIngest, LiveIngestOptions, MediaResolver, MediaTarget } from '../contracts/media.js';
+import { PublishingPoint, type Admission, type PlayerSlot } from './point.js';
 import type { PulledStream } from './pull-source.js';
 import { PacingScheduler } from './scheduler.js';
-import type { ContentDescription, LiveIngest, LiveIngestOptions, PacketFramer, PlayerSink, PlayHandle, PlayOptions } from './types.js';
+import { chooseStreams } from './selection.js';
 
-/** What a request path names: a file of an on-demand point or a broadcast point. */
-export interface MediaTarget {
-  point: string;
-  kind: 'ondemand' | 'broadcast';
-  /** broadcast fed by an encoder */
-  live: boolean;
-  /** file path inside the point (on-demand) */
-  file?: string;
-  auth: Authenticator | null;
-  allows(address: string): boolean;
-  describe(): Promise<ContentDescription>;
-  play(opts: PlayOptions, framer: PacketFramer, sink: PlayerSink, remote: string): Promise<PlayHandle>;
-}
+export type { MediaTarget };
 
 const POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-export class MediaCore implements Admission {
+export class MediaCore implements Admission, MediaResolver {
   readonly scheduler: PacingScheduler;
   private readonly points = new Map<string, PublishingPoint>();
   private config: ServerConfig;
-  private players = 0;
+  private playersNow = 0;
   private bitrate = 0;
   private startedAt = 0;
   private removeSweep: (() => void) | null = null;
@@ -77,6 +65,14 @@ export class MediaCore implements Admission {
     return [...this.points.keys()];
   }
 
+  /** whether a raw request path names an existing publishing point (cheap: routes use it to claim requests) */
+  owns(rawPath: string): boolean {
+    const clean = rawPath.split('?')[0]!;
+    const slash = clean.indexOf('/', 1);
+    const name = slash < 0 ? clean.slice(1) : clean.slice(1, slash);
+    return POINT_NAME.test(name) && this.points.has(name);
+  }
+
   /** Resolves a raw request path (`/<point>` or `/<point>/<file...>`, still percent-encoded). */
   async resolve(rawPath: string): Promise<MediaTarget> {
     const clean = rawPath.split('?')[0];
@@ -90,6 +86,7 @@ export class MediaCore implements Admission {
       live: point.live,
       auth: point.auth,
       allows: (a: string) => point.access.allows(a),
+      chooseStreams,
     };
     if (point.type === 'broadcast') {
       if (rest.replace(/\/+$/, '') !== '') throw new MssError('not-found', `broadcast point ${point.name} has no file ${JSON.stringify(rest.slice(0, 100))}`);
@@ -97,7 +94,7 @@ export class MediaCore implements Admission {
         ...common,
         kind: 'broadcast',
         describe: () => point.describeLive(),
-        play: (opts, framer, sink, remote) => point.joinLive(opts, framer, sink, remote),
+        play: (opts, framer, sink, who) => point.joinLive(opts, framer, sink, who),
       };
     }
     const file = await point.resolveFile(rest);
@@ -106,7 +103,7 @@ export class MediaCore implements Admission {
       kind: 'ondemand',
       file,
       describe: () => point.describeFile(file),
-      play: (opts, framer, sink, remote) => point.playFile(file, opts, framer, sink, remote),
+      play: (opts, framer, sink, who) => point.playFile(file, opts, framer, sink, who),
     };
   }
 
@@ -114,7 +111,7 @@ export class MediaCore implements Admission {
   admit(point: PublishingPoint, bitrate: number): () => void {
     const s = this.config;
     const pc = point.config;
-    if (s.maxPlayers && this.players >= s.maxPlayers) throw new MssError('limit-reached', `the server is at its limit of ${s.maxPlayers} players`, { limit: 'server.maxPlayers' });
+    if (s.maxPlayers && this.playersNow >= s.maxPlayers) throw new MssError('limit-reached', `the server is at its limit of ${s.maxPlayers} players`, { limit: 'server.maxPlayers' });
     if (pc.maxPlayers && point.playerCount >= pc.maxPlayers) throw new MssError('limit-reached', `publishing point ${pc.name} is at its limit of ${pc.maxPlayers} players`, { limit: 'maxPlayers' });
     if (pc.maxPlayerBandwidth && bitrate > pc.maxPlayerBandwidth) {
       throw new MssError('limit-reached', `the content needs ${bitrate} bit/s, more than the ${pc.maxPlayerBandwidth} bit/s allowed per player on ${pc.name}`, { limit: 'maxPlayerBandwidth' });
@@ -122,13 +119,13 @@ export class MediaCore implements Admission {
     if (s.maxBandwidth && this.bitrate + bitrate > s.maxBandwidth) {
       throw new MssError('limit-reached', `the server would exceed its bandwidth limit of ${s.maxBandwidth} bit/s`, { limit: 'server.maxBandwidth' });
     }
-    this.players++;
+    this.playersNow++;
     this.bitrate += bitrate;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.players--;
+      this.playersNow--;
       this.bitrate -= bitrate;
     };
   }
@@ -217,14 +214,27 @@ export class MediaCore implements Admission {
     return changed ? 'applied' : 'unchanged';
   }
 
+  /** every player and relay output of every point */
+  players(): PlayerSlot[] {
+    return [...this.points.values()].flatMap((p) => p.slots());
+  }
+
+  /** stops one player by its slot id; false when there is none */
+  disconnect(id: number, reason = 'disconnected by the operator'): boolean {
+    const slot = this.players().find((s) => s.id === id);
+    if (!slot?.handle) return false;
+    slot.handle.stop(reason);
+    return true;
+  }
+
   status(): Record<string, unknown> {
     const points = [...this.points.values()].map((p) => p.status());
     return {
       startedAt: this.startedAt ? new Date(this.startedAt).toISOString() : null,
       uptimeMs: this.startedAt ? Date.now() - this.startedAt : 0,
-      players: this.players,
+      players: this.playersNow,
       bitrate: this.bitrate,
-      bytesSent: points.reduce((a, p) => a + Number(p.bytesSent ?? 0) + 0, 0),
+      bytesSent: points.reduce((a, p) => a + Number(p.bytesSent ?? 0), 0),
       limits: { maxPlayers: this.config.maxPlayers, maxBandwidth: this.config.maxBandwidth },
       memory: process.memoryUsage(),
       points,
@@ -241,10 +251,10 @@ export class MediaCore implements Admission {
       drops += s.drops;
       points[p.name] = { players: s.players, bitrate: s.bitrate, bytesSent: s.bytesSent, drops: s.drops };
     }
-    return { players: this.players, bitrate: this.bitrate, bytesSent: bytes, drops, points };
+    return { players: this.playersNow, bitrate: this.bitrate, bytesSent: bytes, drops, points };
   }
 
   get playerCount(): number {
-    return this.players;
+    return this.playersNow;
   }
 }

@@ -10,7 +10,34 @@
 import { filterPacketStreams, packetKeyFrameStreams, parseDataPacket, readSendTime, serializeDataPacket } from '../asf/index.js';
 import type { Logger } from '../core/log.js';
 import { PacingScheduler, type PacedTask } from './scheduler.js';
-import type { PacketFramer, PlayerSink, PlayHandle, PlayStats } from './types.js';
+import type { Frame, PacketFramer, PlayerSink, PlayHandle, PlayStats } from '../contracts/media.js';
+
+/** What goes to a sink in one call: one buffer (stream transports) or datagrams, each written on its own. */
+export type Payload = Buffer | readonly Buffer[];
+
+function payloadBytes(p: Payload): number {
+  if (Buffer.isBuffer(p)) return p.length;
+  let n = 0;
+  for (const b of p) n += b.length;
+  return n;
+}
+
+/** A frame as the fan-out keeps it: stream frames joined into one Buffer, datagram frames as a list. */
+function normalize(frame: Frame, datagram: boolean): Payload | null {
+  if (frame === null) return null;
+  if (Buffer.isBuffer(frame)) return datagram ? [frame] : frame;
+  if (frame.length === 0) return null;
+  if (datagram) return frame;
+  return frame.length === 1 ? frame[0]! : Buffer.concat(frame as Buffer[]);
+}
+
+/** Joins the frames of a batch: one Buffer for a stream transport, one flat list of datagrams otherwise. */
+function joinPayloads(frames: readonly Payload[], datagram: boolean): Payload {
+  if (!datagram) return frames.length === 1 ? frames[0]! : Buffer.concat(frames as Buffer[]);
+  const out: Buffer[] = [];
+  for (const f of frames) out.push(...(f as readonly Buffer[]));
+  return out;
+}
 
 export interface FanoutOptions {
   scheduler: PacingScheduler;
@@ -29,7 +56,7 @@ export interface FanoutOptions {
    * 0 = write every packet at once.
    */
   batchMs?: number;
-  /** remote address etc. for logs; called when a slow player is dropped */
+  /** called when a slow player is dropped */
   onDrop?: (info: { remote?: string; queuedBytes: number }) => void;
 }
 
@@ -47,18 +74,29 @@ interface RingEntry {
   locationId: number;
   sendTime: number;
   keyStreams: Set<number>;
+  /** bytes this entry holds: the packet, its framed copies and the batches that begin with it */
   bytes: number;
-  /** framed buffers by group key */
-  framed: Map<string, Buffer | null>;
-  /** the batch that began with this entry, by group key: catching-up players reuse it (one write, no copy) */
-  batch?: Map<string, { buf: Buffer; entries: number; packets: number }>;
+  /** framed packet by group id */
+  framed: Map<number, Payload | null>;
+  /** the batch that began with this entry, by group id: catching-up players reuse it (one write, no copy) */
+  batch?: Map<number, { payload: Payload; entries: number; packets: number }>;
 }
 
 interface Group {
+  /** unique per group's life: a group that empties and forms again frames anew (its framer may count) */
+  id: number;
   key: string;
+  /** the first member's framer frames data packets for every member */
   framer: PacketFramer;
+  datagram: boolean;
   streams: ReadonlySet<number> | null;
   live: Set<LivePlayer>;
+  /** members still catching up */
+  joining: number;
+  /** the group frames ring entries in order from here (entries before it are not available to its members) */
+  firstLocationId: number;
+  /** next locationId this group frames */
+  nextToFrame: number;
 }
 
 export interface JoinOptions {
@@ -70,6 +108,8 @@ export interface JoinOptions {
   maxBandwidth?: number;
   /** label for logs */
   remote?: string;
+  /** join at the live edge without a Fast Start burst (a multicast sender, a relay to another server) */
+  liveEdge?: boolean;
 }
 
 type PlayerState = 'catchup' | 'live' | 'closed';
@@ -120,6 +160,7 @@ export class LiveFanout implements PacedTask {
   private headerBytes: Buffer | null = null;
   private headerFrames = new Map<string, Buffer[]>();
   private generation = 0;
+  private nextGroupId = 1;
   private ring: RingEntry[] = [];
   private ringHead = 0;
   private ringBytesHeld = 0;
@@ -169,6 +210,7 @@ export class LiveFanout implements PacedTask {
     this.headerFrames.clear();
     this.clearRing();
     this.nextLocationId = 0;
+    for (const g of this.groups.values()) g.firstLocationId = g.nextToFrame = 0;
     this.ended = false;
     if (!hadHeader) return;
     for (const p of this.players) {
@@ -214,7 +256,7 @@ export class LiveFanout implements PacedTask {
     this.pending = [];
     for (const group of this.groups.values()) {
       if (group.live.size === 0) continue;
-      const frames: Buffer[] = [];
+      const frames: Payload[] = [];
       let firstKey = -1;
       for (const entry of batch) {
         const frame = this.framedFor(entry, group);
@@ -223,8 +265,9 @@ export class LiveFanout implements PacedTask {
         frames.push(frame);
       }
       if (frames.length === 0) continue;
-      const joined = frames.length === 1 ? frames[0] : Buffer.concat(frames);
-      (batch[0].batch ??= new Map()).set(group.key, { buf: joined, entries: batch.length, packets: frames.length });
+      const joined = joinPayloads(frames, group.datagram);
+      if (!group.datagram && frames.length > 1) this.hold(batch[0]!, payloadBytes(joined)); // a joined copy
+      (batch[0].batch ??= new Map()).set(group.id, { payload: joined, entries: batch.length, packets: frames.length });
       for (const p of group.live) this.deliver(p, joined, frames, firstKey, now);
     }
     this.idleIfNothingToDo();
@@ -259,7 +302,7 @@ export class LiveFanout implements PacedTask {
    * video stream (at its accel rate), then the live packets. Requires a header (check `active` first).
    */
   join(opts: JoinOptions): PlayHandle {
-    const group = this.groupFor(opts.framer, opts.streams ?? null);
+    const group = this.groupFor(opts.framer, opts.streams ?? null, opts.liveEdge ? 'edge' : 'fast-start');
     const p = new LivePlayer(this, group, opts);
     this.players.add(p);
     opts.sink.onClose(() => this.removePlayer(p, 'client-gone'));
@@ -270,21 +313,36 @@ export class LiveFanout implements PacedTask {
       return p;
     }
     for (const f of this.headerFramesFor(opts.framer)) this.write(p, f);
-    p.cursor = this.fastStartPosition(group.streams);
+    p.cursor = opts.liveEdge ? this.liveEdge() : Math.max(this.fastStartPosition(group.streams), group.firstLocationId);
+    if (opts.liveEdge) p.sentFirst = true;
     p.catchupStart = PacingScheduler.now();
-    this.catchingUp.add(p);
-    this.opts.scheduler.add(this);
+    this.startCatchUp(p);
     this.catchUp(p, p.catchupStart);
     return p;
+  }
+
+  private startCatchUp(p: LivePlayer): void {
+    this.catchingUp.add(p);
+    p.group.joining++;
+    this.opts.scheduler.add(this);
+  }
+
+  /** the next packet live players will be written (pending ones go out with the next flush) */
+  private liveEdge(): number {
+    return this.pending.length > 0 ? this.pending[0]!.locationId : this.nextLocationId;
   }
 
   /** moves a player to the group of its new stream selection; it resumes at the next key frame */
   reselect(p: LivePlayer, streams: ReadonlySet<number> | undefined): void {
     if (p.state === 'closed') return;
-    const g = this.groupFor(p.opts.framer, streams ?? null);
+    const g = this.groupFor(p.opts.framer, streams ?? null, p.state === 'live' ? 'edge' : 'fast-start');
     if (g === p.group) return;
     const old = p.group;
     old.live.delete(p);
+    if (this.catchingUp.has(p)) {
+      old.joining--;
+      g.joining++;
+    }
     p.group = g;
     this.forgetIfEmpty(old);
     if (p.state === 'live') {
@@ -294,12 +352,12 @@ export class LiveFanout implements PacedTask {
   }
 
   private forgetIfEmpty(g: Group): void {
-    if (g.live.size === 0 && ![...this.catchingUp].some((c) => c.group === g)) this.groups.delete(g.key);
+    if (g.live.size === 0 && g.joining === 0 && this.groups.get(g.key) === g) this.groups.delete(g.key);
   }
 
   removePlayer(p: LivePlayer, reason: string): void {
     if (!this.players.delete(p)) return;
-    this.catchingUp.delete(p);
+    if (this.catchingUp.delete(p)) p.group.joining--;
     p.group.live.delete(p);
     this.forgetIfEmpty(p.group);
     this.idleIfNothingToDo();
@@ -324,10 +382,10 @@ export class LiveFanout implements PacedTask {
     const bw = rate > 0 && cap > 0 ? Math.min(rate, cap) : rate || cap;
     // bytes allowed so far at the accelerated rate (a first packet always goes)
     const allowance = bw > 0 ? ((now - p.catchupStart) * bw) / 8000 + 16384 : Infinity;
-    const base = this.ring.length > this.ringHead ? this.ring[this.ringHead].locationId : this.nextLocationId;
-    if (p.cursor < base) p.cursor = this.fastStartPosition(p.group.streams);
+    const base = this.ring.length > this.ringHead ? this.ring[this.ringHead]!.locationId : this.nextLocationId;
+    if (p.cursor < base) p.cursor = Math.max(this.fastStartPosition(p.group.streams), p.group.firstLocationId);
     // packets not yet flushed to live players come with the next flush once this player is live
-    const edge = this.pending.length > 0 ? this.pending[0].locationId : this.nextLocationId;
+    const edge = this.liveEdge();
     sink.cork?.();
     try {
       while (p.cursor < edge) {
@@ -340,11 +398,10 @@ export class LiveFanout implements PacedTask {
         const entry = this.ring[this.ringHead + (p.cursor - base)];
         if (entry && p.sentFirst) {
           // a whole batch already framed for live players goes out as one write
-          const b = entry.batch?.get(p.group.key);
+          const b = entry.batch?.get(p.group.id);
           if (b && p.cursor + b.entries <= edge) {
             p.cursor += b.entries;
-            this.writeBatch(p, b.buf, b.packets);
-            p.catchupBytes += b.buf.length;
+            p.catchupBytes += this.writeBatch(p, b.payload, b.packets);
             continue;
           }
         }
@@ -353,8 +410,7 @@ export class LiveFanout implements PacedTask {
         const frame = p.sentFirst ? this.framedFor(entry, p.group) : this.firstFrame(entry, p.group);
         p.sentFirst = true;
         if (!frame) continue;
-        this.write(p, frame);
-        p.catchupBytes += frame.length;
+        p.catchupBytes += this.writeBatch(p, frame, 1);
       }
     } finally {
       sink.uncork?.();
@@ -368,14 +424,14 @@ export class LiveFanout implements PacedTask {
   }
 
   private goLive(p: LivePlayer): void {
-    this.catchingUp.delete(p);
+    if (this.catchingUp.delete(p)) p.group.joining--;
     this.idleIfNothingToDo();
     if (p.state === 'closed') return;
     p.state = 'live';
     p.group.live.add(p);
   }
 
-  private deliver(p: LivePlayer, joined: Buffer, frames: Buffer[], firstKey: number, now: number): void {
+  private deliver(p: LivePlayer, joined: Payload, frames: readonly Payload[], firstKey: number, now: number): void {
     const sink = p.opts.sink;
     if (sink.closed) return;
     const queued = sink.queuedBytes;
@@ -386,7 +442,7 @@ export class LiveFanout implements PacedTask {
       p.slowSince = 0;
       if (firstKey > 0) {
         const from = frames.slice(firstKey);
-        this.writeBatch(p, from.length === 1 ? from[0] : Buffer.concat(from), from.length);
+        this.writeBatch(p, joinPayloads(from, p.group.datagram), from.length);
         return;
       }
     }
@@ -398,18 +454,34 @@ export class LiveFanout implements PacedTask {
     this.writeBatch(p, joined, frames.length);
   }
 
-  private writeBatch(p: LivePlayer, buf: Buffer, packets: number): void {
-    p.opts.sink.write(buf);
-    p.stats.bytesSent += buf.length;
+  /** writes data packets (one Buffer, or datagrams one by one); returns the bytes written */
+  private writeBatch(p: LivePlayer, payload: Payload, packets: number): number {
+    const sink = p.opts.sink;
+    let bytes: number;
+    if (Buffer.isBuffer(payload)) {
+      sink.write(payload);
+      bytes = payload.length;
+    } else {
+      bytes = 0;
+      for (const d of payload) {
+        sink.write(d);
+        bytes += d.length;
+      }
+    }
+    p.stats.bytesSent += bytes;
     p.stats.packetsSent += packets;
-    this.bytesSent += buf.length;
+    this.bytesSent += bytes;
+    return bytes;
   }
 
-  private write(p: LivePlayer, frame: Buffer): void {
-    p.opts.sink.write(frame);
-    p.stats.bytesSent += frame.length;
-    this.bytesSent += frame.length;
-    if (frame.length > 12) p.stats.packetsSent++;
+  /** writes a control frame (header, stream change, end) */
+  private write(p: LivePlayer, frame: Frame): void {
+    const payload = normalize(frame, p.group.datagram);
+    if (!payload) return;
+    const sink = p.opts.sink;
+    const bytes = Buffer.isBuffer(payload) ? (sink.write(payload), payload.length) : payload.reduce((n, d) => (sink.write(d), n + d.length), 0);
+    p.stats.bytesSent += bytes;
+    this.bytesSent += bytes;
   }
 
   /** housekeeping: drop players that stayed slow too long */
@@ -432,22 +504,51 @@ export class LiveFanout implements PacedTask {
     }
   }
 
-  private groupFor(framer: PacketFramer, streams: ReadonlySet<number> | null): Group {
+  /** the group of a framer and selection; a new one frames from the live edge or from its Fast Start position */
+  private groupFor(framer: PacketFramer, streams: ReadonlySet<number> | null, start: 'edge' | 'fast-start'): Group {
     const all = this.layout?.allStreams ?? [];
     // a selection of every stream is no selection: those players share the unfiltered frames
     const effective = streams && !all.every((s) => streams.has(s)) ? streams : null;
-    const key = `${framer.name}|${effective ? [...effective].sort((a, b) => a - b).join(',') : '*'}`;
+    const key = `${framer.packetKey ?? framer.name}|${effective ? [...effective].sort((a, b) => a - b).join(',') : '*'}`;
     let g = this.groups.get(key);
     if (!g) {
-      g = { key, framer, streams: effective, live: new Set() };
+      const from = start === 'edge' ? this.liveEdge() : this.fastStartPosition(effective);
+      g = { id: this.nextGroupId++, key, framer, datagram: framer.transport === 'datagram', streams: effective, live: new Set(), joining: 0, firstLocationId: from, nextToFrame: from };
       this.groups.set(key, g);
     }
     return g;
   }
 
-  private framedFor(entry: RingEntry, group: Group): Buffer | null {
-    let frame = entry.framed.get(group.key);
-    if (frame !== undefined) return frame;
+  /** adds bytes a ring entry holds (framed copies, batches) to the ring's account */
+  private hold(entry: RingEntry, bytes: number): void {
+    entry.bytes += bytes;
+    this.ringBytesHeld += bytes;
+  }
+
+  private ringIndexOf(locationId: number): number {
+    if (this.ring.length === this.ringHead) return -1;
+    const i = this.ringHead + (locationId - this.ring[this.ringHead]!.locationId);
+    return i >= this.ringHead && i < this.ring.length ? i : -1;
+  }
+
+  /**
+   * The entry framed for the group. A group frames its entries in packet order, each once (a sequenced framer
+   * counts what it frames), so asking for a later entry frames the ones before it first.
+   */
+  private framedFor(entry: RingEntry, group: Group): Payload | null {
+    const cached = entry.framed.get(group.id);
+    if (cached !== undefined) return cached;
+    if (entry.locationId < group.nextToFrame) return null; // before the group formed: not framed for it
+    const start = Math.max(this.ringIndexOf(group.nextToFrame), this.ringHead);
+    const end = this.ringIndexOf(entry.locationId);
+    if (end < 0) return null;
+    for (let i = start; i <= end; i++) this.frameEntry(this.ring[i]!, group);
+    group.nextToFrame = entry.locationId + 1;
+    return entry.framed.get(group.id) ?? null;
+  }
+
+  private frameEntry(entry: RingEntry, group: Group): void {
+    if (entry.framed.has(group.id)) return;
     let packet: Buffer | null = entry.packet;
     if (group.streams && this.layout) {
       try {
@@ -456,19 +557,19 @@ export class LiveFanout implements PacedTask {
         packet = null;
       }
     }
-    frame = packet ? group.framer.data(packet, entry.locationId, entry.locationId & 0xff) : null;
-    entry.framed.set(group.key, frame);
-    return frame;
+    const frame = packet ? normalize(group.framer.data(packet, entry.locationId, entry.locationId & 0xff), group.datagram) : null;
+    entry.framed.set(group.id, frame);
+    if (frame && frame !== entry.packet) this.hold(entry, payloadBytes(frame));
   }
 
   /**
    * The packet a join starts with holds the key frame, but may also hold the end of the frame before it (or a
    * small whole one): those video payloads are cut so the player's first decoded picture is the key frame.
    */
-  private firstFrame(entry: RingEntry, group: Group): Buffer | null {
+  private firstFrame(entry: RingEntry, group: Group): Payload | null {
     const layout = this.layout;
     const shared = this.framedFor(entry, group);
-    if (!layout || !shared) return shared;
+    if (!layout || !shared || group.framer.sequenced) return shared;
     const videos = layout.videoStreams.filter((v) => !group.streams || group.streams.has(v));
     if (!videos.some((v) => entry.keyStreams.has(v))) return shared;
     try {
@@ -485,7 +586,7 @@ export class LiveFanout implements PacedTask {
       });
       if (kept.length === parsed.payloads.length || kept.length === 0) return shared;
       const packet = serializeDataPacket({ ...parsed, payloads: kept, multiplePayloads: true }, layout.packetSize);
-      return group.framer.data(packet, entry.locationId, entry.locationId & 0xff);
+      return normalize(group.framer.data(packet, entry.locationId, entry.locationId & 0xff), group.datagram);
     } catch {
       return shared;
     }

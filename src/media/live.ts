@@ -7,7 +7,7 @@ import { AsfFileWriter, makeBroadcastHeader, parseHeaderObject, type AsfHeader }
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { LiveFanout, type StreamLayout } from './fanout.js';
-import type { ContentDescription, LiveIngest } from './types.js';
+import type { ContentDescription, LiveIngest } from '../contracts/media.js';
 
 /** Facts a player needs from a header (shared by live and on-demand descriptions). */
 export function describeHeader(header: AsfHeader, headerBytes: Buffer, extra: Partial<ContentDescription> = {}): ContentDescription {

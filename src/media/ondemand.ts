@@ -2,12 +2,14 @@
  * On-demand playback of one ASF file to one player, paced by send time on the shared scheduler: the first
  * preroll + 1 s of media leave at once (or the player's AccelBW/AccelDuration burst), then real time. Packets are
  * read in batches ahead of need; a player whose queue is full is waited for (never dropped packets), and dropped
- * when it stays full past the slow-player timeout.
+ * when it stays full past the slow-player timeout. A packet that cannot be read (a corrupt file) ends the session with
+ * a logged error and frees its slot, file and socket.
  */
 import { filterPacketStreams, readSendTime, seekPacketByTime, type AsfFileHandle } from '../asf/index.js';
 import type { Logger } from '../core/log.js';
 import { PacingScheduler, type PacedTask } from './scheduler.js';
-import type { PacketFramer, PlayerSink, PlayHandle, PlayOptions, PlayStats } from './types.js';
+import type { Frame, PacketFramer, PlayerSink, PlayHandle, PlayOptions, PlayStats } from '../contracts/media.js';
+import { toMssError } from '../core/errors.js';
 
 /** bytes read ahead per session (in whole packets): bounds memory with thousands of on-demand players */
 const READ_AHEAD_BYTES = 64 * 1024;
@@ -43,6 +45,8 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
   private lastSendLimit = Infinity;
   private sequence = 0;
   private slowSince = 0;
+  /** wall time the session was paused at (0 = playing) */
+  private pausedAt = 0;
   private readonly leadMs: number;
   private readonly batch: number;
   private readonly lowWater: number;
@@ -90,6 +94,21 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
     this.streams = streams;
   }
 
+  /** holds the clock: nothing is sent until resume (the position and what was read ahead are kept) */
+  pause(): void {
+    if (this.done || this.pausedAt) return;
+    this.pausedAt = PacingScheduler.now();
+    this.o.scheduler.remove(this);
+  }
+
+  resume(): void {
+    if (this.done || !this.pausedAt) return;
+    // the media clock continues where it stood, with no burst for the time spent paused
+    this.wallStart += PacingScheduler.now() - this.pausedAt;
+    this.pausedAt = 0;
+    this.o.scheduler.add(this);
+  }
+
   stop(reason = 'stopped'): void {
     if (this.done) return;
     if (!this.o.sink.closed) this.o.sink.end();
@@ -97,7 +116,17 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
   }
 
   tick(now: number): void {
-    if (this.done) return;
+    if (this.done || this.pausedAt) return;
+    try {
+      this.send(now);
+    } catch (err) {
+      // a packet the parser refuses (a corrupt file): end this session cleanly, never the scheduler's other tasks
+      this.o.log.error('ondemand.bad-packet', { remote: this.o.remote, packet: this.cursor, error: toMssError(err, 'malformed') });
+      this.fail();
+    }
+  }
+
+  private send(now: number): void {
     const sink = this.o.sink;
     if (sink.closed) {
       this.finish('client-gone');
@@ -133,9 +162,11 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
         }
         if (this.dueAt(sendTime) > now) break;
         if (cap > 0 && this.stats.bytesSent > ((now - this.wallStart) * cap) / 8000 + CAP_ALLOWANCE) break;
+        const out = this.streams ? filterPacketStreams(packet, packetSize, this.streams) : packet;
         this.bufferHead++;
         const index = this.cursor++;
-        const out = this.streams ? filterPacketStreams(packet, packetSize, this.streams) : packet;
+        this.stats.lastLocationId = index;
+        this.stats.lastSendTime = sendTime;
         if (out) this.write(this.o.framer.data(out, index, this.sequence++ & 0xff), true);
       }
     } finally {
@@ -180,18 +211,33 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
         this.reading = false;
         if (this.done) return;
         this.o.log.error('ondemand.read-failed', { remote: this.o.remote, error: err });
-        if (!this.o.sink.closed) {
-          this.write(this.o.framer.end('error'), false);
-          this.o.sink.end();
-        }
-        this.finish('error');
+        this.fail();
       },
     );
   }
 
-  private write(buf: Buffer, isPacket: boolean): void {
-    this.o.sink.write(buf);
-    this.stats.bytesSent += buf.length;
+  /** ends the stream with an error end-of-stream and frees everything */
+  private fail(): void {
+    if (this.done) return;
+    if (!this.o.sink.closed) {
+      this.write(this.o.framer.end('error'), false);
+      this.o.sink.end();
+    }
+    this.finish('error');
+  }
+
+  private write(frame: Frame, isPacket: boolean): void {
+    if (frame === null) return;
+    const sink = this.o.sink;
+    if (Buffer.isBuffer(frame)) {
+      sink.write(frame);
+      this.stats.bytesSent += frame.length;
+    } else {
+      for (const b of frame) {
+        sink.write(b);
+        this.stats.bytesSent += b.length;
+      }
+    }
     if (isPacket) this.stats.packetsSent++;
   }
 

@@ -9,17 +9,18 @@ import { openAsfFile, type AsfFileHandle } from '../asf/index.js';
 import type { BroadcastPointConfig, PublishingPointConfig, ServerConfig } from '../config/index.js';
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { createAccessList, type AccessList } from '../http/access.js';
-import { createAuthenticator, type Authenticator } from '../http/auth.js';
+import { createAccessList, type AccessList } from '../auth/access.js';
+import { createAuthenticator, type Authenticator } from '../auth/http-auth.js';
 import { LiveFanout } from './fanout.js';
 import { FileFeeder, type FeedEntry } from './feeder.js';
 import { PullSource, type PulledStream } from './pull-source.js';
 import { describeHeader, LiveChannel } from './live.js';
 import { OnDemandPlayback } from './ondemand.js';
 import { resolveMediaFile, safeSegments } from './paths.js';
+import { chooseStreams } from './selection.js';
 import { parseWsxPlaylist } from './playlist.js';
 import type { PacingScheduler } from './scheduler.js';
-import type { ContentDescription, PacketFramer, PlayerSink, PlayHandle, PlayOptions, PlayStats } from './types.js';
+import type { ContentDescription, PacketFramer, PlayerIdentity, PlayerSink, PlayHandle, PlayOptions, PlayStats } from '../contracts/media.js';
 
 const MAX_PLAYLIST_BYTES = 1024 * 1024;
 /** how long a player waits for a broadcast that has not started (push points, demand start) */
@@ -42,6 +43,20 @@ export interface PointDeps {
   openPullStream?: (url: string) => PulledStream;
 }
 
+/** One player (or relay output) of a point: for limits, status, the players list and disconnects. */
+export interface PlayerSlot {
+  id: number;
+  point: string;
+  who: PlayerIdentity;
+  bitrate: number;
+  /** epoch ms */
+  startedAt: number;
+  role: 'player' | 'relay';
+  handle: PlayHandle | null;
+}
+
+let nextSlotId = 1;
+
 export interface PointStats {
   players: number;
   sessions: number;
@@ -59,7 +74,7 @@ export class PublishingPoint {
   private channel: LiveChannel | null = null;
   private feeder: FileFeeder | PullSource | null = null;
   private starting: Promise<void> | null = null;
-  private readonly active = new Set<{ bitrate: number }>();
+  private readonly active = new Set<PlayerSlot>();
   private idleSince = 0;
   /** the push ingest's address while one is connected */
   pusher: string | null = null;
@@ -195,7 +210,7 @@ export class PublishingPoint {
   /** housekeeping from the media core: stop an idle demand-started broadcast */
   sweep(now: number): void {
     if (this.config.type !== 'broadcast' || this.config.start !== 'demand' || !this.feeder) return;
-    if (this.active.size > 0) {
+    if (this.playerCount > 0) {
       this.idleSince = 0;
       return;
     }
@@ -233,20 +248,22 @@ export class PublishingPoint {
     return ch.waitForHeader(HEADER_WAIT_MS);
   }
 
-  async playFile(file: string, opts: PlayOptions, framer: PacketFramer, sink: PlayerSink, remote: string): Promise<PlayHandle> {
+  async playFile(file: string, opts: PlayOptions, framer: PacketFramer, sink: PlayerSink, who: PlayerIdentity): Promise<PlayHandle> {
     const handle = await openAsfFile(file);
+    let slot: PlayerSlot | null = null;
     let release: (() => void) | null = null;
-    let slot: { bitrate: number } | null = null;
     try {
       const desc = describeFile(handle);
-      const bitrate = selectedBitrate(desc, opts.streams);
-      release = this.deps.admission.admit(this, bitrate);
+      const streams = chooseStreams(desc, opts.streams, opts.linkBandwidth);
+      const bitrate = selectedBitrate(desc, streams);
+      release = this.admit(opts, bitrate);
+      slot = this.addSlot(who, bitrate, opts);
       const server = this.deps.server();
-      slot = { bitrate };
-      this.active.add(slot);
-      this.totals.sessions++;
+      const s = slot;
+      const r = release;
       const playback = new OnDemandPlayback({
         ...opts,
+        streams,
         maxBandwidth: this.config.maxPlayerBandwidth || opts.maxBandwidth,
         file: handle,
         framer,
@@ -255,9 +272,10 @@ export class PublishingPoint {
         log: this.log,
         playerQueueBytes: server.playerQueueBytes,
         slowPlayerTimeoutMs: server.slowPlayerTimeoutMs,
-        remote,
-        onEnd: (stats) => this.ended(slot!, release!, stats),
+        remote: who.remote,
+        onEnd: (stats) => this.ended(s, r, stats),
       });
+      slot.handle = playback;
       await playback.start();
       return playback;
     } catch (err) {
@@ -269,42 +287,64 @@ export class PublishingPoint {
     }
   }
 
-  async joinLive(opts: PlayOptions, framer: PacketFramer, sink: PlayerSink, remote: string): Promise<PlayHandle> {
+  async joinLive(opts: PlayOptions, framer: PacketFramer, sink: PlayerSink, who: PlayerIdentity): Promise<PlayHandle> {
     const desc = await this.describeLive();
-    const bitrate = selectedBitrate(desc, opts.streams);
-    const release = this.deps.admission.admit(this, bitrate);
-    const slot = { bitrate };
-    this.active.add(slot);
-    this.totals.sessions++;
+    const streams = chooseStreams(desc, opts.streams, opts.linkBandwidth);
+    const bitrate = selectedBitrate(desc, streams);
+    const release = this.admit(opts, bitrate);
+    const slot = this.addSlot(who, bitrate, opts);
     const ch = this.ensureChannel();
-    const handle = ch.fanout.join({ sink, framer, streams: opts.streams, accel: opts.accel, maxBandwidth: this.config.maxPlayerBandwidth || opts.maxBandwidth, remote });
+    const relay = opts.role === 'relay';
+    const handle = ch.fanout.join({ sink, framer, streams, accel: relay ? undefined : opts.accel, maxBandwidth: this.config.maxPlayerBandwidth || opts.maxBandwidth, remote: who.remote, liveEdge: relay });
+    slot.handle = handle;
     void handle.ended.then((stats) => this.ended(slot, release, stats));
     return handle;
   }
 
-  private ended(slot: { bitrate: number }, release: () => void, stats: PlayStats): void {
+  /** a relay output (multicast, a downstream server) takes no player slot */
+  private admit(opts: PlayOptions, bitrate: number): () => void {
+    return opts.role === 'relay' ? () => undefined : this.deps.admission.admit(this, bitrate);
+  }
+
+  private addSlot(who: PlayerIdentity, bitrate: number, opts: PlayOptions): PlayerSlot {
+    const slot: PlayerSlot = { id: nextSlotId++, point: this.name, who, bitrate, startedAt: Date.now(), role: opts.role ?? 'player', handle: null };
+    this.active.add(slot);
+    if (slot.role === 'player') this.totals.sessions++;
+    return slot;
+  }
+
+  private ended(slot: PlayerSlot, release: () => void, stats: PlayStats): void {
     if (!this.active.delete(slot)) return;
     release();
     this.totals.bytesSent += stats.bytesSent;
     this.totals.packetsSent += stats.packetsSent;
   }
 
+  /** the players and relay outputs playing now */
+  slots(): PlayerSlot[] {
+    return [...this.active];
+  }
+
+  /** players counted against the limits (relay outputs are not) */
   get playerCount(): number {
-    return this.active.size;
+    let n = 0;
+    for (const s of this.active) if (s.role === 'player') n++;
+    return n;
   }
 
   stats(): PointStats {
     let bitrate = 0;
-    for (const s of this.active) bitrate += s.bitrate;
-    const fanout = this.channel?.fanout;
-    return {
-      players: this.active.size,
-      sessions: this.totals.sessions,
-      bytesSent: this.totals.bytesSent + (fanout ? 0 : 0),
-      packetsSent: this.totals.packetsSent,
-      drops: this.totals.drops,
-      bitrate,
-    };
+    let players = 0;
+    // bytes of the sessions that ended plus what the running ones have sent so far
+    let bytesSent = this.totals.bytesSent;
+    let packetsSent = this.totals.packetsSent;
+    for (const s of this.active) {
+      bitrate += s.bitrate;
+      if (s.role === 'player') players++;
+      bytesSent += s.handle?.stats.bytesSent ?? 0;
+      packetsSent += s.handle?.stats.packetsSent ?? 0;
+    }
+    return { players, sessions: this.totals.sessions, bytesSent, packetsSent, drops: this.totals.drops, bitrate };
   }
 
   /** status API view */

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { MssError, toMssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { LiveIngest } from './types.js';
+import type { LiveIngest } from '../contracts/media.js';
 
 /** What the pull source needs of a WMSP client stream (src/protocols/wmsp/client.ts fits). */
 export interface PulledStream extends EventEmitter {

@@ -6,7 +6,7 @@ import { validateConfig } from '../../src/config/index.js';
 import { isMssError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/log.js';
 import { MediaCore } from '../../src/media/core.js';
-import type { PacketFramer, PlayerSink } from '../../src/media/types.js';
+import type { PacketFramer, PlayerSink } from '../../src/contracts/media.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 
 
@@ -73,7 +73,7 @@ test('push ingest: players of a push point get the header and packets; one pushe
   t.is(target.kind, 'broadcast');
   t.true(target.live);
   const sink = new MemorySink();
-  await target.play({}, framer, sink, '127.0.0.1');
+  await target.play({}, framer, sink, { protocol: 'test', remote: '127.0.0.1' });
   for (const p of packets) ingest.pushPacket(p);
   t.regex(sink.kinds(), /^HD+$/);
   ingest.setHeader(header);
@@ -109,12 +109,12 @@ test('admission: the server player limit and per-point limits refuse with limit-
   t.teardown(() => core.stop());
   const target = await core.resolve(`/vod/${FIXTURES.av20}`);
   const first = new MemorySink();
-  const handle = await target.play({}, framer, first, 'a');
-  const err = await t.throwsAsync(target.play({}, framer, new MemorySink(), 'b'));
+  const handle = await target.play({}, framer, first, { protocol: 'test', remote: 'a' });
+  const err = await t.throwsAsync(target.play({}, framer, new MemorySink(), { protocol: 'test', remote: 'b' }));
   t.true(isMssError(err) && err.code === 'limit-reached');
   handle.stop();
   await handle.ended;
-  const again = await target.play({}, framer, new MemorySink(), 'c');
+  const again = await target.play({}, framer, new MemorySink(), { protocol: 'test', remote: 'c' });
   again.stop();
   t.is(core.playerCount, 0);
 });

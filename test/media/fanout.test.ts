@@ -4,7 +4,7 @@ import { createLogger } from '../../src/core/log.js';
 import { LiveFanout } from '../../src/media/fanout.js';
 import { streamLayout } from '../../src/media/live.js';
 import { PacingScheduler } from '../../src/media/scheduler.js';
-import type { PacketFramer, PlayerSink } from '../../src/media/types.js';
+import type { PacketFramer, PlayerSink } from '../../src/contracts/media.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 
 /** a sink that records writes; `stalled` makes it stop draining (its queue only grows) */

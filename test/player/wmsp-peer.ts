@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promises as fs } from 'node:fs';
 import { parseAsfFile, packetForTime } from '../../src/asf/file.js';
-import { createAuthenticator } from '../../src/http/auth.js';
+import { createAuthenticator } from '../../src/auth/http-auth.js';
 import { classifyRequest, frameData, frameEnd, frameHeader, frameStreamChange, pragmaUint, type PragmaTokens } from '../../src/protocols/wmsp/codec.js';
 
 export interface Peer {

@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { MssError, toMssError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { authorizationHeader, createDigestClientState, pickChallenge, type DigestClientState } from '../../http/auth.js';
+import { authorizationHeader, createDigestClientState, pickChallenge, type DigestClientState } from '../../auth/http-auth.js';
 import {
   buildPushSetupBody,
   framePushData,

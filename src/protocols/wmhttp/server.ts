@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import { parseHeaderObject } from '../../asf/index.js';
 import { MssError, toMssError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { Authenticator } from '../../http/auth.js';
+import type { Authenticator } from '../../auth/http-auth.js';
 import type { HttpRequestContext, HttpRoute } from '../../http/route.js';
 import { STATUS_FOR_CODE, reasonPhrase } from '../../http/server.js';
 import {

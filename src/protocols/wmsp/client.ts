@@ -11,7 +11,7 @@ import http, { type IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { MssError, toMssError } from '../../core/errors.js';
 import { parseHeaderObject, type AsfHeader } from '../../asf/header.js';
-import { authorizationHeader, createDigestClientState, pickChallenge, type DigestClientState } from '../../http/auth.js';
+import { authorizationHeader, createDigestClientState, pickChallenge, type DigestClientState } from '../../auth/http-auth.js';
 import { AF_LAST, AF_WHOLE, END_ENTRY_DONE, END_FINISHED, WmspFrameParser, assembleHeader, parseFeatures, parsePragmas, type WmspFrame } from './codec.js';
 
 export const DEFAULT_WMSP_USER_AGENT = 'NSPlayer/9.0.0.2980 mss-play/0.1';

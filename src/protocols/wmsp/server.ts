@@ -9,6 +9,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ContentDescription, MediaResolver, MediaTarget, PacketFramer, PlayerSink, PlayHandle } from '../../contracts/media.js';
+import type { PlayerLogReport, SessionSummary } from '../../contracts/sessions.js';
 import { MssError, toMssError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { HttpRequestContext, HttpRoute } from '../../http/route.js';
@@ -30,103 +32,18 @@ import {
   type PragmaTokens,
 } from './codec.js';
 
-// -- what the server needs from the media core (structural) ---------------------------------------------------------
+// -- what the server needs from the media core: the shared contract -------------------------------------------------
 
-export interface WmspContentInfo {
-  headerBytes: Buffer;
-  packetSize: number;
-  prerollMs: number;
-  durationMs: number;
-  bitrate: number;
-  streams: Array<{ number: number; type: string; bitrate: number }>;
-  exclusiveGroups: number[][];
-  packetCount: number;
-  fileSize: number;
-}
-
-export interface WmspFramer {
-  readonly name: string;
-  header(headerBytes: Buffer): Buffer[];
-  data(packet: Buffer, locationId: number, sequence: number): Buffer;
-  streamChange(): Buffer;
-  end(reason: 'finished' | 'error'): Buffer;
-}
-
-export interface WmspSink {
-  write(buf: Buffer): void;
-  readonly queuedBytes: number;
-  cork?(): void;
-  uncork?(): void;
-  end(): void;
-  destroy(reason: string): void;
-  readonly closed: boolean;
-  onClose(cb: () => void): void;
-}
-
-export interface WmspPlayOptions {
-  startTimeMs?: number;
-  startPacket?: number;
-  streams?: ReadonlySet<number>;
-  maxDurationMs?: number;
-  accel?: { bandwidth: number; durationMs: number };
-}
-
-export interface WmspPlayHandle {
-  readonly stats: { start: number; bytesSent: number; packetsSent: number; endReason?: string };
-  readonly ended: Promise<unknown>;
-  stop(reason?: string): void;
-  selectStreams?(streams: ReadonlySet<number> | undefined): void;
-}
-
-export interface WmspAuthenticator {
-  check(method: string, uri: string, authorization: string | undefined): { ok: true; user?: string } | { ok: false; challenge: string[]; reason: string };
-}
-
-export interface WmspTarget {
-  point: string;
-  kind: 'ondemand' | 'broadcast';
-  live: boolean;
-  auth: WmspAuthenticator | null;
-  allows(address: string): boolean;
-  describe(): Promise<WmspContentInfo>;
-  play(opts: WmspPlayOptions, framer: WmspFramer, sink: WmspSink, remote: string): Promise<WmspPlayHandle>;
-}
-
-export interface WmspResolver {
-  /** whether the path belongs to a publishing point (the route claims it) */
-  owns(rawPath: string): boolean;
-  resolve(rawPath: string): Promise<WmspTarget>;
-}
-
-export interface WmspPlayerLog {
-  protocol: 'wmsp';
-  remoteAddress: string;
-  url: string;
-  point?: string;
-  userAgent: string;
-  clientId?: number;
-  contentType?: string;
-  body: Buffer;
-  logLine?: string;
-  receivedAt: number;
-}
-
-export interface WmspSessionSummary {
-  protocol: 'wmsp';
-  remoteAddress: string;
-  url: string;
-  point: string;
-  userAgent: string;
-  clientId: number;
-  start: number;
-  durationMs: number;
-  bytesSent: number;
-  packetsSent: number;
-  status: number;
-}
+type WmspContentInfo = ContentDescription;
+type WmspFramer = PacketFramer;
+type WmspSink = PlayerSink;
+type WmspPlayHandle = PlayHandle;
+type WmspTarget = MediaTarget;
+type WmspPlayerLog = PlayerLogReport;
+type WmspSessionSummary = SessionSummary;
 
 export interface WmspServerOptions {
-  resolver: WmspResolver;
+  resolver: MediaResolver;
   log: Logger;
   /** stores a player's log; awaited before the 204 */
   onPlayerLog?(log: WmspPlayerLog): Promise<void>;
@@ -640,7 +557,12 @@ export class WmspServer {
     if (pipelined) conn.streaming = session;
     let handle: WmspPlayHandle;
     try {
-      handle = await target.play({ ...position, streams, maxDurationMs: maxDuration && maxDuration !== NOT_SET ? maxDuration : undefined, accel }, framer, sink, ctx.remoteAddress);
+      handle = await target.play(
+        { ...position, streams, maxDurationMs: maxDuration && maxDuration !== NOT_SET ? maxDuration : undefined, accel },
+        framer,
+        sink,
+        { protocol: 'wmsp', remote: ctx.remoteAddress, userAgent: String(req.headers['user-agent'] ?? ''), url: req.url ?? '/', clientId: session.id },
+      );
     } catch (err) {
       if (pipelined) conn.streaming = null;
       session.dataSocket = null;

@@ -11,15 +11,10 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuthConfig } from '../config/sections/server.js';
+import type { Authenticator, AuthResult } from '../contracts/media.js';
 import { MssError } from '../core/errors.js';
 
-export type AuthResult =
-  | { ok: true; user?: string }
-  | { ok: false; /** WWW-Authenticate header values, strongest first */ challenge: string[]; reason: string };
-
-export interface Authenticator {
-  check(method: string, uri: string, authorization: string | undefined): AuthResult;
-}
+export type { Authenticator, AuthResult };
 
 export interface AuthenticatorOptions {
   /** how long a nonce is accepted (default 5 minutes) */

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { MssError } from '../../src/core/errors.js';
-import { createAccessList, parseAddress, validateAccessEntries } from '../../src/http/access.js';
+import { createAccessList, parseAddress, validateAccessEntries } from '../../src/auth/access.js';
 
 test('empty lists allow everyone', (t) => {
   const acl = createAccessList({ allow: [], deny: [] });

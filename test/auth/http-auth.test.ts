@@ -13,7 +13,7 @@ import {
   parseAuthParams,
   pickChallenge,
   type Authenticator,
-} from '../../src/http/auth.js';
+} from '../../src/auth/http-auth.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 import { seededRandom as prng } from '../helpers/prng.js';
 
