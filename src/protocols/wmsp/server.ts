@@ -25,7 +25,7 @@ import { wmspConnection, type WmspSession } from './connection.js';
 import { contentInfo, keepAlive, logRequest, pipelineTest, selectStream, sendEvent, simpleResponse, stopRequest, type WmspState } from './control.js';
 import { ASF_STREAM_FRAMER, framerFor, headerFramesOf } from './framers.js';
 import { cacheControlOf, clientVersion, featuresOf, isMediaClient, linkBandwidth, NOT_SET, pragmaLine, requestedStreams, startPosition } from './policy.js';
-import { CONTENT_ASF, CONTENT_FRAMED, CONTENT_HEADER, responseHead, retireResponse, sendRaw, SERVER_HEADER } from './response.js';
+import { CONTENT_ASF, CONTENT_FRAMED, CONTENT_HEADER, responseHead, retireResponse, sendRaw, SERVER_HEADER, whenAttached } from './response.js';
 
 export { SERVER_HEADER, clientVersion };
 
@@ -224,6 +224,9 @@ export class WmspServer implements WmspState {
       throw new MssError('conflict', `session ${session.id} is already streaming to another connection`);
     }
     session.play?.stop('replaced by a new Play');
+    // a pipelined Play behind other responses starts in its turn
+    if (!res.socket) await new Promise<void>((resolve) => whenAttached(res, resolve));
+    if (socket.destroyed) return;
     const userAgent = String(req.headers['user-agent'] ?? '');
     const base = { remoteAddress: ctx.remoteAddress, url: req.url ?? '/', point: target.point, userAgent, start: Date.now() };
     const info = await target.describe();
@@ -275,8 +278,8 @@ export class WmspServer implements WmspState {
     retireResponse(res);
     const socket = session.dataSocket;
     if (socket) {
+      wmspConnection(socket).streaming = null;
       connectionOf(socket)?.idle();
-      wmspConnection(socket).streamEnded();
     }
   }
 
