@@ -6,12 +6,14 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 import { FFMPEG_DESCRIBE, rawRequest } from '../protocols/wmsp/raw-client.js';
 
 const execFileAsync = promisify(execFile);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let srv: RunningServe;
 
 test.before(async () => {
@@ -22,6 +24,7 @@ test.before(async () => {
         publishingPoints: [
           { name: 'vod', type: 'ondemand', path: path.dirname(file) },
           { name: 'live', type: 'broadcast', source: { type: 'file', path: file, loop: true } },
+          { name: 'idle', type: 'broadcast', source: { type: 'push' } },
         ],
       },
     },
@@ -65,4 +68,18 @@ test.serial('a browser (no media user agent) still gets the .asx', async (t) => 
   const res = await rawRequest(srv.port, '/live', { userAgent: 'Mozilla/5.0', rawBody: true });
   t.is(res.status, 200);
   t.regex(res.body.toString(), /<ASX/i);
+});
+
+test.serial('the .asx of a point carries the web logging URL, where players post their logs', async (t) => {
+  const asx = await (await fetch(srv.http('/live.asx'))).text();
+  t.regex(asx, new RegExp(`<LogURL href="http://127\\.0\\.0\\.1:${srv.port}/logs"/>`, 'i'));
+  const page = await fetch(srv.http('/logs'));
+  t.is(page.status, 200);
+});
+
+test.serial('mss play of a point that is not broadcasting says so (the server\'s reason), not "server busy"', async (t) => {
+  const run = await execFileAsync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'play', srv.mmsh('/idle'), '-o', '-', '--no-log', '--quiet'], { cwd: root, timeout: 60_000 }).catch((e: { stderr: string; code: number }) => e);
+  const stderr = String((run as { stderr: string }).stderr);
+  t.regex(stderr, /not broadcasting/);
+  t.notRegex(stderr, /server busy/);
 });
