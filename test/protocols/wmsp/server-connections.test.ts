@@ -91,8 +91,10 @@ const UA = 'User-Agent: NSPlayer/9.0.0.2980';
 async function describe(port: number, target: string): Promise<string> {
   const d = connection(port);
   d.send([`GET ${target} HTTP/1.0`, 'Host: x', UA, 'Pragma: no-cache']);
-  await d.until(() => d.closed);
-  return d.clientId()!;
+  await d.until(() => d.closed, 60_000);
+  const id = d.clientId();
+  if (!id) throw new Error(`no client-id from the Describe of ${target}`);
+  return id;
 }
 
 test('KeepAlives on one connection are answered and leave no request/response pair behind', async (t) => {
