@@ -5,7 +5,9 @@
  */
 import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import http from 'node:http';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import test from 'ava';
 import { buildApp, type App } from '../../src/app/build.js';
@@ -18,6 +20,7 @@ import { detectBoard } from '../../board/detect.js';
 import { brokerForTest, uniqueDeviceId } from '../helpers/device.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 
+const execFileAsync = promisify(execFile);
 const BOARD = detectBoard().id;
 setLogLevel('error');
 const SIZE = 3 * 1024 * 1024 + 17;
@@ -75,6 +78,7 @@ async function bundleServer(t: { teardown(fn: () => Promise<void>): void }, body
 }
 
 interface World {
+  brokerUrl: string;
   app: App | null;
   dataDir: string;
   deviceId: string;
@@ -111,6 +115,7 @@ async function world(t: { teardown(fn: () => Promise<void>): void }, update: Rec
   const fleet = await FleetClient.connect({ url: broker.url });
   const statuses: World['statuses'] = [];
   const w: World = {
+    brokerUrl: broker.url,
     app: null,
     dataDir: config.dataDir,
     deviceId,
@@ -187,6 +192,11 @@ test('a signed bundle goes queued → downloading → installing → rebooting �
   t.deepEqual(await readdir(path.join(w.dataDir, 'updates')), []);
   const shown = await w.fleet.show(w.deviceId);
   t.is((shown.info as { slot: string }).slot, 'B');
+  // the fleet-wide view: version, board, slot and the last update per device
+  t.like((await w.fleet.list()).find((d) => d.deviceId === w.deviceId), { state: 'online', board: BOARD, slot: 'B', lastUpdate: { job: 'up1', status: 'successful' } });
+  const cli = await execFileAsync(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), 'fleet', '--broker', w.brokerUrl, 'list']);
+  t.regex(cli.stdout, /^DEVICE\s+STATUS\s+SINCE\s+VERSION\s+BOARD\s+SLOT\s+LAST UPDATE$/m);
+  t.regex(cli.stdout, new RegExp(`^${w.deviceId}\\s+online\\s+\\d+[smhd] ago\\s+0\\.1\\.0\\s+${BOARD}\\s+B\\s+successful \\d+[smhd] ago \\(up1\\)$`, 'm'));
 });
 
 test('unsigned, badly signed, wrong-board and downgrade jobs are rejected before anything is downloaded', async (t) => {
