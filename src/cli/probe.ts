@@ -220,7 +220,7 @@ export function formatProbeReport(r: ProbeReport): string {
   return lines.join('\n') + '\n';
 }
 
-const USAGE = 'usage: mss probe <file> [--json]\n       mss probe --devices [--dev-dir /dev] [--json]   (V4L2 capture and encoder devices)\n';
+const USAGE = 'usage: mss probe <file> [--json]\n       mss probe --devices [--dev-dir /dev] [--json]   (V4L2 capture and encoder devices)\n       mss probe --board [--json]                     (the board profile and what detection saw)\n';
 
 function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
@@ -228,9 +228,18 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 
 export async function run(args: string[]): Promise<number> {
   try {
-    const { options, positionals } = parseArgs(args, { json: { value: false }, devices: { value: false }, 'dev-dir': { value: true }, help: { value: false, alias: 'h' } });
+    const { options, positionals } = parseArgs(args, { json: { value: false }, devices: { value: false }, 'dev-dir': { value: true }, board: { value: false }, help: { value: false, alias: 'h' } });
     if (options.help) {
       process.stdout.write(USAGE);
+      return 0;
+    }
+    if (options.board) {
+      const { boardFactsFromSystemInformation, selectBoard } = await import('../../board/detect.js');
+      const facts = await boardFactsFromSystemInformation();
+      const choice = selectBoard('auto', process.env, () => facts);
+      const report = { board: choice.profile.id, source: choice.source, matched: choice.detail, facts, profile: choice.profile };
+      const text = `board:   ${choice.profile.id} (${choice.source}: ${choice.detail})\n         ${choice.profile.description}\nmodel:   ${facts.deviceTreeModel || facts.dmiProduct || '-'}\narch:    ${facts.arch}\n`;
+      process.stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : text);
       return 0;
     }
     if (options.devices) {

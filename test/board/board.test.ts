@@ -90,3 +90,11 @@ test('board defaults lie under the user config: ports, data partition, installer
   t.is(loadConfig({ file: cfg, env: { MSS_HTTP_PORT: '9100', MSS_DATA_DIR: dir } }).http.port, 9100);
   t.is(loadConfig({ file: cfg, env: { MSS_BOARD: 'generic-x86_64' } }).update.installer, 'none');
 });
+
+test('mss probe --board reports the profile, how it was chosen and the facts (systeminformation)', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const r = await promisify(execFile)(process.execPath, ['--import=tsx', path.resolve('src/cli/main.ts'), 'probe', '--board', '--json'], { env: { ...process.env, MSS_BOARD: 'rk3588' } });
+  const report = JSON.parse(r.stdout) as { board: string; source: string; facts: { arch: string } };
+  t.like(report, { board: 'rk3588', source: 'MSS_BOARD', facts: { arch: process.arch } });
+});
