@@ -33,7 +33,20 @@ static napi_value throw_errno(napi_env env, const char *what, const char *path, 
   char msg[MAX_PATH + 128];
   snprintf(msg, sizeof msg, "%s %s: %s", what, path, strerror(err));
   napi_value code, message, error;
-  const char *name = err == ENOENT ? "ENOENT" : err == EACCES ? "EACCES" : err == ENOTTY ? "ENOTTY" : err == EBUSY ? "EBUSY" : err == ECONNREFUSED ? "ECONNREFUSED" : "EIO";
+  const char *name = "EIO";
+  switch (err) {
+    case ENOENT: name = "ENOENT"; break;
+    case EACCES: name = "EACCES"; break;
+    case EPERM: name = "EPERM"; break;
+    case ENOTTY: name = "ENOTTY"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case ENOSYS: name = "ENOSYS"; break; /* e.g. an ioctl qemu-user does not translate */
+    case ENODEV: name = "ENODEV"; break;
+    case ENXIO: name = "ENXIO"; break;
+    case EBUSY: name = "EBUSY"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+  }
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
   napi_create_error(env, code, message, &error);

@@ -54,7 +54,7 @@ export function probeVideoDevices(addon: NativeAddon, devDir = '/dev'): V4l2Repo
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const code = typeof e.code === 'string' ? e.code : 'EIO';
-      const why = code === 'ENOTTY' ? 'not a V4L2 device' : code === 'EACCES' ? 'permission denied (is the user in the video group?)' : code === 'EBUSY' ? 'busy' : e.message;
+      const why = code === 'ENOTTY' || code === 'EINVAL' ? 'not a V4L2 device' : code === 'ENODEV' || code === 'ENXIO' ? 'device gone' : code === 'ENOSYS' ? 'V4L2 ioctls not supported here (emulator?)' : code === 'EACCES' ? 'permission denied (is the user in the video group?)' : code === 'EBUSY' ? 'busy' : e.message;
       return { path, ok: false as const, error: why, code };
     }
   });
