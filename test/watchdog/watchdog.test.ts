@@ -103,3 +103,32 @@ test('without systemd (no NOTIFY_SOCKET) or when disabled the module stays quiet
   t.is(watchdogUsec({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '8' }, 7), 0, 'meant for another process');
   t.is(watchdogUsec({}, 7), 0);
 });
+
+test('mss serve under a stand-in systemd (socat on NOTIFY_SOCKET): READY=1, then WATCHDOG=1 pings, STOPPING=1', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { startServe } = await import('../helpers/serve.js');
+  const dir = await mkdtemp(path.join(tmpdir(), 'mss-notify-'));
+  const sock = path.join(dir, 'notify.sock');
+  // one datagram per line of output: socat prints each message it receives
+  const socat = spawn('socat', ['-u', `UNIX-RECV:${sock}`, 'STDOUT'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let got = '';
+  socat.stdout.on('data', (d: Buffer) => (got += d.toString()));
+  t.teardown(async () => {
+    socat.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+  const { existsSync } = await import('node:fs');
+  await until('socat bound', () => existsSync(sock));
+  const srv = await startServe({ env: { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '200000' } });
+  try {
+    await until('READY=1', () => got.includes('READY=1'));
+    await until('two pings', () => got.split('WATCHDOG=1').length > 2);
+  } finally {
+    await srv.stop();
+  }
+  await until('STOPPING=1', () => got.includes('STOPPING=1'));
+  t.true(got.indexOf('READY=1') < got.indexOf('WATCHDOG=1'), got);
+});
