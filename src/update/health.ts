@@ -91,20 +91,23 @@ export async function waitHealthy(h: HealthInputs, timeoutMs: number, signal: Ab
 interface ListeningModule { address(): { port: number } | null }
 
 /**
- * The URL the health check plays: update.healthUrl, else the first publishing point on the HTTP listener's port
- * (a broadcast point by name, an on-demand point by its first ASF file).
+ * The URL the health check plays: update.healthUrl, else a publishing point on the HTTP listener's port that plays
+ * without an encoder: an on-demand point's first ASF file, then a broadcast point fed by a file, playlist or pull,
+ * and only then one that waits for a push.
  */
-export function defaultLoopbackUrl(config: { update: { healthUrl: string }; server: { publishingPoints: ReadonlyArray<{ name: string; type: string; path?: string }> } }, modules: readonly AppModule[], listFiles: (dir: string) => string[]): string {
+export function defaultLoopbackUrl(config: { update: { healthUrl: string }; server: { publishingPoints: ReadonlyArray<{ name: string; type: string; path?: string; source?: { type: string } }> } }, modules: readonly AppModule[], listFiles: (dir: string) => string[]): string {
   if (config.update.healthUrl) return config.update.healthUrl;
   const http = modules.find((m) => m.name === 'http') as (AppModule & Partial<ListeningModule>) | undefined;
   const port = typeof http?.address === 'function' ? http.address()?.port : undefined;
   if (!port) return '';
-  for (const p of config.server.publishingPoints) {
-    if (p.type === 'broadcast') return `http://127.0.0.1:${port}/${encodeURIComponent(p.name)}`;
-    if (p.type === 'ondemand' && p.path) {
-      const file = listFiles(p.path).find((f) => /\.(wmv|asf|wma)$/i.test(f));
-      if (file) return `http://127.0.0.1:${port}/${encodeURIComponent(p.name)}/${encodeURIComponent(file)}`;
-    }
+  const base = `http://127.0.0.1:${port}/`;
+  const points = config.server.publishingPoints;
+  for (const p of points) {
+    if (p.type !== 'ondemand' || !p.path) continue;
+    const file = listFiles(p.path).find((f) => /\.(wmv|asf|wma)$/i.test(f));
+    if (file) return `${base}${encodeURIComponent(p.name)}/${encodeURIComponent(file)}`;
   }
-  return '';
+  const live = points.filter((p) => p.type === 'broadcast');
+  const chosen = live.find((p) => p.source?.type !== 'push') ?? live[0];
+  return chosen ? `${base}${encodeURIComponent(chosen.name)}` : '';
 }

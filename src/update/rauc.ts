@@ -68,8 +68,18 @@ export class RaucInstaller implements Installer {
     }
     const lastError = String(await this.property('LastError'));
     if (lastError) throw new MssError('internal', `rauc could not install the bundle: ${lastError}`, { final: true });
-    const primary = data(await this.run(['call', DEST, '/', IFACE, 'GetPrimary'])) as unknown[];
-    return { slot: String(primary[0]) };
+    const primary = String((data(await this.run(['call', DEST, '/', IFACE, 'GetPrimary'])) as unknown[])[0]);
+    return { slot: await this.bootname(primary) };
+  }
+
+  /** GetPrimary names a slot ("rootfs.1"), BootSlot its bootname ("B"): compare like with like */
+  private async bootname(slot: string): Promise<string> {
+    const status = (data(await this.run(['call', DEST, '/', IFACE, 'GetSlotStatus'])) as unknown[])[0];
+    if (!Array.isArray(status)) return slot;
+    for (const entry of status as Array<[string, Record<string, { data?: unknown }>]>) {
+      if (Array.isArray(entry) && entry[0] === slot) return String(entry[1]?.bootname?.data ?? slot);
+    }
+    return slot;
   }
 
   async markGood(): Promise<void> {

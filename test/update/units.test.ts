@@ -8,6 +8,7 @@ import type { AppModule } from '../../src/core/module.js';
 import { MssError } from '../../src/core/errors.js';
 import { downloadResumable } from '../../src/update/download.js';
 import { activeSessions, inMaintenanceWindow } from '../../src/update/lock.js';
+import { defaultLoopbackUrl } from '../../src/update/health.js';
 import { compareVersions, signUpdate, validateUpdateDoc, verifyUpdateSignature } from '../../src/update/manifest.js';
 import { preflight } from '../../src/update/preflight.js';
 
@@ -88,4 +89,15 @@ test('a server that sends more than the declared size is cut off for good', asyn
   await writeFile(file, body);
   t.deepEqual(await downloadResumable({ url, file, size: body.length, signal: new AbortController().signal }), { resumedFrom: body.length, bytes: body.length });
   t.true((await readFile(file)).equals(body));
+});
+
+test('the health check plays a point that needs no encoder: an on-demand file first, a pushed point last', (t) => {
+  const http: AppModule = { ...mod('http', {}), address: () => ({ port: 8123 }) } as AppModule;
+  const cfg = (points: Array<Record<string, unknown>>, healthUrl = '') => ({ update: { healthUrl }, server: { publishingPoints: points as never } });
+  const files = (dir: string) => (dir === '/media' ? ['notes.txt', 'a b.wmv'] : []);
+  t.is(defaultLoopbackUrl(cfg([{ name: 'live', type: 'broadcast', source: { type: 'push' } }, { name: 'vod', type: 'ondemand', path: '/media' }]), [http], files), 'http://127.0.0.1:8123/vod/a%20b.wmv');
+  t.is(defaultLoopbackUrl(cfg([{ name: 'push', type: 'broadcast', source: { type: 'push' } }, { name: 'loop', type: 'broadcast', source: { type: 'file' } }, { name: 'empty', type: 'ondemand', path: '/none' }]), [http], files), 'http://127.0.0.1:8123/loop');
+  t.is(defaultLoopbackUrl(cfg([{ name: 'push', type: 'broadcast', source: { type: 'push' } }]), [http], files), 'http://127.0.0.1:8123/push');
+  t.is(defaultLoopbackUrl(cfg([], 'http://127.0.0.1/x'), [http], files), 'http://127.0.0.1/x');
+  t.is(defaultLoopbackUrl(cfg([{ name: 'vod', type: 'ondemand', path: '/media' }]), [], files), '', 'no listener, nothing to play');
 });
