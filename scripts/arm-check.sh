@@ -24,9 +24,10 @@ die() { printf 'arm-check: %s\n' "$*" >&2; exit 1; }
 now() { date +%s.%N; }
 step_start=0
 begin() { step_start=$(now); say "$1"; }
-took() { timing+=("$(printf '%-44s %7.1f s  %s' "$1" "$(echo "$(now) - $step_start" | bc)" "${2:-}")"); }
+took() { timing+=("$(printf '%-46s %7.1f s  %s' "$1" "$(echo "$(now) - $step_start" | bc)" "${2:-}")"); }
 size_of() { du -sh --apparent-size "$1" 2>/dev/null | cut -f1; }
-note_size() { sizes+=("$(printf '%-44s %8s' "$1" "$2")"); }
+note_size() { sizes+=("$(printf '%-52s %8s' "$1" "$2")"); }
+script_start=$(now)
 
 [ "$(id -u)" -eq 0 ] || die "run as root (debootstrap, chroot and binfmt need it)"
 mkdir -p "$cache"
@@ -53,7 +54,7 @@ command -v ffprobe >/dev/null || die "ffprobe is missing (scripts/install-system
 # ---- mounts, and their removal whatever happens ----
 serve_pid=""
 unmount_all() {
-  [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
+  if [ -n "$serve_pid" ]; then kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
   for m in "$root/proc" "$root/dev"; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done
   return 0
 }
@@ -73,7 +74,7 @@ if [ ! -e "$root/.mss-ready" ]; then
   took "debootstrap, second stage (emulated)"
   touch "$root/.mss-ready"
 else
-  timing+=("$(printf '%-44s %9s' 'arm64 root file system' 'cached')")
+  timing+=("$(printf '%-46s %9s' 'arm64 root file system' 'cached')")
 fi
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
@@ -94,7 +95,7 @@ fi
 begin "arm64 node starts"
 node_says="$(in_root node -p 'process.version + " " + process.arch')"
 took "node -p version (emulated start)" "$node_says"
-note_size "Node for arm64 (/opt/node)" "$(size_of "$root/opt/node/bin/node")"
+note_size "arm64 node binary (/opt/node/bin/node)" "$(size_of "$root/opt/node/bin/node")"
 
 # ---- 3. the project: compiled once on the host, JavaScript dependencies installed on the host ----
 begin "build and stage the project"
@@ -113,7 +114,7 @@ cp -a "$repo/package.json" "$repo/binding.gyp" "$repo/bin" "$repo/dist" "$repo/m
 cp -a "$repo/src/native/mss_native.c" "$app/src/native/"
 cp -a "$repo/scripts/install-native.mjs" "$app/scripts/"
 cp -a "$stage/node_modules" "$app/node_modules"
-took "tsc on the host + stage (node_modules cached by lock)"
+took "tsc (host) + stage node_modules (by lock)"
 note_size "production node_modules" "$(size_of "$app/node_modules")"
 
 # ---- 4. native modules for arm64, cached by version ----
@@ -129,7 +130,7 @@ if [ ! -s "$bsq_cached" ] || [ "${MSS_ARM_FRESH:-}" = 1 ]; then
 else
   mkdir -p "$app/node_modules/better-sqlite3/build/Release"
   cp "$bsq_cached" "$app/node_modules/better-sqlite3/build/Release/better_sqlite3.node"
-  timing+=("$(printf '%-44s %9s' "better-sqlite3 $bsq_version native build" 'cached')")
+  timing+=("$(printf '%-46s %9s' "better-sqlite3 $bsq_version native build" 'cached')")
 fi
 addon_hash="$(cat "$repo/binding.gyp" "$repo/src/native/mss_native.c" | sha256sum | cut -c1-16)"
 addon_cached="$cache/native/mss_native-$addon_hash-arm64.node"
@@ -142,12 +143,12 @@ if [ ! -s "$addon_cached" ] || [ "${MSS_ARM_FRESH:-}" = 1 ]; then
 else
   mkdir -p "$app/build/Release"
   cp "$addon_cached" "$app/build/Release/mss_native.node"
-  timing+=("$(printf '%-44s %9s' 'mss addon native build' 'cached')")
+  timing+=("$(printf '%-46s %9s' 'mss addon native build' 'cached')")
 fi
 for f in "$app/node_modules/better-sqlite3/build/Release/better_sqlite3.node" "$app/build/Release/mss_native.node" \
          "$app/node_modules/@serialport/bindings-cpp/prebuilds/linux-arm64/"*.node; do
   file -b "$f" | grep -q 'ARM aarch64' || die "$f is not an aarch64 binary: $(file -b "$f")"
-  note_size "$(basename "$f") (aarch64)" "$(size_of "$f")"
+  note_size "${f#"$app/"} (aarch64)" "$(size_of "$f")"
 done
 
 # ---- 5. run it ----
@@ -178,7 +179,8 @@ cat >"$root/srv/check.json" <<EOF
   "server": { "publishingPoints": [ { "name": "vod", "type": "ondemand", "path": "/srv/media" } ] } }
 EOF
 begin "mss serve (emulated) until it listens"
-in_root /opt/mss/bin/mss.js serve --config /srv/check.json >"$cache/serve.log" 2>&1 &
+# exec all the way down (subshell → chroot → env → node), so $! is mss itself and gets the SIGTERM
+(exec chroot "$root" /usr/bin/env -i PATH=/opt/node/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 /opt/mss/bin/mss.js serve --config /srv/check.json) >"$cache/serve.log" 2>&1 &
 serve_pid=$!
 for _ in $(seq 1 600); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
@@ -197,8 +199,9 @@ note_size "mss serve RSS (emulated process, incl. qemu)" "$((rss_kb / 1024)) MB"
 kill -TERM "$serve_pid"; wait "$serve_pid" 2>/dev/null || true; serve_pid=""
 grep -q '"serve.stopped"' "$cache/serve.log" || die "mss serve did not stop cleanly: $(tail -3 "$cache/serve.log")"
 
-printf '\n%-44s %9s\n' 'step (arm64 under qemu-user)' 'time'
+timing+=("$(printf '%-46s %7.1f s' 'total' "$(echo "$(now) - $script_start" | bc)")")
+printf '\n%-46s %9s\n' 'step (arm64 under qemu-user)' 'time'
 printf '%s\n' "${timing[@]}"
-printf '\n%-44s %8s\n' 'what' 'size'
+printf '\n%-52s %8s\n' 'what' 'size'
 printf '%s\n' "${sizes[@]}"
 printf '\narm-check: OK (%s, cache %s)\n' "$node_says" "$cache"
