@@ -220,7 +220,7 @@ export function formatProbeReport(r: ProbeReport): string {
   return lines.join('\n') + '\n';
 }
 
-const USAGE = 'usage: mss probe <file> [--json]\n';
+const USAGE = 'usage: mss probe <file> [--json]\n       mss probe --devices [--dev-dir /dev] [--json]   (V4L2 capture and encoder devices)\n       mss probe --board [--json]                     (the board profile and what detection saw)\n';
 
 function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
@@ -228,9 +228,26 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 
 export async function run(args: string[]): Promise<number> {
   try {
-    const { options, positionals } = parseArgs(args, { json: { value: false }, help: { value: false, alias: 'h' } });
+    const { options, positionals } = parseArgs(args, { json: { value: false }, devices: { value: false }, 'dev-dir': { value: true }, board: { value: false }, help: { value: false, alias: 'h' } });
     if (options.help) {
       process.stdout.write(USAGE);
+      return 0;
+    }
+    if (options.board) {
+      const { boardFactsFromSystemInformation, selectBoard } = await import('../../board/detect.js');
+      const facts = await boardFactsFromSystemInformation();
+      const choice = selectBoard('auto', process.env, () => facts);
+      const report = { board: choice.profile.id, source: choice.source, matched: choice.detail, facts, profile: choice.profile };
+      const text = `board:   ${choice.profile.id} (${choice.source}: ${choice.detail})\n         ${choice.profile.description}\nmodel:   ${facts.deviceTreeModel || facts.dmiProduct || '-'}\narch:    ${facts.arch}\n`;
+      process.stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : text);
+      return 0;
+    }
+    if (options.devices) {
+      if (positionals.length !== 0) throw new MssError('invalid-argument', `--devices takes no input, got ${positionals.length}\n${USAGE}`);
+      const { native } = await import('../native/index.js');
+      const { formatV4l2Report, probeVideoDevices } = await import('../native/v4l2.js');
+      const report = probeVideoDevices(native(), (options['dev-dir'] as string | undefined) ?? '/dev');
+      process.stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : formatV4l2Report(report));
       return 0;
     }
     if (positionals.length !== 1) throw new MssError('invalid-argument', `expected one input, got ${positionals.length}\n${USAGE}`);
