@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { MssError } from '../core/errors.js';
 import { parseAsx } from '../media/asx.js';
-import { parseNsc } from './nsc.js';
+import { parseNsc } from '../protocols/msb/nsc.js';
 
 export interface PlayEntry {
   /** URLs to try in order: the first that plays wins */
