@@ -1,6 +1,6 @@
 /**
  * The media server module: the protocol-agnostic media core plus its protocol adapters on the shared HTTP
- * listener (WMSP players, .asx announcements, the status API). Other modules reach it through
+ * listener (WMSP players, .asx and .nsc announcements, the status API) and the points' multicast outputs. Other modules reach it through
  * `ctx.modules.get('media')`: the encoder pushes with openLiveIngest, the device agent calls reconfigure and
  * telemetry.
  */
@@ -15,6 +15,9 @@ import type { LiveIngest, LiveIngestOptions } from '../contracts/media.js';
 import { WmspServer } from '../protocols/wmsp/server.js';
 import { PushReceiver } from '../protocols/wmhttp/server.js';
 import { openWmspStream } from '../protocols/wmsp/client.js';
+import { MulticastOutputs } from '../protocols/msb/outputs.js';
+import { nscRoute } from '../protocols/msb/nsc-route.js';
+import { WEB_LOG_PATH } from '../logs/routes.js';
 import type { AppContext } from './context.js';
 
 const POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -31,6 +34,8 @@ export class MediaServerModule implements AppModule {
   readonly wmsp: WmspServer;
   /** encoders pushing with MS-WMHTTP */
   readonly push: PushReceiver;
+  /** MS-MSB senders of the broadcast points that have a multicast group */
+  readonly multicast: MulticastOutputs;
   private readonly log: Logger;
   private state: 'stopped' | 'running' | 'failed' = 'stopped';
   private readonly routes: HttpRoute[];
@@ -56,13 +61,16 @@ export class MediaServerModule implements AppModule {
         authenticatorFor: async (point, template) => (this.core.point(point) ?? (template ? this.core.point(template) : undefined))?.auth ?? null,
       },
     });
-    this.routes = [this.statusRoute(), this.asxRoute(), this.push.route(70), this.wmsp.route(50)];
+    this.multicast = new MulticastOutputs({ resolver: this.core, sweeper: this.core.scheduler, log: ctx.log.child('msb') });
+    const nsc = nscRoute({ outputs: this.multicast, logUrl: (host) => `http://${host}${WEB_LOG_PATH}`, unicastUrl: (point, host) => `http://${host}/${point}` });
+    this.routes = [this.statusRoute(), this.asxRoute(), nsc, this.push.route(70), this.wmsp.route(50)];
     for (const r of this.routes) ctx.http.addRoute(r);
   }
 
   async start(): Promise<void> {
     await this.core.start();
     this.wmsp.start(this.core.scheduler);
+    await this.multicast.apply(this.ctx.config.server.publishingPoints);
     this.state = 'running';
     this.log.info('media.started', { points: this.core.pointNames() });
   }
@@ -70,6 +78,7 @@ export class MediaServerModule implements AppModule {
   async stop(): Promise<void> {
     this.push.stop();
     this.wmsp.stop();
+    await this.multicast.stop();
     await this.core.stop();
     this.state = 'stopped';
   }
@@ -79,11 +88,13 @@ export class MediaServerModule implements AppModule {
   }
 
   telemetry(): Record<string, unknown> {
-    return { ...this.core.telemetry(), wmsp: { ...this.wmsp.counters } };
+    return { ...this.core.telemetry(), wmsp: { ...this.wmsp.counters }, multicast: this.multicast.status() };
   }
 
   async reconfigure(next: MssConfig, _previous: MssConfig): Promise<ReconfigureResult> {
-    return this.core.reconfigure(next.server);
+    const result = await this.core.reconfigure(next.server);
+    await this.multicast.apply(next.server.publishingPoints);
+    return result;
   }
 
   /** encoder push into a broadcast point (see LiveIngest) */
@@ -95,7 +106,9 @@ export class MediaServerModule implements AppModule {
   private asxFor(streamPath: string, host: string): string {
     const h = host || `127.0.0.1:${this.ctx.config.http.port}`;
     const title = decodeURIComponent(streamPath.replace(/^\//, ''));
-    return buildAsx({ title, entries: [{ title, refs: [`mms://${h}${streamPath}`, `mmsh://${h}${streamPath}`, `http://${h}${streamPath}`] }] });
+    // a multicast point: its .nsc first (players that can join the group do), the unicast URLs after it
+    const nsc = this.multicast.get(firstSegment(streamPath)) && !streamPath.slice(1).includes('/') ? [`http://${h}${streamPath}.nsc`] : [];
+    return buildAsx({ title, entries: [{ title, refs: [...nsc, `mms://${h}${streamPath}`, `mmsh://${h}${streamPath}`, `http://${h}${streamPath}`] }] });
   }
 
   private asxRoute(): HttpRoute {
@@ -128,7 +141,7 @@ export class MediaServerModule implements AppModule {
       match: (req) => (req.url ?? '').split('?')[0] === '/api/status',
       handle: (req, res) => {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new MssError('unsupported', `/api/status answers GET, not ${req.method}`);
-        const body = JSON.stringify({ ...this.core.status(), wmsp: { sessions: this.wmsp.sessionCount, ...this.wmsp.counters } });
+        const body = JSON.stringify({ ...this.core.status(), wmsp: { sessions: this.wmsp.sessionCount, ...this.wmsp.counters }, multicast: this.multicast.status() });
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
         res.end(req.method === 'HEAD' ? undefined : body);
       },
