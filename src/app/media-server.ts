@@ -16,6 +16,7 @@ import { WmspServer } from '../protocols/wmsp/server.js';
 import { PushReceiver } from '../protocols/wmhttp/server.js';
 import { openWmspStream } from '../protocols/wmsp/client.js';
 import { MulticastOutputs } from '../protocols/msb/outputs.js';
+import { openMsbdStream } from '../protocols/msbd/client.js';
 import { nscRoute } from '../protocols/msb/nsc-route.js';
 import { WEB_LOG_PATH } from '../logs/routes.js';
 import type { AppContext } from './context.js';
@@ -43,7 +44,8 @@ export class MediaServerModule implements AppModule {
   constructor(private readonly ctx: AppContext) {
     this.log = ctx.log.child('media');
     this.core = new MediaCore(ctx.config.server, this.log);
-    this.core.openPullStream = (url) => openWmspStream(url);
+    // a pull source's protocol is its URL's: msbd:// (MS-MSBD), else WMSP (http://, mmsh://)
+    this.core.openPullStream = (url) => (/^msbd:/i.test(url) ? openMsbdStream(url) : openWmspStream(url));
     this.wmsp = new WmspServer({
       log: ctx.log.child('wmsp'),
       resolver: this.core,

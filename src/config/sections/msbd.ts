@@ -11,8 +11,6 @@ export interface MsbdConfig extends ListenerConfig {
   defaultPoint: string;
   /** a ping (MSB_MSG_REQ_PING) goes out this often; a client that does not answer within the same time is dropped */
   pingIntervalMs: number;
-  /** a client must send its connect request within this time */
-  connectTimeoutMs: number;
 }
 
 export const msbdSchema: Schema = {
@@ -23,6 +21,5 @@ export const msbdSchema: Schema = {
     ...listenerFields({ port: 7007, what: 'MSBD' }),
     defaultPoint: { kind: 'string', doc: 'Broadcast point served to clients that ask for the channel "NetShow" (empty: refused)', default: '', pattern: /^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$/ },
     pingIntervalMs: { kind: 'int', doc: 'How often a ping goes to each client; no answer within as long drops it', default: 120000, min: 1000, max: 3600000 },
-    connectTimeoutMs: { kind: 'int', doc: 'Time a client has to send its connect request', default: 10000, min: 100, max: 600000 },
   },
 };
