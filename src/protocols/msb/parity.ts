@@ -11,8 +11,24 @@ import { EC_PREFIX_BYTES, EC_TYPE_DATA, EC_TYPE_PARITY, writeErrorCorrection } f
 export const MIN_SPAN = 1;
 export const MAX_SPAN = 15;
 
+/** acc[3..] ^= packet[3..] (acc at least as long), four bytes at a time where both line up */
 function xorInto(acc: Buffer, packet: Buffer): void {
-  for (let i = EC_PREFIX_BYTES; i < packet.length; i++) acc[i] = acc[i]! ^ packet[i]!;
+  const n = packet.length;
+  let i = EC_PREFIX_BYTES;
+  if (((acc.byteOffset + i) & 3) === ((packet.byteOffset + i) & 3)) {
+    while (i < n && ((acc.byteOffset + i) & 3) !== 0) {
+      acc[i] = acc[i]! ^ packet[i]!;
+      i++;
+    }
+    const words = (n - i) >> 2;
+    if (words > 0) {
+      const a = new Uint32Array(acc.buffer, acc.byteOffset + i, words);
+      const b = new Uint32Array(packet.buffer, packet.byteOffset + i, words);
+      for (let w = 0; w < words; w++) a[w] = a[w]! ^ b[w]!;
+      i += words << 2;
+    }
+  }
+  for (; i < n; i++) acc[i] = acc[i]! ^ packet[i]!;
 }
 
 /** Accumulates the packets of one span (the sender side). */
@@ -37,7 +53,8 @@ export class ParityAccumulator {
   /** The parity packet of what was added (Number = count + 1), then starts a new span. */
   take(cycle: number): Buffer {
     if (this.count === 0) throw new MssError('invalid-argument', 'no packets to build parity over');
-    const out = Buffer.from(this.acc.subarray(0, this.longest));
+    const out = Buffer.alloc(this.longest);
+    this.acc.copy(out, 0, 0, this.longest);
     writeErrorCorrection(out, EC_TYPE_PARITY, this.count + 1, cycle);
     this.acc.fill(0, 0, this.longest);
     this.longest = 0;
@@ -53,7 +70,8 @@ export class ParityAccumulator {
  */
 export function recoverFromParity(parity: Buffer, others: readonly Buffer[], number: number, cycle: number): Buffer {
   if (parity.length < EC_PREFIX_BYTES) throw new MssError('malformed', `parity packet of ${parity.length} bytes has no error-correction prefix`);
-  const out = Buffer.from(parity);
+  const out = Buffer.alloc(parity.length); // not from the pool: word-aligned for xorInto
+  parity.copy(out);
   for (const p of others) {
     if (p.length > parity.length) throw new MssError('malformed', `packet of ${p.length} bytes is longer than its span's ${parity.length}-byte parity`);
     xorInto(out, p);
