@@ -239,7 +239,7 @@ export class Player {
         }
         state.session = session;
         state.info = session.info;
-        const outcome = await this.pump(session, state);
+        const outcome = await this.pump(session, state, entry);
         if (outcome === 'progress-then-lost' || outcome === 'lost') {
           if (outcome === 'progress-then-lost') attempt = 0;
           if (this.stopReason || attempt >= (this.opts.maxReconnects ?? 5)) {
@@ -285,7 +285,7 @@ export class Player {
    * Feeds one session's events to the sink, in order, until it ends. Resolves 'end' (finished or stopped),
    * 'lost' / 'progress-then-lost' (network failure, before / after new packets arrived); rejects on other errors.
    */
-  private pump(session: PlaySession, state: EntryState): Promise<'end' | 'lost' | 'progress-then-lost'> {
+  private pump(session: PlaySession, state: EntryState, entry: PlayEntry): Promise<'end' | 'lost' | 'progress-then-lost'> {
     const { sink } = this.opts;
     let chain: Promise<void> = Promise.resolve();
     let pending = 0;
@@ -335,7 +335,13 @@ export class Player {
           if (sink.gone) finish('sink');
         }),
       );
-      session.on('stream-change', () => enqueue(() => this.opts.progress.event('stream-change', {})));
+      session.on('stream-change', () =>
+        enqueue(() => {
+          this.opts.progress.event('stream-change', {});
+          // a multicast player logs each playlist entry it saw (MS-MSB 4.2): it has no server to tell at the end
+          if (!session.sendLog && this.opts.sendLogs !== false) void this.sendLogs(entry, state, true);
+        }),
+      );
       session.on('packet', (packet, { locationId }) =>
         enqueue(async () => {
           const last = state.lastLocationId;

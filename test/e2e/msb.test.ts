@@ -227,6 +227,13 @@ mtest('a station whose group stays silent rolls over to its Unicast URL (a local
   t.true(Number(done?.packets) > 10);
 });
 
+mtest('the .asx of a multicast point plays over the group first (its .nsc is the first reference)', async (t) => {
+  const run = await play([srv.http('/live.asx'), '--multicast-interface', LOOPBACK, '--duration', '2', '--no-log']);
+  t.is(run.code, 0, run.stderr);
+  t.like(run.events.find((e) => e.event === 'playing'), { protocol: 'msb' });
+  t.falsy(run.events.find((e) => e.event === 'fallback'));
+});
+
 mtest('a playlist entry change reaches a multicast player as a stream change (wStreamID bit 15 or a new format)', async (t) => {
   const run = await play([srv.http('/show.nsc'), '--multicast-interface', LOOPBACK, '--duration', '8', '--no-log']);
   t.is(run.code, 0, run.stderr);

@@ -44,9 +44,12 @@ export function nscRoute(o: NscRouteOptions): HttpRoute {
       if (!sender) throw new MssError('not-found', `publishing point ${point} has no multicast output`);
       const target = await sender.currentTarget();
       if (!target.allows(ctx.remoteAddress)) throw new MssError('forbidden', `${ctx.remoteAddress} may not use publishing point ${target.point}`);
-      // the header broadcast now, under the ID the framer gives it (the same book), listed with earlier ones
-      const desc = await target.describe();
-      sender.formats.idFor(desc.headerBytes);
+      // the header broadcast now, under the ID the framer gives it (the same book), listed with earlier ones;
+      // a point between two broadcasts still announces what it sent (its next stream will say if it changed)
+      if (sender.sending || sender.formats.size === 0) {
+        const desc = await target.describe();
+        sender.formats.idFor(desc.headerBytes);
+      }
       const c = sender.config;
       const host = String(req.headers.host ?? '') || `${ctx.url.hostname}:${ctx.url.port}`;
       const formats = [...sender.formats.list()].reverse().map((f) => {

@@ -112,6 +112,11 @@ export class MsbSender {
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 
+  /** the output is in the point's fan-out now */
+  get sending(): boolean {
+    return this.handle !== null;
+  }
+
   status(): MsbSenderStatus {
     const live = this.sink?.stats;
     return {
@@ -129,7 +134,7 @@ export class MsbSender {
     };
   }
 
-  /** the header the point broadcasts now, registered so the .nsc lists it under the framer's Format ID */
+  /** the point this output sends */
   async currentTarget(): Promise<MediaTarget> {
     return this.opts.resolver.resolve(`/${encodeURIComponent(this.opts.point)}`);
   }
