@@ -199,7 +199,9 @@ class MsbPlaySession extends EventEmitter<PlaySessionEvents> implements Multicas
     }
     this.packets++;
     this.bytes += out.length;
-    this.later(() => this.emit('packet', out, { locationId: sequence }));
+    // packets skipped on purpose (before a key frame) leave no gap: the player counts gaps as losses
+    const locationId = sequence - this.skippedBeforeKey;
+    this.later(() => this.emit('packet', out, { locationId }));
   }
 
   private armEndOfStream(): void {

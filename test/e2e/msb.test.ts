@@ -240,6 +240,8 @@ mtest('a playlist entry change reaches a multicast player as a stream change (wS
   t.truthy(run.events.find((e) => e.event === 'stream-change'), run.stderr);
   const stats = run.events.find((e) => e.event === 'multicast-stats');
   t.is(stats?.lost, 0);
+  t.is(stats?.late, 0);
+  t.is(run.events.find((e) => e.event === 'done')?.lost, 0); // packets skipped to reach a key frame are no loss
   // the .nsc lists every header the output has sent by now
   t.true(parseNsc(await (await fetch(srv.http('/show.nsc'))).text()).formats.length >= 1);
 });

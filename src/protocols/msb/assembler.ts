@@ -5,8 +5,10 @@
  * parse as ASF are counted and skipped, never thrown at the caller.
  *
  * Protected packets of one cycle are held until the cycle's parity arrives (or the next cycle starts), which
- * delays output by one span; unprotected packets go out at once. Packet IDs are unwrapped into a running
- * sequence number, so a gap in it is a loss; a jump far back (the sender restarted) starts a new run.
+ * delays output by one span; unprotected packets go out at once. When the group goes quiet the held packets are
+ * given out (flush) but the cycle is kept, so its parity, when it comes, still rebuilds a packet it lacks.
+ * Packet IDs are unwrapped into a running sequence number, so a gap in it is a loss; a jump far back (the sender
+ * restarted) starts a new run.
  */
 import { toMssError, type MssError } from '../../core/errors.js';
 import { EC_TYPE_DATA, EC_TYPE_PARITY, parseMsbDatagram, readErrorCorrection } from './codec.js';
@@ -55,7 +57,11 @@ interface Cycle {
   streamId: number;
   formatId: number;
   packets: Map<number, Buffer>;
+  /** IDs already given out (by a flush); their bytes stay for the parity */
+  given: Set<number>;
 }
+
+const newCycle = (cycle: number, streamId: number, formatId: number): Cycle => ({ cycle, streamId, formatId, packets: new Map(), given: new Set() });
 
 export class MsbAssembler {
   readonly counters: AssemblerCounters = { datagrams: 0, beacons: 0, packets: 0, parity: 0, recovered: 0, lost: 0, malformed: 0, unknownFormat: 0, late: 0, restarts: 0 };
@@ -92,7 +98,7 @@ export class MsbAssembler {
       return this.reject('malformed', err);
     }
     if (d.streamId !== this.streamId) {
-      this.flush();
+      this.close();
       this.streamId = d.streamId;
       // IDs run on across entries, but a new stream may as well be a restarted sender: measure afresh
       this.lastId = null;
@@ -103,45 +109,58 @@ export class MsbAssembler {
       this.counters.parity++;
       let c = this.pending;
       if (!c || c.cycle !== ec.cycle) {
-        this.flush();
-        c = { cycle: ec.cycle, streamId: d.streamId, formatId: d.formatId, packets: new Map() };
+        this.close();
+        c = newCycle(ec.cycle, d.streamId, d.formatId);
       }
       this.pending = null;
       this.finish(c, { packetId: d.packetId, asf: d.asf, number: ec.number });
       return 'parity';
     }
     if (ec.present && ec.type === EC_TYPE_DATA) {
-      if (this.pending && this.pending.cycle !== ec.cycle) this.flush();
-      this.pending ??= { cycle: ec.cycle, streamId: d.streamId, formatId: d.formatId, packets: new Map() };
+      if (this.pending && this.pending.cycle !== ec.cycle) this.close();
+      this.pending ??= newCycle(ec.cycle, d.streamId, d.formatId);
       if (this.pending.packets.has(d.packetId)) {
         this.counters.late++;
         return 'skipped';
       }
       this.pending.packets.set(d.packetId, d.asf);
       // a sender that never sends parity (or never moves on) must not make us hold packets without bound
-      if (this.pending.packets.size > MAX_SPAN) this.flush();
+      if (this.pending.packets.size > MAX_SPAN) this.close();
       return 'packet';
     }
-    this.flush();
+    this.close();
     this.emit(d.formatId, d.packetId, d.asf, false);
     return 'packet';
   }
 
-  /** Gives out the cycle being held (the stream went quiet or ended). */
+  /** Gives out the packets held (the group went quiet); the cycle stays open for its parity. */
   flush(): void {
     const c = this.pending;
-    this.pending = null;
-    if (c) this.finish(c, null);
+    if (c) this.giveOut(c, null);
   }
 
-  private finish(c: Cycle, parity: { packetId: number; asf: Buffer; number: number } | null): void {
-    const rebuilt = parity ? this.recover(c, parity) : null;
-    const ids = [...c.packets.keys()];
+  /** Gives out the cycle held and forgets it (another cycle or stream began, or the end). */
+  private close(): void {
+    const c = this.pending;
+    this.pending = null;
+    if (c) this.giveOut(c, null);
+  }
+
+  private finish(c: Cycle, parity: { packetId: number; asf: Buffer; number: number }): void {
+    const rebuilt = this.recover(c, parity);
+    this.giveOut(c, parity.packetId, rebuilt);
+  }
+
+  /** the cycle's packets not given out yet, in packet-ID order (wrap-safe: measured from before every ID) */
+  private giveOut(c: Cycle, parityId: number | null, rebuilt: number | null = null): void {
+    const ids = [...c.packets.keys()].filter((id) => !c.given.has(id));
     if (ids.length === 0) return;
-    // packet-ID order, wrap-safe: measured from a point before every ID of the cycle
-    const base = ((parity ? parity.packetId : ids[0]!) - 2 * MAX_SPAN) >>> 0;
+    const base = ((parityId ?? [...c.packets.keys()][0]!) - 2 * MAX_SPAN) >>> 0;
     ids.sort((a, b) => ((a - base) >>> 0) - ((b - base) >>> 0));
-    for (const id of ids) this.emit(c.formatId, id, c.packets.get(id)!, id === rebuilt);
+    for (const id of ids) {
+      c.given.add(id);
+      this.emit(c.formatId, id, c.packets.get(id)!, id === rebuilt);
+    }
   }
 
   /** one missing packet of the span + its parity = the missing packet; returns its ID when rebuilt */

@@ -111,6 +111,19 @@ test('one loss per span is rebuilt from parity, two in a span are lost and count
   t.deepEqual(r.got.filter((g) => g.recovered).map((g) => g.sequence), [3, 10, 29]);
 });
 
+test('a quiet spell gives out the held packets; the parity that follows still rebuilds the one the cycle lacks', (t) => {
+  const book = new FormatBook();
+  const out = frameAll(asf, new MsbFramer({ name: 'msb:t', span: 10, formats: book, log }), asf.packets.slice(0, 10));
+  const r = receiver(asf, book);
+  for (const d of out.slice(0, 5)) r.a.feed(d);
+  r.a.flush(); // the group went quiet mid-cycle
+  t.deepEqual(r.got.map((g) => g.sequence), [0, 1, 2, 3, 4]);
+  out.slice(5).forEach((d, i) => i + 5 !== 7 && r.a.feed(d)); // packet 7 lost, then the parity
+  t.deepEqual(r.got.map((g) => g.sequence), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  t.like(r.a.counters, { recovered: 1, lost: 0, late: 0 });
+  t.is(packetContent(r.got[7]!.packet, asf.packetSize), packetContent(asf.packets[7]!, asf.packetSize));
+});
+
 test('garbage, unknown formats, duplicates and a spoofed span are counted and skipped, never thrown', (t) => {
   const book = new FormatBook();
   const out = frameAll(asf, new MsbFramer({ name: 'msb:t', span: 10, formats: book, log }), asf.packets.slice(0, 30));
