@@ -33,6 +33,7 @@ export class MsbdModule implements AppModule {
       sweeper: media.core.scheduler,
       log: this.log,
       onSessionEnd: (summary) => this.ctx.hooks.onSessionEnd?.(summary),
+      hasNsc: (point) => media.multicast.get(point) !== undefined,
     });
     try {
       await server.start();

@@ -39,6 +39,8 @@ const NAME_OF = new Map<number, MsbdMessageName>(Object.entries(MSBD_MESSAGE).ma
 /** REQ_CONNECT dwFlags */
 export const CONNECT_TCP = 0x0001;
 export const CONNECT_MULTICAST = 0x0002;
+/** RES_CONNECT dwFlags: the ASF header is also in an .nsc file */
+export const NSC_PUBLISHED = 0x0002;
 /** the channel Windows clients ask for: ASF content */
 export const NETSHOW_CHANNEL = 'NetShow';
 

@@ -23,6 +23,7 @@ import { statusForError } from '../shared/status.js';
 import {
   CONNECT_MULTICAST,
   encodeConnectResponse,
+  NSC_PUBLISHED,
   encodeSimple,
   encodeStreamInfo,
   HR,
@@ -41,6 +42,8 @@ export interface MsbdServerOptions {
   sweeper: Sweeper;
   log: Logger;
   onSessionEnd?: (summary: SessionSummary) => void;
+  /** whether a point's ASF header is also published in an .nsc (RES_CONNECT then says so: dwFlags 2) */
+  hasNsc?: (point: string) => boolean;
 }
 
 /** the HRESULT a refusal gets */
@@ -163,7 +166,7 @@ class MsbdSession {
     }
     if (this.state === 'closed' || this.conn.socket.destroyed) return;
     this.framer = this.server.framerFor(point);
-    const sink = new SocketSink(this.conn.socket, { head: encodeConnectResponse(HR.OK) });
+    const sink = new SocketSink(this.conn.socket, { head: encodeConnectResponse(HR.OK, { flags: this.server.hasNsc(point) ? NSC_PUBLISHED : 0 }) });
     try {
       this.handle = await target.play({ role: 'relay', sendHeader: true }, this.framer, sink, {
         protocol: 'msbd',
@@ -260,6 +263,10 @@ export class MsbdServer {
 
   get onSessionEnd(): ((s: SessionSummary) => void) | undefined {
     return this.opts.onSessionEnd;
+  }
+
+  hasNsc(point: string): boolean {
+    return this.opts.hasNsc?.(point) ?? false;
   }
 
   get sessionCount(): number {
