@@ -10,6 +10,7 @@ import type { Logger } from '../core/log.js';
 import type { AppModule, ModuleHealth, ReconfigureResult } from '../core/module.js';
 import type { HttpRoute } from '../http/route.js';
 import { buildAsx } from '../media/asx.js';
+import { WEB_LOG_PATH } from '../logs/routes.js';
 import { MediaCore } from '../media/core.js';
 import type { LiveIngest, LiveIngestOptions } from '../contracts/media.js';
 import { WmspServer } from '../protocols/wmsp/server.js';
@@ -18,7 +19,6 @@ import { openWmspStream } from '../protocols/wmsp/client.js';
 import { MulticastOutputs } from '../protocols/msb/outputs.js';
 import { openMsbdStream } from '../protocols/msbd/client.js';
 import { nscRoute } from '../protocols/msb/nsc-route.js';
-import { WEB_LOG_PATH } from '../logs/routes.js';
 import type { AppContext } from './context.js';
 
 const POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -64,7 +64,12 @@ export class MediaServerModule implements AppModule {
       },
     });
     this.multicast = new MulticastOutputs({ resolver: this.core, sweeper: this.core.scheduler, log: ctx.log.child('msb') });
-    const nsc = nscRoute({ outputs: this.multicast, logUrl: (host) => `http://${host}${WEB_LOG_PATH}`, unicastUrl: (point, host) => `http://${host}/${point}` });
+    const nsc = nscRoute({
+      outputs: this.multicast,
+      // the web logging route, when logs are kept
+      logUrl: (host) => (ctx.modules.has('logs') ? `http://${host}${WEB_LOG_PATH}` : undefined),
+      unicastUrl: (point, host) => `http://${host}/${point}`,
+    });
     this.routes = [this.statusRoute(), this.asxRoute(), nsc, this.push.route(70), this.wmsp.route(50)];
     for (const r of this.routes) ctx.http.addRoute(r);
   }
