@@ -95,7 +95,8 @@ function play(args: string[], whilePlaying?: (waitFor: (event: string) => Promis
     child.on('error', reject);
     const waitFor = (event: string) => new Promise<void>((r) => (stderr.includes(`"event":"${event}"`) ? r() : waiters.push({ event, resolve: r })));
     const side = whilePlaying?.(waitFor).catch((err) => reject(err));
-    child.on('exit', (code) => {
+    // 'close', not 'exit': the last lines (the done event) may still be in the pipe when the process exits
+    child.on('close', (code) => {
       clearTimeout(timer);
       void Promise.resolve(side).then(() =>
         resolve({ code, stderr, events: stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>) }),

@@ -35,7 +35,8 @@ function play(args: string[], opts: { stdout?: NodeJS.WritableStream } = {}): Pr
     if (opts.stdout) child.stdout!.pipe(opts.stdout);
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': the last lines (the done event) may still be in the pipe when the process exits
+    child.on('close', (code) => {
       clearTimeout(timer);
       const events = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
       resolve({ code, events, stderr });
