@@ -11,8 +11,11 @@ import { parseHeaderObject } from '../../asf/header.js';
 import { MsbAssembler, type AssemblerCounters } from './assembler.js';
 import type { NscFormat } from './nsc.js';
 
-/** give out a held cycle after this much silence */
-const FLUSH_AFTER_MS = 300;
+/**
+ * give out a held cycle after this much silence: longer than the gaps of a live stream's batches (the server
+ * writes every 200 ms) and of a low-rate stream's packets, so a cycle normally waits for its parity
+ */
+const FLUSH_AFTER_MS = 1000;
 /** the socket buffer asked for: a second of a few-Mbit/s stream */
 const RECEIVE_BUFFER_BYTES = 1024 * 1024;
 
