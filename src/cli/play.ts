@@ -10,7 +10,8 @@ import { numberOption, parseArgs } from './args.js';
 
 const HELP = `usage: mss play <url> [options]
   <url>                 mmsh://host/point/file.wmv, http://..., mms://... (tries the protocols this build
-                        speaks, in Windows Media Player's order), or an .asx / .nsc announcement URL
+                        speaks, in Windows Media Player's order), or an .asx / .nsc announcement URL or file
+                        (an .nsc station: joins its multicast group, else plays its Unicast URL)
   -o, --output <file>   write a seekable ASF file (playlist entries after the first go to file.2.asf, ...)
   -o -                  write a live ASF stream to stdout (pipe into ffplay -, mpv -, ffmpeg -i -)
   --render '<command>'  start a renderer (via /bin/sh) and feed the ASF stream to its stdin; packets are
@@ -26,6 +27,10 @@ const HELP = `usage: mss play <url> [options]
   --log-interval <s>    also send an interim log this often on long plays (default 600, 0 = only at the end)
   --no-log              send no player log
   --timeout <s>         connect/inactivity timeout per request (default 20)
+  --multicast-interface <addr>  local IPv4 address of the interface to join multicast groups on
+  --multicast-timeout <s>       roll over to the Unicast URL when no multicast packet or Beacon came within
+                        this time (default 20; MS-MSB says 10 to 30)
+  --no-multicast        play .nsc stations over their Unicast URL without joining the group
   --quiet               no progress lines (start, end and errors only)
 Progress goes to stderr: a status line on a terminal, JSON lines otherwise.
 `;
@@ -45,6 +50,9 @@ export async function run(args: string[]): Promise<number> {
     'log-interval': { value: true },
     'no-log': { value: false },
     timeout: { value: true },
+    'multicast-interface': { value: true },
+    'multicast-timeout': { value: true },
+    'no-multicast': { value: false },
     quiet: { value: false, alias: 'q' },
     help: { value: false, alias: 'h' },
   });
@@ -60,6 +68,11 @@ export async function run(args: string[]): Promise<number> {
   const reconnect = numberOption(options.reconnect, 'reconnect', 0, 1000);
   const logInterval = numberOption(options['log-interval'], 'log-interval', 0, 1e6);
   const timeout = numberOption(options.timeout, 'timeout', 1, 3600);
+  const multicastTimeout = numberOption(options['multicast-timeout'], 'multicast-timeout', 1, 3600);
+  const multicastInterface = options['multicast-interface'] as string | undefined;
+  if (multicastInterface !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(multicastInterface)) {
+    throw new MssError('invalid-argument', `--multicast-interface must be a local IPv4 address, got ${JSON.stringify(multicastInterface)}`);
+  }
   const renderQueueKiB = numberOption(options['render-queue'], 'render-queue', 16, 1024 * 1024);
   const streams = ((options.stream as string[] | undefined) ?? []).map((s) => {
     const n = numberOption(s, 'stream', 1, 127)!;
@@ -110,6 +123,11 @@ export async function run(args: string[]): Promise<number> {
       sendLogs: options['no-log'] !== true,
       timeoutMs: (timeout ?? 20) * 1000,
       signal: abort.signal,
+      multicast: {
+        interface: multicastInterface,
+        openTimeoutMs: multicastTimeout !== undefined ? multicastTimeout * 1000 : undefined,
+        disabled: options['no-multicast'] === true,
+      },
     });
     const result = await player.run();
     progress.event('done', {

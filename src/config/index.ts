@@ -13,6 +13,7 @@ import { updateSchema, type UpdateConfig } from './sections/update.js';
 import { watchdogSchema, type WatchdogConfig } from './sections/watchdog.js';
 import { selectBoard, type BoardChoice } from '../../board/detect.js';
 import { applyBoardDefaults, boardConfigDefaults } from '../../board/overlay.js';
+import { msbdSchema, type MsbdConfig } from './sections/msbd.js';
 
 export type { ConfigIssue } from './schema.js';
 export type * from './sections/server.js';
@@ -22,6 +23,7 @@ export type { LogsConfig } from './sections/logs.js';
 export type { MqttConfig } from './sections/mqtt.js';
 export type { UpdateConfig } from './sections/update.js';
 export type { WatchdogConfig } from './sections/watchdog.js';
+export type { MsbdConfig } from './sections/msbd.js';
 
 /** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
 export const CONFIG_VERSION = 1;
@@ -35,6 +37,7 @@ export interface MssConfig extends GeneralConfig {
   mqtt: MqttConfig;
   update: UpdateConfig;
   watchdog: WatchdogConfig;
+  msbd: MsbdConfig;
 }
 
 export const configSchema: Schema = {
@@ -50,6 +53,7 @@ export const configSchema: Schema = {
     mqtt: mqttSchema,
     update: updateSchema,
     watchdog: watchdogSchema,
+    msbd: msbdSchema,
   },
 };
 

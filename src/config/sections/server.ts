@@ -1,4 +1,7 @@
 import type { Schema } from '../schema.js';
+import { multicastSchema, type MulticastOutputConfig } from './multicast.js';
+
+export type { MulticastOutputConfig } from './multicast.js';
 
 export interface AuthConfig {
   scheme: 'none' | 'basic' | 'digest';
@@ -41,6 +44,8 @@ export interface BroadcastPointConfig extends PointCommon {
   start: 'boot' | 'demand';
   /** write what is broadcast to this ASF file (empty = no archive) */
   archive: string;
+  /** multicast (MS-MSB) output; group empty = none */
+  multicast: MulticastOutputConfig;
 }
 
 export type PublishingPointConfig = OnDemandPointConfig | BroadcastPointConfig;
@@ -110,7 +115,7 @@ const sourceSchema: Schema = {
     },
     playlist: { path: { kind: 'string', doc: 'Server-side playlist (.wsx) played as live' } },
     push: {},
-    pull: { url: { kind: 'string', doc: 'http:// or mmsh:// URL of an encoder or another server', pattern: /^(https?|mmsh):\/\// } },
+    pull: { url: { kind: 'string', doc: 'http://, mmsh:// (WMSP) or msbd:// (MSBD) URL of an encoder or another server', pattern: /^(https?|mmsh|msbd):\/\// } },
   },
 };
 
@@ -139,6 +144,7 @@ export const serverSchema: Schema = {
             source: sourceSchema,
             start: { kind: 'enum', doc: 'boot: with the server; demand: on the first player', values: ['boot', 'demand'], default: 'boot' },
             archive: { kind: 'string', doc: 'ASF file to archive the broadcast to (empty: none)', default: '' },
+            multicast: multicastSchema,
           },
         },
       },
