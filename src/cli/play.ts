@@ -5,13 +5,14 @@
 import { MssError } from '../core/errors.js';
 import { createProgress } from '../player/progress.js';
 import { Player } from '../player/session.js';
-import { FileSink, NullSink, PipeSink, RendererSink, type Sink } from '../player/sinks.js';
+import { NullSink, outputSink, PipeSink, RendererSink, type Sink } from '../player/sinks.js';
 import { numberOption, parseArgs } from './args.js';
 
 const HELP = `usage: mss play <url> [options]
   <url>                 mmsh://host/point/file.wmv, http://..., mms://... (tries the protocols this build
                         speaks, in Windows Media Player's order), or an .asx / .nsc announcement URL
-  -o, --output <file>   write a seekable ASF file (playlist entries after the first go to file.2.asf, ...)
+  -o, --output <file>   write a seekable ASF file (playlist entries after the first go to file.2.asf, ...);
+                        a FIFO or a device (/dev/null) gets the live stream in place, a symlink's target is written
   -o -                  write a live ASF stream to stdout (pipe into ffplay -, mpv -, ffmpeg -i -)
   --render '<command>'  start a renderer (via /bin/sh) and feed the ASF stream to its stdin; packets are
                         dropped, not queued without bound, when it cannot keep up
@@ -76,7 +77,7 @@ export async function run(args: string[]): Promise<number> {
     if (process.stdout.isTTY) throw new MssError('invalid-argument', '-o - writes binary ASF: pipe it into a player (| ffplay -) or a file, not a terminal');
     sink = new PipeSink(process.stdout);
   }
-  else if (typeof options.output === 'string') sink = new FileSink(options.output);
+  else if (typeof options.output === 'string') sink = outputSink(options.output);
   else if (typeof options.render === 'string') {
     let warned = 0;
     sink = new RendererSink(options.render, Math.round((renderQueueKiB ?? 8192) * 1024), (total) => {
