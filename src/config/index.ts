@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { MssError } from '../core/errors.js';
 import { packageRoot } from './paths.js';
+import { redactBySchema } from './redact.js';
 import { envNameFor, scalarLeaves, validate, type ConfigIssue, type Schema } from './schema.js';
 import { generalFields, type GeneralConfig } from './sections/general.js';
 import { httpSchema, type HttpConfig } from './sections/http.js';
@@ -167,12 +168,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}
   return config;
 }
 
-/** A copy safe to print or publish: secrets replaced. */
+/** A copy safe to print or publish: settings flagged `secret` replaced, URL passwords hidden (see redact.ts). */
 export function redactConfig(config: MssConfig): MssConfig {
-  const out = structuredClone(config);
-  if (out.mqtt.password) out.mqtt.password = '***';
-  for (const p of out.server.publishingPoints) {
-    for (const u of p.auth.users) u.password = '***';
-  }
-  return out;
+  return redactBySchema(configSchema, config) as MssConfig;
 }

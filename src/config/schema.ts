@@ -2,6 +2,8 @@
  * A small declarative schema: one definition gives the defaults, the validation (every error collected and
  * named by its path, nothing coerced) and the documentation table. Env overrides are derived from it too.
  */
+import { redactText } from './redact.js';
+
 export type Schema =
   | { kind: 'int'; doc: string; default?: number; min?: number; max?: number; optional?: boolean }
   | { kind: 'number'; doc: string; default?: number; min?: number; max?: number; optional?: boolean }
@@ -65,7 +67,10 @@ function check(schema: Schema, value: unknown, path: string, issues: ConfigIssue
       }
       const max = schema.maxLength ?? MAX_STRING;
       if (value.length > max) issues.push({ path, message: `must be at most ${max} characters, got ${value.length}` });
-      else if (schema.pattern && !schema.pattern.test(value)) issues.push({ path, message: `must match ${schema.pattern}, got ${JSON.stringify(value)}` });
+      else if (schema.pattern && !schema.pattern.test(value)) {
+        // the message is shown and published: never quote a secret, never a URL's password
+        issues.push({ path, message: `must match ${schema.pattern}${schema.secret ? '' : `, got ${redactText(JSON.stringify(value))}`}` });
+      }
       return value;
     }
     case 'bool':

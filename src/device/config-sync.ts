@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { applyEnvOverrides, redactConfig, validateConfig, type ConfigIssue, type MssConfig } from '../config/index.js';
+import { applyEnvOverrides, configSchema, redactConfig, validateConfig, type ConfigIssue, type MssConfig } from '../config/index.js';
+import { redactDeep, restoreRedacted } from '../config/redact.js';
 import { isMssError, MssError, toMssError } from '../core/errors.js';
 import { setLogLevel, type Logger } from '../core/log.js';
 import type { AppModule, ReconfigureResult } from '../core/module.js';
@@ -14,7 +15,6 @@ import type { DeviceKv } from './kv.js';
 import type { DesiredConfigDoc } from './topics.js';
 
 export const PERSISTED_CONFIG_FILE = 'config.desired.json';
-const REDACTED = '***';
 
 export interface ReportedConfig {
   version: number;
@@ -164,27 +164,13 @@ export class ConfigSync {
 
   /**
    * The operator's document, completed with what only the device knows: a missing `mqtt` section or
-   * `dataDir` keeps the running one, and redacted secrets ("***", as config/reported shows them) keep theirs.
+   * `dataDir` keeps the running one, and what config/reported showed redacted ("***", `user:***@` in a URL)
+   * keeps the running value.
    */
   private completeDocument(doc: Record<string, unknown>, running: MssConfig): Record<string, unknown> {
-    const out = structuredClone(doc);
+    const out = restoreRedacted(configSchema, doc, running) as Record<string, unknown>;
     if (out.mqtt === undefined) out.mqtt = structuredClone(running.mqtt);
     if (out.dataDir === undefined) out.dataDir = running.dataDir;
-    const mqtt = out.mqtt as Record<string, unknown> | undefined;
-    if (mqtt && typeof mqtt === 'object' && mqtt.password === REDACTED) mqtt.password = running.mqtt.password;
-    const server = out.server as { publishingPoints?: unknown } | undefined;
-    if (server && Array.isArray(server.publishingPoints)) {
-      for (const p of server.publishingPoints as Array<Record<string, unknown>>) {
-        const users = (p?.auth as { users?: unknown } | undefined)?.users;
-        if (!Array.isArray(users)) continue;
-        const was = running.server.publishingPoints.find((q) => q.name === p.name);
-        for (const u of users as Array<Record<string, unknown>>) {
-          if (u?.password !== REDACTED) continue;
-          const old = was?.auth.users.find((x) => x.name === u.name);
-          if (old) u.password = old.password;
-        }
-      }
-    }
     return out;
   }
 
@@ -196,7 +182,7 @@ export class ConfigSync {
   }
 
   private report(r: Omit<ReportedConfig, 'appliedVersion' | 'config'>): ReportedConfig {
-    const full: ReportedConfig = { ...r, appliedVersion: this.appliedVersion, config: redactConfig(this.deps.running()) };
+    const full: ReportedConfig = { ...r, errors: redactDeep(r.errors), appliedVersion: this.appliedVersion, config: redactConfig(this.deps.running()) };
     const { config: _omit, ...rest } = full;
     this.deps.kv.set('config-last-report', JSON.stringify(rest));
     return full;
