@@ -6,6 +6,7 @@
 import type { MssConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { ModuleRunner, type AppModule } from '../core/module.js';
+import { ApiAccessModule } from '../http/api-guard.js';
 import { HttpModule } from '../http/server.js';
 import { MediaServerModule } from './media-server.js';
 import { LogsModule } from '../logs/module.js';
@@ -18,6 +19,7 @@ export type ModuleFactory = (ctx: AppContext) => AppModule;
 /** Modules in start order. */
 export const MODULES: ReadonlyArray<ModuleFactory> = [
   // store, logs: added by their owners here (before the HTTP listener, so logs are stored before they are acknowledged)
+  (ctx) => ctx.modules.get('api')!,
   (ctx) => new LogsModule(ctx),
   (ctx) => ctx.modules.get('http')!,
   (ctx) => new MediaServerModule(ctx),
@@ -36,10 +38,12 @@ export interface App {
 export function buildApp(config: MssConfig, opts: { log?: Logger; modules?: ReadonlyArray<ModuleFactory> } = {}): App {
   const log = opts.log ?? createLogger('mss');
   const http = new HttpModule(config.http, log.child('http'));
-  const ctx: AppContext = { config, log, http, hooks: {}, modules: new Map() };
-  // the HTTP module exists from the start so every module can add routes in its constructor;
-  // it starts listening at its place in the list
+  const api = new ApiAccessModule(config.api, log.child('api'));
+  const ctx: AppContext = { config, log, http, api, hooks: {}, modules: new Map() };
+  // the HTTP module and the API guard exist from the start so every module can add (protected) routes in its
+  // constructor; the listener starts at its place in the list
   ctx.modules.set('http', http);
+  ctx.modules.set('api', api);
   const list: AppModule[] = [];
   for (const factory of opts.modules ?? MODULES) {
     const m = factory(ctx);

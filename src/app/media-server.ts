@@ -57,7 +57,7 @@ export class MediaServerModule implements AppModule {
         authenticatorFor: async (point, template) => (this.core.point(point) ?? (template ? this.core.point(template) : undefined))?.auth ?? null,
       },
     });
-    this.routes = [this.statusRoute(), this.asxRoute(), this.push.route(70), this.wmsp.route(50)];
+    this.routes = [ctx.api.protect(this.statusRoute()), this.asxRoute(), this.push.route(70), this.wmsp.route(50)];
     for (const r of this.routes) ctx.http.addRoute(r);
   }
 

@@ -10,6 +10,7 @@ import { serverSchema, type ServerConfig } from './sections/server.js';
 import { encoderSchema, type EncoderConfig } from './sections/encoder.js';
 import { logsSchema, type LogsConfig } from './sections/logs.js';
 import { mqttSchema, type MqttConfig } from './sections/mqtt.js';
+import { apiSchema, type ApiConfig } from './sections/api.js';
 
 export type { ConfigIssue } from './schema.js';
 export type * from './sections/server.js';
@@ -17,6 +18,7 @@ export type { HttpConfig } from './sections/http.js';
 export type { EncoderConfig } from './sections/encoder.js';
 export type { LogsConfig } from './sections/logs.js';
 export type { MqttConfig } from './sections/mqtt.js';
+export type { ApiConfig } from './sections/api.js';
 
 /** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
 export const CONFIG_VERSION = 1;
@@ -28,6 +30,7 @@ export interface MssConfig extends GeneralConfig {
   encoder: EncoderConfig;
   logs: LogsConfig;
   mqtt: MqttConfig;
+  api: ApiConfig;
 }
 
 export const configSchema: Schema = {
@@ -41,6 +44,7 @@ export const configSchema: Schema = {
     encoder: encoderSchema,
     logs: logsSchema,
     mqtt: mqttSchema,
+    api: apiSchema,
   },
 };
 

@@ -23,6 +23,7 @@ async function makeModule(t: { teardown(fn: () => Promise<void>): void }, dataDi
     config: validateConfig({ dataDir: dir, logs: { postsPerMinute: 5 } }),
     log: createLogger('test'),
     http: { addRoute: (r) => void routes.push(r), removeRoute: () => undefined },
+    api: { protect: (r) => r },
     hooks: {},
     modules: new Map(),
   };
