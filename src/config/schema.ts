@@ -7,10 +7,30 @@ import { redactText } from './redact.js';
 export type Schema =
   | { kind: 'int'; doc: string; default?: number; min?: number; max?: number; optional?: boolean }
   | { kind: 'number'; doc: string; default?: number; min?: number; max?: number; optional?: boolean }
-  | { kind: 'string'; doc: string; default?: string; pattern?: RegExp; maxLength?: number; optional?: boolean; secret?: boolean }
+  | {
+      kind: 'string';
+      doc: string;
+      default?: string;
+      pattern?: RegExp;
+      maxLength?: number;
+      optional?: boolean;
+      /** never shown: redacted in prints, reports and messages */
+      secret?: boolean;
+      /** a check the pattern cannot express (e.g. an address block): what is wrong, or undefined */
+      check?: (value: string) => string | undefined;
+    }
   | { kind: 'bool'; doc: string; default?: boolean; optional?: boolean }
   | { kind: 'enum'; doc: string; values: readonly string[]; default?: string; optional?: boolean }
-  | { kind: 'array'; doc: string; items: Schema; default?: unknown[]; maxItems?: number; optional?: boolean }
+  | {
+      kind: 'array';
+      doc: string;
+      items: Schema;
+      default?: unknown[];
+      maxItems?: number;
+      optional?: boolean;
+      /** a field of the (object) items that must differ between items, e.g. a publishing point's name */
+      unique?: string;
+    }
   | { kind: 'object'; doc: string; fields: Record<string, Schema>; optional?: boolean }
   /** an object whose shape is chosen by the string field `key` (e.g. type: "ondemand" | "broadcast") */
   | { kind: 'union'; doc: string; key: string; variants: Record<string, Record<string, Schema>>; optional?: boolean };
@@ -70,6 +90,9 @@ function check(schema: Schema, value: unknown, path: string, issues: ConfigIssue
       else if (schema.pattern && !schema.pattern.test(value)) {
         // the message is shown and published: never quote a secret, never a URL's password
         issues.push({ path, message: `must match ${schema.pattern}${schema.secret ? '' : `, got ${redactText(JSON.stringify(value))}`}` });
+      } else if (schema.check) {
+        const problem = schema.check(value);
+        if (problem) issues.push({ path, message: schema.secret ? problem : `${redactText(JSON.stringify(value))} ${problem}` });
       }
       return value;
     }
@@ -90,7 +113,9 @@ function check(schema: Schema, value: unknown, path: string, issues: ConfigIssue
         issues.push({ path, message: `must have at most ${schema.maxItems} items, got ${value.length}` });
         return value;
       }
-      return value.map((item, i) => check(schema.items, item, join(path, i), issues));
+      const out = value.map((item, i) => check(schema.items, item, join(path, i), issues));
+      if (schema.unique) checkUnique(schema.unique, value, path, issues);
+      return out;
     }
     case 'object':
       return checkObject(schema.fields, value, path, issues);
@@ -112,6 +137,17 @@ function check(schema: Schema, value: unknown, path: string, issues: ConfigIssue
       return checkObject({ [schema.key]: tagSchema, ...variant }, value, path, issues);
     }
   }
+}
+
+function checkUnique(key: string, items: unknown[], path: string, issues: ConfigIssue[]): void {
+  const first = new Map<unknown, number>();
+  items.forEach((item, i) => {
+    const v = item && typeof item === 'object' ? (item as Record<string, unknown>)[key] : undefined;
+    if (v === undefined) return;
+    const seen = first.get(v);
+    if (seen === undefined) first.set(v, i);
+    else issues.push({ path: join(join(path, i), key), message: `${JSON.stringify(v)} is already used by ${join(path, seen)}` });
+  });
 }
 
 function checkObject(fields: Record<string, Schema>, value: unknown, path: string, issues: ConfigIssue[]): unknown {

@@ -35,6 +35,7 @@ export const apiSchema: Schema = {
           doc: 'Accounts for basic and digest (none: nobody gets in)',
           default: [],
           maxItems: 100,
+          unique: 'name',
           items: {
             kind: 'object',
             doc: 'An account',
