@@ -17,7 +17,7 @@ export async function run(args: string[]): Promise<number> {
   }
   let config = loadConfig({ file: options.config as string | undefined });
   // a config the operator sent over MQTT (validated and persisted by the device agent) wins over the file
-  const persisted = loadPersistedConfig(config.dataDir);
+  const persisted = loadPersistedConfig(config.dataDir, process.env, config);
   if (persisted) config = persisted.config;
   setLogLevel(config.logLevel);
   const log = createLogger('mss');

@@ -18,6 +18,11 @@ export type Schema =
       secret?: boolean;
       /** a check the pattern cannot express (e.g. an address block): what is wrong, or undefined */
       check?: (value: string) => string | undefined;
+      /**
+       * set only in the device's own config (file, environment), never by a remote config: a setting that names a
+       * program the device runs, or where its state lives (an object path, not inside lists)
+       */
+      localOnly?: boolean;
     }
   | { kind: 'bool'; doc: string; default?: boolean; optional?: boolean }
   | { kind: 'enum'; doc: string; values: readonly string[]; default?: string; optional?: boolean }
@@ -176,6 +181,13 @@ export function scalarLeaves(schema: Schema, path: string[] = []): Array<{ path:
   return [{ path, schema }];
 }
 
+/** The paths of the settings flagged localOnly (reached through objects only). */
+export function localOnlyPaths(schema: Schema): string[][] {
+  return scalarLeaves(schema)
+    .filter((l) => l.schema.kind === 'string' && l.schema.localOnly)
+    .map((l) => l.path);
+}
+
 /** `http.maxHeaderBytes` -> `MSS_HTTP_MAX_HEADER_BYTES` */
 export function envNameFor(path: string[]): string {
   return 'MSS_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
@@ -202,7 +214,8 @@ export function documentSchema(schema: Schema, path = ''): string[] {
     }
     const def = 'default' in s && s.default !== undefined ? JSON.stringify(s.default) : s.optional ? '(unset)' : '(required)';
     const kind = s.kind === 'enum' ? s.values.join(' \\| ') : s.kind === 'array' ? `list of ${s.items.kind}` : s.kind;
-    rows.push(`| \`${p}\` | ${kind}, default ${def} | ${s.doc} |`);
+    const local = s.kind === 'string' && s.localOnly ? ' (local only: refused in a remote config)' : '';
+    rows.push(`| \`${p}\` | ${kind}, default ${def} | ${s.doc}${local} |`);
   };
   walk(schema, path);
   return rows;

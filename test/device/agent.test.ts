@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DeviceAgent } from '../../src/device/agent.js';
 import { loadPersistedConfig, PERSISTED_CONFIG_FILE } from '../../src/device/config-sync.js';
 import { FleetClient } from '../../src/fleet/client.js';
+import { validateConfig } from '../../src/config/index.js';
 import { agentConfig, FakeServerModule, brokerForTest } from '../helpers/device.js';
 
 async function setup(t: import('ava').ExecutionContext, opts: { protocolVersion?: 4 | 5; deviceId?: string } = {}) {
@@ -150,6 +151,41 @@ test('a change the agent cannot take live (the broker settings) reports pending-
   const { mqtt: _m, dataDir: _d, ...portable } = desired;
   const kept = await fleet.setDesiredConfig(id, portable);
   t.is(kept.status, 'pending-restart', JSON.stringify(kept.errors));
+});
+
+test('settings that make the device run a program are local only: refused over MQTT with the reason, kept when left out, and the local value wins at the next boot', async (t) => {
+  const { fleet, config, id, server, tmp } = await setup(t);
+  const desired = structuredClone(config) as unknown as Record<string, any>;
+  const before = server.reconfigures;
+  const evil = structuredClone(desired);
+  evil.mqtt.rebootCommand = 'touch /tmp/mss-pwned';
+  evil.encoder.ffmpegPath = '/tmp/not-ffmpeg';
+  evil.server.publishingPoints.push({ name: 'news', type: 'broadcast', source: { type: 'push' } });
+  const refused = await fleet.setDesiredConfig(id, evil);
+  t.is(refused.status, 'rejected');
+  const errors = refused.errors as Array<{ path: string; message: string }>;
+  t.deepEqual(errors.map((e) => e.path).sort(), ['encoder.ffmpegPath', 'mqtt.rebootCommand']);
+  t.regex(errors[0]!.message, /only in the device's own config/);
+  t.is(server.reconfigures, before, 'nothing was applied');
+  t.deepEqual(server.points, ['vod']);
+  const reboot = await fleet.command(id, 'reboot');
+  t.is(reboot.error?.code, 'forbidden', 'the reboot command still has no command to run');
+
+  // the running values sent back (config/reported shows them) or left out are fine
+  const same = structuredClone(desired);
+  same.server.publishingPoints.push({ name: 'news', type: 'broadcast', source: { type: 'push' } });
+  t.is((await fleet.setDesiredConfig(id, same)).status, 'applied');
+  delete same.encoder.ffmpegPath;
+  delete same.mqtt.rebootCommand;
+  same.logLevel = 'warn';
+  const leftOut = await fleet.setDesiredConfig(id, same);
+  t.is(leftOut.status, 'applied', JSON.stringify(leftOut.errors));
+
+  // at the next boot the persisted desired config is used, but local-only settings come from the local config
+  const local = validateConfig({ ...structuredClone(desired), mqtt: { ...desired.mqtt, rebootCommand: '/sbin/reboot' } });
+  const boot = loadPersistedConfig(tmp.dir, {}, local);
+  t.is(boot?.config.mqtt.rebootCommand, '/sbin/reboot');
+  t.deepEqual(boot?.config.server.publishingPoints.map((p) => p.name), ['vod', 'news']);
 });
 
 test('rebirth and a broker that lost its retained messages: the agent republishes status, info, state and config/reported', async (t) => {
