@@ -112,6 +112,12 @@ export class ConfigSync {
       this.deps.log.warn('config-rejected', { version: desired.version, errors: localIssues.length, localOnly: localIssues.map((i) => i.path) });
       return this.report({ version: desired.version, status: 'rejected', errors: localIssues });
     }
+    // everything a module would refuse is found now, before any module changes anything
+    const moduleIssues = this.checkModules(next, previous);
+    if (moduleIssues.length > 0) {
+      this.deps.log.warn('config-rejected', { version: desired.version, errors: moduleIssues.length });
+      return this.report({ version: desired.version, status: 'rejected', errors: moduleIssues });
+    }
     if (next.mqtt.url === '') {
       return this.report({ version: desired.version, status: 'rejected', errors: [{ path: 'mqtt.url', message: 'must name a broker: an empty url would cut the device off from management' }] });
     }
@@ -122,26 +128,30 @@ export class ConfigSync {
       return this.report({ version: desired.version, status: this.restartPending ? 'pending-restart' : 'applied', errors: [], changed });
     }
 
-    // Apply module by module; if one fails, put back the ones already changed and reject.
+    // Apply module by module; if one fails, put back the ones already changed (the failing one too: it may have
+    // changed part of what it owns before it failed) and reject.
     const results: Record<string, ReconfigureResult> = {};
     const done: AppModule[] = [];
+    let failed: AppModule | undefined;
     try {
       for (const m of this.deps.modules()) {
         if (!m.reconfigure) continue;
+        failed = m;
         results[m.name] = await m.reconfigure(next, previous);
         done.push(m);
       }
+      failed = undefined;
     } catch (err) {
       const e = toMssError(err);
-      const failed = this.deps.modules().find((m) => m.reconfigure && !done.includes(m) && !(m.name in results));
       this.deps.log.error('config-apply-failed', { module: failed?.name, err: e });
-      for (const m of done.reverse()) {
+      for (const m of [...(failed ? [failed] : []), ...done.reverse()]) {
         try {
           await m.reconfigure!(previous, next);
         } catch (rollbackErr) {
           this.deps.log.error('config-rollback-failed', { module: m.name, err: rollbackErr });
         }
       }
+      this.deps.log.info('config-rolled-back', { version: desired.version, modules: [...(failed ? [failed] : []), ...done].map((m) => m.name) });
       return this.report({ version: desired.version, status: 'rejected', errors: issuesFrom(e, failed?.name) });
     }
     if (next.logLevel !== previous.logLevel) setLogLevel(next.logLevel);
@@ -181,6 +191,19 @@ export class ConfigSync {
       if (getPath(out, path) === undefined) setPath(out, path, getPath(running, path));
     }
     return out;
+  }
+
+  private checkModules(next: MssConfig, previous: MssConfig): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    for (const m of this.deps.modules()) {
+      if (!m.checkConfig) continue;
+      try {
+        issues.push(...m.checkConfig(next, previous));
+      } catch (err) {
+        issues.push({ path: '', message: `${m.name} could not check the config: ${toMssError(err).message}` });
+      }
+    }
+    return issues;
   }
 
   private async persist(version: number, config: MssConfig): Promise<void> {

@@ -4,7 +4,7 @@
  * (`onEvent`) and camera/encoder commands (`commands()`); a camera failure never stops the encoder.
  */
 import type { AppContext } from '../app/context.js';
-import type { EncoderConfig, MssConfig } from '../config/index.js';
+import type { ConfigIssue, EncoderConfig, MssConfig } from '../config/index.js';
 import { MssError, toMssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AppModule, ModuleCommand, ModuleHealth, ReconfigureResult } from '../core/module.js';
@@ -13,6 +13,8 @@ import { LiveEncoder, type StreamSink } from './encoder.js';
 import { cameraCommands } from './camera-commands.js';
 import { ViscaCamera } from './visca/session.js';
 import { boardById, detectBoard } from '../../board/detect.js';
+import { getProfile, profileBitrate, type EncodingProfile } from './profiles.js';
+import { parseSource } from './source.js';
 
 interface IngestProvider {
   openLiveIngest(point: string, opts: { remote: string }): StreamSink & { end(reason?: string): void; readonly closed: boolean };
@@ -133,6 +135,34 @@ export class EncoderModule implements AppModule {
         this.log.warn('encoder.event-listener-failed', { error: toMssError(err) });
       }
     }
+  }
+
+  /** An enabled encoder's source, profile, board and local point, checked before any module applies a config. */
+  checkConfig(next: MssConfig): ConfigIssue[] {
+    const c = next.encoder;
+    if (!c.enabled) return [];
+    const issues: ConfigIssue[] = [];
+    const problem = (path: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        issues.push({ path, message: toMssError(err).message });
+      }
+    };
+    problem('encoder.source', () => parseSource(c.source));
+    let profile: EncodingProfile | undefined;
+    problem('encoder.profile', () => (profile = getProfile(c.profile)));
+    const board = c.board ? boardById(c.board) : detectBoard();
+    if (!board) issues.push({ path: 'encoder.board', message: `unknown board profile ${JSON.stringify(c.board)}` });
+    else if (profile && profileBitrate(profile) > board.maxEncodeBitrate) {
+      issues.push({ path: 'encoder.profile', message: `profile ${profile.name} (${profileBitrate(profile)} bit/s) exceeds what board ${board.id} encodes in real time (${board.maxEncodeBitrate} bit/s)` });
+    }
+    if (c.point) {
+      const p = next.server.publishingPoints.find((x) => x.name === c.point);
+      if (!p) issues.push({ path: 'encoder.point', message: `names no publishing point of server.publishingPoints (${JSON.stringify(c.point)})` });
+      else if (p.type !== 'broadcast' || p.source.type !== 'push') issues.push({ path: 'encoder.point', message: `${c.point} must be a broadcast point with a push source to be fed by the encoder` });
+    }
+    return issues;
   }
 
   /**

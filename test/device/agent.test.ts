@@ -188,6 +188,40 @@ test('settings that make the device run a program are local only: refused over M
   t.deepEqual(boot?.config.server.publishingPoints.map((p) => p.name), ['vod', 'news']);
 });
 
+test('a module that fails half way through applying a config is rolled back too, with the modules before it', async (t) => {
+  const { broker, tmp } = await brokerForTest(t);
+  const config = agentConfig({ url: broker.url, dataDir: tmp.dir });
+  const server = new FakeServerModule(config);
+  /** applies server.maxPlayers, then fails when it is 4242 (after changing its state: a half-applied config) */
+  const half = {
+    name: 'half',
+    maxPlayers: config.server.maxPlayers,
+    async start() {},
+    async stop() {},
+    health: () => ({ ok: true, state: 'running' }),
+    async reconfigure(next: typeof config) {
+      this.maxPlayers = next.server.maxPlayers;
+      if (next.server.maxPlayers === 4242) throw new Error('cannot take 4242 players');
+      return 'applied' as const;
+    },
+  };
+  const modules: Array<import('../../src/core/module.js').AppModule> = [server, half];
+  const agent = new DeviceAgent({ config, modules: () => modules });
+  modules.push(agent);
+  await agent.start();
+  t.teardown(() => agent.stop());
+  const fleet = await FleetClient.connect({ url: broker.url });
+  t.teardown(() => fleet.close());
+  const desired = structuredClone(config) as unknown as Record<string, any>;
+  desired.server.maxPlayers = 4242;
+  desired.server.publishingPoints.push({ name: 'news', type: 'broadcast', source: { type: 'push' } });
+  const report = await fleet.setDesiredConfig(agent.id, desired, { timeoutMs: 20_000 });
+  t.is(report.status, 'rejected');
+  t.regex(JSON.stringify(report.errors), /half could not apply it: cannot take 4242 players/);
+  t.is(half.maxPlayers, config.server.maxPlayers, 'the failing module got the previous config back');
+  t.deepEqual(server.points, ['vod'], 'so did the module before it');
+});
+
 test('rebirth and a broker that lost its retained messages: the agent republishes status, info, state and config/reported', async (t) => {
   const { broker, tmp } = await brokerForTest(t, { persistence: false });
   const config = agentConfig({ url: broker.url, dataDir: tmp.dir });
