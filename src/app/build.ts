@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { ModuleRunner, type AppModule } from '../core/module.js';
 import { ApiAccessModule } from '../http/api-guard.js';
 import { HttpModule } from '../http/server.js';
+import { EncoderServeModule } from './encoder-serve.js';
 import { MediaServerModule } from './media-server.js';
 import { LogsModule } from '../logs/module.js';
 import { DeviceAgent } from '../device/agent.js';
@@ -23,6 +24,8 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   (ctx) => new LogsModule(ctx),
   (ctx) => ctx.modules.get('http')!,
   (ctx) => new MediaServerModule(ctx),
+  // encoder.servePort: the encoder's stream on a listener of its own (off unless configured)
+  (ctx) => new EncoderServeModule(ctx),
   (ctx) => EncoderModule.fromContext(ctx),
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
   // it stays off when mqtt.url is empty

@@ -16,8 +16,16 @@ import { boardById, detectBoard } from '../../board/detect.js';
 import { getProfile, profileBitrate, type EncodingProfile } from './profiles.js';
 import { parseSource } from './source.js';
 
+type Ingest = StreamSink & { end(reason?: string): void; readonly closed: boolean };
+
 interface IngestProvider {
-  openLiveIngest(point: string, opts: { remote: string }): StreamSink & { end(reason?: string): void; readonly closed: boolean };
+  openLiveIngest(point: string, opts: { remote: string }): Ingest;
+}
+
+/** the encoder's own pull listener in `mss serve` (encoder.servePort), found by name: src/app/encoder-serve.ts */
+interface PullListener {
+  readonly active: boolean;
+  openLiveIngest(opts: { remote: string }): Ingest;
 }
 
 type EventListener = (type: string, data: Record<string, unknown>) => void;
@@ -25,7 +33,8 @@ type EventListener = (type: string, data: Record<string, unknown>) => void;
 export class EncoderModule implements AppModule {
   readonly name = 'encoder';
   private encoder: LiveEncoder | null = null;
-  private ingest: (StreamSink & { end(reason?: string): void }) | null = null;
+  /** the local points it feeds (encoder.point, the encoder.servePort listener) */
+  private ingests: Ingest[] = [];
   private camera: ViscaCamera | null = null;
   private readonly listeners = new Set<EventListener>();
   private readonly log: Logger;
@@ -103,19 +112,21 @@ export class EncoderModule implements AppModule {
       const { type, ...data } = e;
       this.emitEvent(type, data as Record<string, unknown>);
     });
-    if (c.point) {
-      const media = this.deps.modules?.get('media') as unknown as IngestProvider | undefined;
-      if (!media?.openLiveIngest) throw new MssError('invalid-config', `encoder.point ${c.point}: no media server in this process to feed`);
-      this.ingest = media.openLiveIngest(c.point, { remote: 'local encoder' });
-      enc.addSink(this.ingest);
-    }
-    this.encoder = enc;
     try {
+      if (c.point) {
+        const media = this.deps.modules?.get('media') as unknown as IngestProvider | undefined;
+        if (!media?.openLiveIngest) throw new MssError('invalid-config', `encoder.point ${c.point}: no media server in this process to feed`);
+        this.ingests.push(media.openLiveIngest(c.point, { remote: 'local encoder' }));
+      }
+      const pull = this.deps.modules?.get('encoder-serve') as unknown as PullListener | undefined;
+      if (pull?.active) this.ingests.push(pull.openLiveIngest({ remote: 'local encoder' }));
+      for (const i of this.ingests) enc.addSink(i);
+      this.encoder = enc;
       await enc.start();
     } catch (err) {
       this.encoder = null;
-      this.ingest?.end('error');
-      this.ingest = null;
+      for (const i of this.ingests) i.end('error');
+      this.ingests = [];
       throw err;
     }
   }
@@ -124,7 +135,7 @@ export class EncoderModule implements AppModule {
     const enc = this.encoder;
     this.encoder = null;
     await enc?.stop();
-    this.ingest = null;
+    this.ingests = [];
   }
 
   private emitEvent(type: string, data: Record<string, unknown>): void {

@@ -148,7 +148,8 @@ export async function startServe(opts: ServeOptions = {}): Promise<RunningServe>
   };
 
   const listening = await Promise.race([
-    waitForLog((l) => l.event === 'http.listening', opts.startTimeoutMs ?? 30_000),
+    // the main listener (an encoder's pull listener logs the same event under another component)
+    waitForLog((l) => l.event === 'http.listening' && (l.component === undefined || l.component === 'mss.http'), opts.startTimeoutMs ?? 30_000),
     exited.then((code) => {
       throw new Error(`mss serve exited with code ${code} before listening; stderr:\n${stderrText.slice(-4000)}`);
     }),
