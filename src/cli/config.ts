@@ -1,7 +1,7 @@
 import { configSchema, loadConfig, readConfigFile, redactConfig, validateConfig } from '../config/index.js';
 import { documentSchema } from '../config/schema.js';
 import { isMssError } from '../core/errors.js';
-import { parseArgs } from './args.js';
+import { parseArgs, withPrefix } from './args.js';
 
 const HELP = `usage: mss config --print [--config <file.json>]   the effective config (file or embedded defaults, then MSS_* env)
        mss config --check <file.json>             validate a config file; every error is listed by path
@@ -25,7 +25,7 @@ export async function run(args: string[]): Promise<number> {
       validateConfig(readConfigFile(options.check));
     } catch (err) {
       if (!isMssError(err)) throw err;
-      process.stderr.write(`${options.check}: ${err.message}\n`);
+      process.stderr.write(withPrefix(options.check, err.message) + '\n');
       return 1;
     }
     process.stdout.write(`${options.check}: valid\n`);

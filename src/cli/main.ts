@@ -1,4 +1,5 @@
 import { isMssError } from '../core/errors.js';
+import { withPrefix } from './args.js';
 
 /** `mss <command>`: each command lives in its own file and is loaded only when used. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
@@ -36,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     return await mod.run(rest);
   } catch (err) {
     if (isMssError(err)) {
-      process.stderr.write(`mss ${name}: ${err.message}\n`);
+      process.stderr.write(withPrefix(`mss ${name}`, err.message) + '\n');
       return err.code === 'invalid-argument' || err.code === 'invalid-config' ? 2 : 1;
     }
     process.stderr.write(`mss ${name}: ${(err as Error).stack ?? String(err)}\n`);

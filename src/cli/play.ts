@@ -53,7 +53,7 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new MssError('invalid-argument', `mss play needs exactly one URL (got ${positionals.length}); see mss play --help`);
+  if (positionals.length !== 1) throw new MssError('invalid-argument', `needs exactly one URL (got ${positionals.length}); see mss play --help`);
   if (options.output !== undefined && options.render !== undefined) throw new MssError('invalid-argument', '-o and --render cannot be used together');
   const durationS = numberOption(options.duration, 'duration', 0.001, 1e7);
   const startS = numberOption(options.start, 'start', 0, 1e7);

@@ -4,12 +4,12 @@
  * (mmsh://, http://, rtsp://) can plug in through `registerProbeOpener` without touching this file.
  */
 import { createReadStream, promises as fs } from 'node:fs';
-import { MssError, isMssError } from '../core/errors.js';
+import { MssError, isMssError, systemReason } from '../core/errors.js';
 import { measureFileBitrates, openAsfFile, type AsfFileLayout } from '../asf/file.js';
 import type { AsfHeader } from '../asf/header.js';
 import { measureStreamBitrates, readSendTime } from '../asf/packet.js';
 import { AsfStreamParser } from '../asf/stream-parser.js';
-import { parseArgs } from './args.js';
+import { parseArgs, withPrefix } from './args.js';
 
 /** What a source tells the prober. */
 export interface ProbeInput {
@@ -40,7 +40,7 @@ async function openFileInput(file: string): Promise<ProbeInput> {
   try {
     st = await fs.stat(file);
   } catch (err) {
-    throw new MssError('not-found', `cannot read ${file}: ${(err as Error).message}`, { path: file });
+    throw new MssError('not-found', `cannot read ${file}: ${systemReason(err)}`, { path: file });
   }
   if (!st.isFile()) throw new MssError('invalid-argument', `${file} is not a regular file`, { path: file });
   const head = Buffer.alloc(2);
@@ -240,7 +240,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (!isMssError(err)) throw err;
-    process.stderr.write(`mss probe: ${err.message}\n`);
+    process.stderr.write(withPrefix('mss probe', err.message) + '\n');
     return err.code === 'invalid-argument' ? 2 : 1;
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { MssError } from '../core/errors.js';
+import { MssError, systemReason } from '../core/errors.js';
 import { packageRoot } from './paths.js';
 import { redactBySchema } from './redact.js';
 import { envNameFor, scalarLeaves, validate, type ConfigIssue, type Schema } from './schema.js';
@@ -95,7 +95,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
     text = buf.toString('utf8');
   } catch (err) {
     if (err instanceof MssError) throw err;
-    throw new MssError('not-found', `${file}: cannot read config file: ${(err as Error).message}`);
+    throw new MssError('not-found', `${file}: cannot read config file: ${systemReason(err)}`);
   }
   let doc: unknown;
   try {

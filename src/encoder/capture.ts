@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { AsfStreamParser, readSendTime, restampPacket, type AsfHeader } from '../asf/index.js';
-import { toMssError } from '../core/errors.js';
+import { systemReason, toMssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 
 export type EncoderEventType = 'encoder-started' | 'encoder-exit' | 'encoder-restart' | 'encoder-stalled' | 'capture-lost' | 'capture-missing' | 'encoder-failed' | 'encoder-stopped';
@@ -253,7 +253,7 @@ export class CaptureSupervisor extends EventEmitter<CaptureSupervisorEvents> {
     child.stderr!.on('data', (s: string) => this.onStderr(s));
     let spawnError: string | undefined;
     child.once('error', (err) => {
-      spawnError = `cannot run ${this.opts.ffmpegPath}: ${err.message}`;
+      spawnError = `cannot run ${this.opts.ffmpegPath}: ${systemReason(err)}`;
     });
     child.once('close', (code, signal) => {
       if (child.pid) liveGroups.delete(child.pid);
