@@ -1,5 +1,6 @@
 import { isMssError } from '../core/errors.js';
 import { withPrefix } from './args.js';
+import { incompleteInstallMessage } from './install-check.js';
 
 /** `mss <command>`: each command lives in its own file and is loaded only when used. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
@@ -40,7 +41,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(withPrefix(`mss ${name}`, err.message) + '\n');
       return err.code === 'invalid-argument' || err.code === 'invalid-config' ? 2 : 1;
     }
-    process.stderr.write(`mss ${name}: ${(err as Error).stack ?? String(err)}\n`);
+    const incomplete = incompleteInstallMessage(err);
+    process.stderr.write(incomplete ? incomplete + '\n' : `mss ${name}: ${(err as Error).stack ?? String(err)}\n`);
     return 1;
   }
 }
