@@ -3,7 +3,7 @@ import { withPrefix } from './args.js';
 import { incompleteInstallMessage } from './install-check.js';
 
 /** `mss <command>`: each command lives in its own file and is loaded only when used. */
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
+export const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
   serve: { summary: 'run the appliance (media server, encoder, logs, device agent)', load: () => import('./serve.js') },
   encode: { summary: 'capture and encode a live stream, push it or serve it for pull', load: () => import('./encode.js') },
   play: { summary: 'play a stream: save it, pipe it, or feed a renderer', load: () => import('./play.js') },
@@ -14,7 +14,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
-  return `usage: mss <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nmss <command> --help shows a command's options.\n`;
+  return (
+    `usage: mss <command> [options]\n\ncommands:\n${rows.join('\n')}\n\n` +
+    `mss <command> --help shows a command's options and the environment variables it reads\n` +
+    `(every config setting as MSS_<PATH>, e.g. MSS_HTTP_PORT=9090; mss config --doc lists them).\n`
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -34,6 +38,12 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    // serve and encode report them through their log output (human or JSON); the others on one line each
+    if (name !== 'serve' && name !== 'encode') {
+      const { unknownEnvVars, unknownEnvMessage } = await import('../config/env.js');
+      const { configSchema } = await import('../config/index.js');
+      for (const u of unknownEnvVars(process.env, configSchema)) process.stderr.write(`mss: ${unknownEnvMessage(u)}\n`);
+    }
     const mod = await command.load();
     return await mod.run(rest);
   } catch (err) {

@@ -6,9 +6,10 @@ import { MssError } from '../core/errors.js';
 import { createProgress } from '../player/progress.js';
 import { Player } from '../player/session.js';
 import { NullSink, outputSink, PipeSink, RendererSink, type Sink } from '../player/sinks.js';
-import { numberOption, parseArgs } from './args.js';
+import { numberOption, parseArgs, type OptionSpec } from './args.js';
+import { envHelp } from './help.js';
 
-const HELP = `usage: mss play <url> [options]
+export const HELP = `usage: mss play <url> [options]
   <url>                 mmsh://host/point/file.wmv, http://..., mms://... (tries the protocols this build
                         speaks, in Windows Media Player's order), or an .asx / .nsc announcement URL
   -o, --output <file>   write a seekable ASF file (playlist entries after the first go to file.2.asf, ...);
@@ -27,28 +28,31 @@ const HELP = `usage: mss play <url> [options]
   --log-interval <s>    also send an interim log this often on long plays (default 600, 0 = only at the end)
   --no-log              send no player log
   --timeout <s>         connect/inactivity timeout per request (default 20)
-  --quiet               no progress lines (start, end and errors only)
+  -q, --quiet           no progress lines (start, end and errors only)
+  -h, --help            this text
 Progress goes to stderr: a status line on a terminal, JSON lines otherwise.
-`;
+${envHelp({ config: false, vars: ['MSS_PLAY_PASSWORD'] })}`;
+
+export const OPTIONS: Record<string, OptionSpec> = {
+  output: { value: true, alias: 'o' },
+  render: { value: true },
+  'render-queue': { value: true },
+  duration: { value: true },
+  start: { value: true },
+  stream: { value: true, repeat: true },
+  bitrate: { value: true },
+  user: { value: true },
+  password: { value: true },
+  reconnect: { value: true },
+  'log-interval': { value: true },
+  'no-log': { value: false },
+  timeout: { value: true },
+  quiet: { value: false, alias: 'q' },
+  help: { value: false, alias: 'h' },
+};
 
 export async function run(args: string[]): Promise<number> {
-  const { options, positionals } = parseArgs(args, {
-    output: { value: true, alias: 'o' },
-    render: { value: true },
-    'render-queue': { value: true },
-    duration: { value: true },
-    start: { value: true },
-    stream: { value: true, repeat: true },
-    bitrate: { value: true },
-    user: { value: true },
-    password: { value: true },
-    reconnect: { value: true },
-    'log-interval': { value: true },
-    'no-log': { value: false },
-    timeout: { value: true },
-    quiet: { value: false, alias: 'q' },
-    help: { value: false, alias: 'h' },
-  });
+  const { options, positionals } = parseArgs(args, OPTIONS);
   if (options.help) {
     process.stdout.write(HELP);
     return 0;

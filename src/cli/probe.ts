@@ -9,7 +9,8 @@ import { measureFileBitrates, openAsfFile, type AsfFileLayout } from '../asf/fil
 import type { AsfHeader } from '../asf/header.js';
 import { measureStreamBitrates, readSendTime } from '../asf/packet.js';
 import { AsfStreamParser } from '../asf/stream-parser.js';
-import { parseArgs, withPrefix } from './args.js';
+import { parseArgs, withPrefix, type OptionSpec } from './args.js';
+import { envHelp } from './help.js';
 
 /** What a source tells the prober. */
 export interface ProbeInput {
@@ -220,7 +221,15 @@ export function formatProbeReport(r: ProbeReport): string {
   return lines.join('\n') + '\n';
 }
 
+export const OPTIONS: Record<string, OptionSpec> = { json: { value: false }, help: { value: false, alias: 'h' } };
+
 const USAGE = 'usage: mss probe <file> [--json]\n';
+
+export const HELP = `${USAGE}  Describes an ASF file (or an asf_stream capture): streams, duration, preroll, packets, flags, index.
+
+  --json       the report as JSON
+  -h, --help   this text
+${envHelp({ config: false })}`;
 
 function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
@@ -228,9 +237,9 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 
 export async function run(args: string[]): Promise<number> {
   try {
-    const { options, positionals } = parseArgs(args, { json: { value: false }, help: { value: false, alias: 'h' } });
+    const { options, positionals } = parseArgs(args, OPTIONS);
     if (options.help) {
-      process.stdout.write(USAGE);
+      process.stdout.write(HELP);
       return 0;
     }
     if (positionals.length !== 1) throw new MssError('invalid-argument', `expected one input, got ${positionals.length}\n${USAGE}`);
