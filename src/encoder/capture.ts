@@ -74,7 +74,7 @@ function missingDeviceMessage(device: string, retryMs: number): string {
   const found = similarDevices(device);
   const kind = path.basename(device).replace(/\d+$/, '') || 'such';
   const there = found.length > 0 ? `found: ${found.join(', ')}` : `no other ${kind} devices found`;
-  return `capture device ${device} does not exist (${there}); looking for it again every ${Math.round(retryMs / 1000)} s`;
+  return `capture device ${device} does not exist (${there}); looking for it again every ${retryMs >= 1000 ? `${Math.round(retryMs / 1000)} s` : `${retryMs} ms`}`;
 }
 
 const STDERR_LINES = 20;

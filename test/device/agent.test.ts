@@ -22,6 +22,9 @@ async function setup(t: import('ava').ExecutionContext, opts: { protocolVersion?
   return { broker, tmp, config, server, agent, fleet, modules, id: agent.id };
 }
 
+/** a config round trip under a loaded machine (a dozen agents, brokers and fsyncs at once) may take a while */
+const SLOW = { timeoutMs: 60_000 };
+
 async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
@@ -103,7 +106,7 @@ test('a desired config is validated, applied live, persisted, then reported; an 
   const desired = structuredClone(config) as unknown as Record<string, any>;
   desired.server.publishingPoints.push({ name: 'news', type: 'broadcast', source: { type: 'push' } });
   desired.logLevel = 'warn';
-  const report = await fleet.setDesiredConfig(id, desired);
+  const report = await fleet.setDesiredConfig(id, desired, SLOW);
   t.is(report.status, 'applied', JSON.stringify(report.errors));
   t.deepEqual(report.errors, []);
   t.deepEqual(server.points, ['vod', 'news']);
@@ -117,7 +120,7 @@ test('a desired config is validated, applied live, persisted, then reported; an 
   bad.server.publishingPoints.push({ name: 'bad name!', type: 'broadcast', source: { type: 'pull', url: 'ftp://x' } });
   bad.http = { port: 'eighty' };
   bad.logLevel = 'chatty';
-  const rejected = await fleet.setDesiredConfig(id, bad);
+  const rejected = await fleet.setDesiredConfig(id, bad, SLOW);
   t.is(rejected.status, 'rejected');
   const paths = (rejected.errors as Array<{ path: string }>).map((e) => e.path).sort();
   t.deepEqual(paths, ['http.port', 'logLevel', 'server.publishingPoints[2].name', 'server.publishingPoints[2].source.url']);
@@ -139,17 +142,17 @@ test('a change the agent cannot take live (the broker settings) reports pending-
   const { fleet, config, id } = await setup(t);
   const desired = structuredClone(config) as unknown as Record<string, any>;
   desired.mqtt.keepaliveSec = 60;
-  const report = await fleet.setDesiredConfig(id, desired);
+  const report = await fleet.setDesiredConfig(id, desired, SLOW);
   t.is(report.status, 'pending-restart');
   t.deepEqual(report.changed, ['mqtt']);
-  const moved = await fleet.setDesiredConfig(id, { ...desired, dataDir: '/elsewhere' });
+  const moved = await fleet.setDesiredConfig(id, { ...desired, dataDir: '/elsewhere' }, SLOW);
   t.is(moved.status, 'rejected');
   t.deepEqual((moved.errors as Array<{ path: string }>).map((e) => e.path), ['dataDir']);
-  const cutOff = await fleet.setDesiredConfig(id, { ...desired, mqtt: { ...desired.mqtt, url: '' } });
+  const cutOff = await fleet.setDesiredConfig(id, { ...desired, mqtt: { ...desired.mqtt, url: '' } }, SLOW);
   t.deepEqual((cutOff.errors as Array<{ path: string }>).map((e) => e.path), ['mqtt.url']);
   // a document without mqtt and dataDir keeps the device's own
   const { mqtt: _m, dataDir: _d, ...portable } = desired;
-  const kept = await fleet.setDesiredConfig(id, portable);
+  const kept = await fleet.setDesiredConfig(id, portable, SLOW);
   t.is(kept.status, 'pending-restart', JSON.stringify(kept.errors));
 });
 
@@ -161,7 +164,7 @@ test('settings that make the device run a program are local only: refused over M
   evil.mqtt.rebootCommand = 'touch /tmp/mss-pwned';
   evil.encoder.ffmpegPath = '/tmp/not-ffmpeg';
   evil.server.publishingPoints.push({ name: 'news', type: 'broadcast', source: { type: 'push' } });
-  const refused = await fleet.setDesiredConfig(id, evil);
+  const refused = await fleet.setDesiredConfig(id, evil, SLOW);
   t.is(refused.status, 'rejected');
   const errors = refused.errors as Array<{ path: string; message: string }>;
   t.deepEqual(errors.map((e) => e.path).sort(), ['encoder.ffmpegPath', 'mqtt.rebootCommand']);
@@ -174,11 +177,11 @@ test('settings that make the device run a program are local only: refused over M
   // the running values sent back (config/reported shows them) or left out are fine
   const same = structuredClone(desired);
   same.server.publishingPoints.push({ name: 'news', type: 'broadcast', source: { type: 'push' } });
-  t.is((await fleet.setDesiredConfig(id, same)).status, 'applied');
+  t.is((await fleet.setDesiredConfig(id, same, SLOW)).status, 'applied');
   delete same.encoder.ffmpegPath;
   delete same.mqtt.rebootCommand;
   same.logLevel = 'warn';
-  const leftOut = await fleet.setDesiredConfig(id, same);
+  const leftOut = await fleet.setDesiredConfig(id, same, SLOW);
   t.is(leftOut.status, 'applied', JSON.stringify(leftOut.errors));
 
   // at the next boot the persisted desired config is used, but local-only settings come from the local config
@@ -215,7 +218,7 @@ test('a module that fails half way through applying a config is rolled back too,
   const desired = structuredClone(config) as unknown as Record<string, any>;
   desired.server.maxPlayers = 4242;
   desired.server.publishingPoints.push({ name: 'news', type: 'broadcast', source: { type: 'push' } });
-  const report = await fleet.setDesiredConfig(agent.id, desired, { timeoutMs: 20_000 });
+  const report = await fleet.setDesiredConfig(agent.id, desired, SLOW);
   t.is(report.status, 'rejected');
   t.regex(JSON.stringify(report.errors), /half could not apply it: cannot take 4242 players/);
   t.is(half.maxPlayers, config.server.maxPlayers, 'the failing module got the previous config back');
