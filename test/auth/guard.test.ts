@@ -4,7 +4,7 @@
  * at once (429) even with the right password until its window has room, other addresses are not affected, a
  * success clears the count, and the tracked state stays bounded.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { createBearerAuthenticator } from '../../src/auth/bearer.js';
 import { AuthGuard } from '../../src/auth/guard.js';
 import { authorizationHeader, createAuthenticator } from '../../src/auth/http-auth.js';

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

@@ -2,7 +2,7 @@
  * What a new user sees when a command fails: one line, no prefix said twice ("mss play: mss play needs…",
  * "missing.json: missing.json: …"), no file name repeated by the system error text, and no stack trace.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -2,7 +2,7 @@
  * `mss <command> --help` lists every option the command accepts (taken from the command's own option table, so
  * a new option cannot be left out of its help) and the environment variables it reads.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { COMMANDS } from '../../src/cli/main.js';

@@ -2,7 +2,7 @@
  * A partial install (the sources without node_modules, as after an interrupted `npm install`): any command that needs
  * a missing package says so in one line, naming the package and `npm install`, instead of a stack trace.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

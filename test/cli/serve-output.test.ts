@@ -3,7 +3,7 @@
  * URL of every point, the ports and the data dir, then one short line per event; JSON lines when stderr is a pipe
  * or with --json. A misspelt MSS_* variable is reported, with the name it probably meant.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,7 @@
  * URL (encoder.push, mqtt.url, pull source.url) are redacted in `mss config --print`, in config/reported (and put
  * back when the operator sends a reported document back), in log lines (so in MQTT log forwarding too).
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { configSchema, redactConfig, validateConfig } from '../../src/config/index.js';
 import { redactText, redactUrl, restoreRedacted } from '../../src/config/redact.js';
-import { createLogger, setLogSinks, type LogSink } from '../../src/core/log.js';
+import { addLogSink, createLogger, type LogSink } from '../../src/core/log.js';
 
 const execFileAsync = promisify(execFile);
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
@@ -73,8 +73,7 @@ test('log lines (and the records sinks such as the MQTT forwarder get) carry no 
     lines.push(line);
     records.push(record);
   };
-  setLogSinks([sink]);
-  t.teardown(() => setLogSinks([(line) => process.stderr.write(line + '\n')]));
+  t.teardown(addLogSink(sink));
   const log = createLogger('test');
   log.warn('pull.reconnecting', { url: 'http://origin:pullpw-5@origin.example/live', nested: { push: 'http://enc:urlpw-2@s/x' }, error: new Error('connect to mqtt://dev:mqtturlpw-4@b failed') });
   t.is(lines.length, 1);

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DeviceAgent } from '../../src/device/agent.js';

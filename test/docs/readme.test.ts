@@ -2,7 +2,7 @@
  * The README's shell examples are copied into terminals as they are: an `&` inside a word (a source or URL query
  * string) must be quoted, or the shell runs the command in the background and the rest as another command.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -5,7 +5,7 @@
  * and a wrong password get the same 401 body, and repeated failures from one address turn into 429. The server
  * listens on 127.0.0.1 only: nothing is exposed beyond this machine.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { networkInterfaces } from 'node:os';

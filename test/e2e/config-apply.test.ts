@@ -5,7 +5,7 @@
  * already pushes to) is rolled back: the points it had removed play again, the one it had added is gone, and
  * config/reported still names the last applied version.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { parseAsfFile } from '../../src/asf/file.js';

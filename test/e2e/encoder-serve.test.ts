@@ -2,7 +2,7 @@
  * One process as encoder and server: `mss serve` with an `encoder` section feeding a local broadcast point.
  * Also the encoder's commands through the module interface are covered in test/encoder/module.test.ts.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { startServe } from '../helpers/serve.js';
 import { frames, probe } from '../encoder/helpers.js';
 

@@ -3,7 +3,7 @@
  * broker URL with user-info and a broker password) and a real mosquitto: none of them shows up in /api/status, in
  * the log lines on stderr, or in anything the device publishes (retained config/reported, state, forwarded logs).
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { FleetClient } from '../../src/fleet/client.js';
 import { brokerForTest, uniqueDeviceId } from '../helpers/device.js';
 import { startServe } from '../helpers/serve.js';

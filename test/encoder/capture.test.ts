@@ -2,7 +2,7 @@
  * The capture supervisor with real child processes: ffmpeg itself, and small shell scripts standing in for an
  * ffmpeg that cannot open its device, that hangs, or that does not exist.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

@@ -3,7 +3,7 @@
  * (and npm 12 will refuse to run them). Every package with an install script in the lockfile must be named there,
  * allowed or denied on purpose.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

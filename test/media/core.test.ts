@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import path from 'node:path';
 import { setLogLevel } from '../../src/core/log.js';
 import { openAsfFile } from '../../src/asf/index.js';

@@ -3,7 +3,7 @@
  * is not a regular file (a FIFO, a character device such as /dev/null) is written in place as a live ASF stream
  * and stays what it was; a symlink's target is written and the link is left alone.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { createReadStream, promises as fs } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -3,7 +3,7 @@
  * and a real fixture file, on a loopback port: Describe + Play, seek and stream selection Pragmas, Digest
  * credentials, $C stream change, a connection cut mid-stream, and the Log POST.
  */
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { promises as fs } from 'node:fs';
 import { parseAsfFile } from '../../../src/asf/file.js';
 import { pragmaUint } from '../../../src/protocols/wmsp/codec.js';
