@@ -46,3 +46,15 @@ test('mss probe of a missing file: the file named once', async (t) => {
   t.is(r.code, 1);
   t.is(r.stderr, 'mss probe: cannot read missing.wmv: no such file or directory\n');
 });
+
+test('an MSS_* variable nothing reads is reported, with the name it probably meant', async (t) => {
+  const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+    execFile(process.execPath, ['--import', 'tsx', MAIN, 'config', '--print'], { env: { ...process.env, MSS_LOG_LEVEL: 'error', MSS_HTTP_PROT: '9090', MSS_ZZZ_NOTHING: '1' }, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? 1 : 0, stdout: String(stdout), stderr: String(stderr) }),
+    ),
+  );
+  t.is(r.code, 0);
+  t.regex(r.stderr, /^mss: environment variable MSS_HTTP_PROT is not one mss reads \(ignored\); did you mean MSS_HTTP_PORT\?$/m);
+  t.regex(r.stderr, /^mss: environment variable MSS_ZZZ_NOTHING is not one mss reads \(ignored\)$/m);
+  t.is(JSON.parse(r.stdout).http.port, 8080, 'the misspelt one changed nothing');
+});
