@@ -298,8 +298,10 @@ async function startMss(media: Media, tag: string, profile = false): Promise<Ser
     JSON.stringify(
       {
         dataDir: path.join(dir, 'var'),
-        http: { host: '127.0.0.1', port },
+        // every player of the load client comes from 127.0.0.1: no per-address cap, room for 10,000+
+        http: { host: '127.0.0.1', port, maxConnections: 30000, maxConnectionsPerAddress: 0 },
         server: {
+          maxPlayers: 30000,
           publishingPoints: [{ name: 'live', type: 'broadcast', source: { type: 'file', path: media.file, loop: true }, start: 'boot' }],
         },
       },

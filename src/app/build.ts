@@ -13,6 +13,7 @@ import { MediaServerModule } from './media-server.js';
 import { LogsModule } from '../logs/module.js';
 import { DeviceAgent } from '../device/agent.js';
 import { EncoderModule } from '../encoder/module.js';
+import { WatchdogModule } from '../watchdog/module.js';
 import type { AppContext } from './context.js';
 
 export type ModuleFactory = (ctx: AppContext) => AppModule;
@@ -30,6 +31,8 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
   // it stays off when mqtt.url is empty
   (ctx) => new DeviceAgent({ config: ctx.config, modules: () => [...new Set(ctx.modules.values())] }),
+  // last: READY=1 to systemd once everything above started, then watchdog pings while the loop and core modules are healthy
+  (ctx) => new WatchdogModule({ config: ctx.config.watchdog, modules: () => [...new Set(ctx.modules.values())], core: ['logs', 'http', 'media'] }),
 ];
 
 export interface App {

@@ -11,6 +11,7 @@ import type { Logger } from '../core/log.js';
 import type { AppModule, ModuleHealth, ReconfigureResult } from '../core/module.js';
 import type { HttpRoute } from '../http/route.js';
 import { buildAsx } from '../media/asx.js';
+import { WEB_LOG_PATH } from '../logs/routes.js';
 import { MediaCore } from '../media/core.js';
 import type { LiveIngest, LiveIngestOptions } from '../contracts/media.js';
 import { WmspServer } from '../protocols/wmsp/server.js';
@@ -92,11 +93,12 @@ export class MediaServerModule implements AppModule {
     return this.core.openLiveIngest(pointName, opts);
   }
 
-  /** the .asx for a stream path (`/live`, `/vod/a.wmv`) */
+  /** the .asx for a stream path (`/live`, `/vod/a.wmv`); its LOGURL is the web logging route when logs are kept */
   private asxFor(streamPath: string, host: string): string {
     const h = host || `127.0.0.1:${this.ctx.config.http.port}`;
     const title = decodeURIComponent(streamPath.replace(/^\//, ''));
-    return buildAsx({ title, entries: [{ title, refs: [`mms://${h}${streamPath}`, `mmsh://${h}${streamPath}`, `http://${h}${streamPath}`] }] });
+    const logUrl = this.ctx.modules.has('logs') ? `http://${h}${WEB_LOG_PATH}` : undefined;
+    return buildAsx({ title, logUrl, entries: [{ title, refs: [`mms://${h}${streamPath}`, `mmsh://${h}${streamPath}`, `http://${h}${streamPath}`] }] });
   }
 
   private asxRoute(): HttpRoute {

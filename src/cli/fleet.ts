@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { MssError } from '../core/errors.js';
-import { FleetClient } from '../fleet/client.js';
+import { FleetClient, type DeviceStatus } from '../fleet/client.js';
 import { ago, parseValue, setPath, table } from '../fleet/format.js';
 import { numberOption, parseArgs, type OptionSpec } from './args.js';
 import { envHelp } from './help.js';
 
 export const HELP = `usage: mss fleet <command> [options]
-  list                                 devices with online/offline/lost and when their status last changed
+  list                                 devices: online/offline/lost and since when, version, board, A/B slot, last update
   show <id>                            info, state, config reported/desired and jobs of one device
   config <id> get                      the config the device reports (and the desired one)
   config <id> set <file.json | k=v ...>  send a desired config (a whole file, or changes to the reported one);
@@ -64,7 +64,7 @@ export async function run(args: string[]): Promise<number> {
     switch (command) {
       case 'list': {
         const devices = await fleet.list();
-        out(devices, () => (devices.length === 0 ? 'no devices\n' : table([['DEVICE', 'STATUS', 'SINCE', 'VERSION'], ...devices.map((d) => [d.deviceId, d.state, ago(d.ts), d.version ?? '-'])])));
+        out(devices, () => (devices.length === 0 ? 'no devices\n' : table([['DEVICE', 'STATUS', 'SINCE', 'VERSION', 'BOARD', 'SLOT', 'LAST UPDATE'], ...devices.map((d) => [d.deviceId, d.state, ago(d.ts), d.version ?? '-', d.board ?? '-', d.slot ?? '-', lastUpdateText(d.lastUpdate)])])));
         return 0;
       }
       case 'show': {
@@ -117,6 +117,11 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await fleet.close();
   }
+}
+
+function lastUpdateText(u: DeviceStatus['lastUpdate']): string {
+  if (!u) return '-';
+  return `${u.status} ${ago(u.updatedAt)} (${u.job})`;
 }
 
 function need(value: string | undefined, what: string): string {

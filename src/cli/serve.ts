@@ -25,7 +25,7 @@ export const HELP = `usage: mss serve [--config <file.json>] [--json]
   -h, --help           this text
 
 On a terminal: a summary (the URL of every point, ports, data dir), then one line per event.
-${envHelp({ config: true, vars: ['MSS_SLOT'] })}`;
+${envHelp({ config: true, vars: ['MSS_NATIVE'], extra: { MSS_BOARD: 'the board profile to use instead of detecting one' } })}`;
 
 export async function run(args: string[]): Promise<number> {
   const { options } = parseArgs(args, OPTIONS);

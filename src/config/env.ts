@@ -7,7 +7,6 @@ import { envNameFor, scalarLeaves, type Schema } from './schema.js';
 /** MSS_* variables that are not config settings, and what reads them */
 export const OTHER_ENV_VARS: Readonly<Record<string, string>> = {
   MSS_PLAY_PASSWORD: 'mss play: the password for --user (kept out of the process list)',
-  MSS_SLOT: 'the firmware slot (A/B) this system booted, reported in the device info',
   MSS_NATIVE: 'the native addon: off (never load it) or rebuild (scripts/install-native.mjs builds it again)',
   MSS_ARM_CACHE: 'scripts/arm-check.sh: where it caches the ARM root and builds',
   MSS_ARM_FRESH: 'scripts/arm-check.sh: 1 rebuilds the native modules even when cached',

@@ -10,6 +10,10 @@ import { serverSchema, type ServerConfig } from './sections/server.js';
 import { encoderSchema, type EncoderConfig } from './sections/encoder.js';
 import { logsSchema, type LogsConfig } from './sections/logs.js';
 import { mqttSchema, type MqttConfig } from './sections/mqtt.js';
+import { updateSchema, type UpdateConfig } from './sections/update.js';
+import { watchdogSchema, type WatchdogConfig } from './sections/watchdog.js';
+import { selectBoard, type BoardChoice } from '../../board/detect.js';
+import { applyBoardDefaults, boardConfigDefaults } from '../../board/overlay.js';
 import { apiSchema, type ApiConfig } from './sections/api.js';
 
 export type { ConfigIssue } from './schema.js';
@@ -18,6 +22,8 @@ export type { HttpConfig } from './sections/http.js';
 export type { EncoderConfig } from './sections/encoder.js';
 export type { LogsConfig } from './sections/logs.js';
 export type { MqttConfig } from './sections/mqtt.js';
+export type { UpdateConfig } from './sections/update.js';
+export type { WatchdogConfig } from './sections/watchdog.js';
 export type { ApiConfig } from './sections/api.js';
 
 /** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
@@ -30,6 +36,8 @@ export interface MssConfig extends GeneralConfig {
   encoder: EncoderConfig;
   logs: LogsConfig;
   mqtt: MqttConfig;
+  update: UpdateConfig;
+  watchdog: WatchdogConfig;
   api: ApiConfig;
 }
 
@@ -44,6 +52,8 @@ export const configSchema: Schema = {
     encoder: encoderSchema,
     logs: logsSchema,
     mqtt: mqttSchema,
+    update: updateSchema,
+    watchdog: watchdogSchema,
     api: apiSchema,
   },
 };
@@ -159,16 +169,28 @@ export function applyEnvOverrides(doc: Record<string, unknown>, env: NodeJS.Proc
   return { doc: out, issues };
 }
 
+const boardChoices = new WeakMap<MssConfig, BoardChoice & { applied: string[]; skipped: string[] }>();
+
+/** The board profile a loaded config was made for, how it was chosen and which defaults it gave. */
+export function boardOf(config: MssConfig): (BoardChoice & { applied: string[]; skipped: string[] }) | undefined {
+  return boardChoices.get(config);
+}
+
 /**
- * The effective config: a file (or the embedded defaults), then MSS_* environment overrides, then validation.
- * Every problem is reported at once.
+ * The effective config: the board profile's defaults, under a file (or the embedded defaults), under MSS_*
+ * environment overrides, then validation. Every problem is reported at once; a board profile that does not
+ * validate stops here with the path of its bad field.
  */
-export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}): MssConfig {
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; board?: () => BoardChoice } = {}): MssConfig {
+  const env = opts.env ?? process.env;
   const base = opts.file ? readConfigFile(opts.file) : embeddedDefaults();
-  const { doc, issues } = applyEnvOverrides(base, opts.env ?? process.env);
+  const { doc, issues } = applyEnvOverrides(base, env);
   if (issues.length > 0) throw invalidConfig(issues);
-  const config = validateConfig(doc);
+  const choice = opts.board ? opts.board() : selectBoard(typeof doc.board === 'string' ? doc.board : 'auto', {});
+  const overlay = applyBoardDefaults(doc, boardConfigDefaults(choice.profile), configSchema);
+  const config = validateConfig(overlay.doc);
   if (!isAbsolute(config.dataDir)) config.dataDir = resolve(config.dataDir);
+  boardChoices.set(config, { ...choice, applied: overlay.applied, skipped: overlay.skipped });
   return config;
 }
 

@@ -163,9 +163,10 @@ export class EncoderModule implements AppModule {
     problem('encoder.source', () => parseSource(c.source));
     let profile: EncodingProfile | undefined;
     problem('encoder.profile', () => (profile = getProfile(c.profile)));
-    const board = c.board ? boardById(c.board) : detectBoard();
-    if (!board) issues.push({ path: 'encoder.board', message: `unknown board profile ${JSON.stringify(c.board)}` });
-    else if (profile && profileBitrate(profile) > board.maxEncodeBitrate) {
+    let board: ReturnType<typeof boardById>;
+    problem('encoder.board', () => (board = c.board ? boardById(c.board) : detectBoard()));
+    if (!board && !issues.some((i) => i.path === 'encoder.board')) issues.push({ path: 'encoder.board', message: `unknown board profile ${JSON.stringify(c.board)}` });
+    else if (board && profile && profileBitrate(profile) > board.maxEncodeBitrate) {
       issues.push({ path: 'encoder.profile', message: `profile ${profile.name} (${profileBitrate(profile)} bit/s) exceeds what board ${board.id} encodes in real time (${board.maxEncodeBitrate} bit/s)` });
     }
     if (c.point) {

@@ -107,13 +107,39 @@ export function credentialsOf(url: URL, given?: WmspCredentials): WmspCredential
   return undefined;
 }
 
-function statusError(status: number, url: URL, what: string): MssError {
+/** the reason a server gave in a text error body (`503 Service Unavailable: point x is not broadcasting`), if any */
+function reasonOf(body: string): string | undefined {
+  const line = body.split(/\r?\n/).find((l) => l.trim() !== '')?.trim();
+  if (!line || /<html|<\?xml/i.test(line)) return undefined;
+  const text = line.replace(/^\d{3}(?: [A-Za-z' -]+)?:\s*/, '').replace(/[^\x20-\x7e]/g, '').slice(0, 300);
+  return text || undefined;
+}
+
+function statusError(status: number, url: URL, what: string, body = ''): MssError {
   const where = `${what} ${url.host}${url.pathname}`;
+  const reason = reasonOf(body);
+  const why = (fallback: string) => reason ?? fallback;
   if (status === 401 || status === 407) return new MssError('unauthorized', `${where}: HTTP ${status}, credentials missing or refused`, { status });
-  if (status === 403) return new MssError('forbidden', `${where}: HTTP 403 forbidden`, { status });
-  if (status === 404) return new MssError('not-found', `${where}: HTTP 404, no such content`, { status });
-  if (status === 503) return new MssError('limit-reached', `${where}: HTTP 503, server busy or at its player limit`, { status });
-  return new MssError('unavailable', `${where}: HTTP ${status}`, { status });
+  if (status === 403) return new MssError('forbidden', `${where}: HTTP 403, ${why('forbidden')}`, { status });
+  if (status === 404) return new MssError('not-found', `${where}: HTTP 404, ${why('no such content')}`, { status });
+  if (status === 503) return new MssError(reason && /not broadcasting|cannot broadcast/.test(reason) ? 'unavailable' : 'limit-reached', `${where}: HTTP 503, ${why('server busy or at its player limit')}`, { status });
+  return new MssError('unavailable', `${where}: HTTP ${status}${reason ? `, ${reason}` : ''}`, { status });
+}
+
+/** the start of an error response's body (bounded; the rest is discarded) */
+function readErrorBody(res: IncomingMessage, max = 1024): Promise<string> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const done = () => resolve(Buffer.concat(parts).toString('latin1'));
+    const timer = setTimeout(() => (res.destroy(), done()), 2000);
+    res.on('data', (c: Buffer) => {
+      if (size < max) parts.push(c.subarray(0, max - size));
+      size += c.length;
+    });
+    res.on('end', () => (clearTimeout(timer), done()));
+    res.on('error', () => (clearTimeout(timer), done()));
+  });
 }
 
 /**
@@ -179,7 +205,7 @@ class WmspHttp {
         const res = await this.once(method, url, pragmas, body, onRequest);
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) return { res, url };
-        res.resume();
+        const errorBody = readErrorBody(res);
         if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
           url = toHttpUrl(new URL(res.headers.location, url));
           break;
@@ -192,7 +218,7 @@ class WmspHttp {
           triedAuth = true;
           continue;
         }
-        throw statusError(status, url, method === 'POST' ? 'log POST to' : 'WMSP request to');
+        throw statusError(status, url, method === 'POST' ? 'log POST to' : 'WMSP request to', await errorBody);
       }
     }
     throw new MssError('unavailable', `${start.host}${start.pathname}: more than ${MAX_REDIRECTS} redirects`);
