@@ -19,7 +19,7 @@ const ENV_OF: Record<string, RegExp[]> = {
   serve: [/MSS_<PATH>/, /MSS_LOG_LEVEL/],
   encode: [/MSS_<PATH>/],
   play: [/MSS_PLAY_PASSWORD/],
-  probe: [/environment: none read/],
+  probe: [/MSS_BOARD/, /MSS_NATIVE/],
   config: [/MSS_<PATH>/],
   fleet: [/MSS_MQTT_URL/, /MSS_MQTT_PASSWORD/],
 };
