@@ -84,7 +84,8 @@ export class EncoderServeModule implements AppModule {
 
   /** the listener is opened at start: a new port, point or host takes a restart */
   async reconfigure(next: MssConfig, previous: MssConfig): Promise<ReconfigureResult> {
-    const key = (c: MssConfig) => JSON.stringify([encoderServeWanted(c), c.encoder.servePort, c.encoder.point, c.http.host]);
+    // only what this listener uses: the point name and host matter while it is wanted
+    const key = (c: MssConfig) => (encoderServeWanted(c) ? JSON.stringify([c.encoder.servePort, c.encoder.point, c.http.host]) : 'off');
     return key(next) === key(previous) ? 'unchanged' : 'pending-restart';
   }
 }
