@@ -13,7 +13,9 @@ export function boardConfigDefaults(b: BoardProfile): Record<string, unknown> {
     'mmsp.port': b.ports.mms,
     'msbd.port': b.ports.msbd,
     dataDir: b.storage.dataDir,
-    'api.auth': b.api.auth,
+    // a board with API auth answers the network too (with that scheme); without it, loopback only
+    'api.auth.scheme': b.api.auth,
+    'api.allowRemote': b.api.auth !== 'none',
     'watchdog.enabled': b.watchdog.serviceWatchdogSec > 0,
     'update.installer': b.storage.bootloader === 'none' ? 'none' : 'rauc',
     'update.rebootCommand': b.reboot.method === 'command' ? b.reboot.command : '',

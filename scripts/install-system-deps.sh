@@ -7,6 +7,9 @@ set -euo pipefail
 declare -A PACKAGE_OF=(
   [ffmpeg]=ffmpeg
   [ffprobe]=ffmpeg
+  # tests: curl --digest against the operator API, script(1) for a pseudo-terminal
+  [curl]=curl
+  [script]=bsdutils
   [mosquitto]=mosquitto
   [mosquitto_pub]=mosquitto-clients
   [socat]=socat

@@ -5,6 +5,7 @@
  * telemetry.
  */
 import type { MssConfig } from '../config/index.js';
+import { redactDeep } from '../config/redact.js';
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AppModule, ModuleHealth, ReconfigureResult } from '../core/module.js';
@@ -70,7 +71,7 @@ export class MediaServerModule implements AppModule {
       logUrl: (host) => (ctx.modules.has('logs') ? `http://${host}${WEB_LOG_PATH}` : undefined),
       unicastUrl: (point, host) => `http://${host}/${point}`,
     });
-    this.routes = [this.statusRoute(), this.asxRoute(), nsc, this.push.route(70), this.wmsp.route(50)];
+    this.routes = [ctx.api.protect(this.statusRoute()), this.asxRoute(), nsc, this.push.route(70), this.wmsp.route(50)];
     for (const r of this.routes) ctx.http.addRoute(r);
   }
 
@@ -149,7 +150,7 @@ export class MediaServerModule implements AppModule {
       match: (req) => (req.url ?? '').split('?')[0] === '/api/status',
       handle: (req, res) => {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new MssError('unsupported', `/api/status answers GET, not ${req.method}`);
-        const body = JSON.stringify({ ...this.core.status(), wmsp: { sessions: this.wmsp.sessionCount, ...this.wmsp.counters }, multicast: this.multicast.status() });
+        const body = JSON.stringify(redactDeep({ ...this.core.status(), wmsp: { sessions: this.wmsp.sessionCount, ...this.wmsp.counters }, multicast: this.multicast.status() }));
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
         res.end(req.method === 'HEAD' ? undefined : body);
       },

@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { MssError } from '../core/errors.js';
 import { FleetClient, type DeviceStatus } from '../fleet/client.js';
 import { ago, parseValue, setPath, table } from '../fleet/format.js';
-import { numberOption, parseArgs } from './args.js';
+import { numberOption, parseArgs, type OptionSpec } from './args.js';
+import { envHelp } from './help.js';
 
-const HELP = `usage: mss fleet <command> [options]
+export const HELP = `usage: mss fleet <command> [options]
   list                                 devices: online/offline/lost and since when, version, board, A/B slot, last update
   show <id>                            info, state, config reported/desired and jobs of one device
   config <id> get                      the config the device reports (and the desired one)
@@ -16,24 +17,29 @@ const HELP = `usage: mss fleet <command> [options]
   rebirth                              ask every device to republish its retained topics
 
 options:
-  --broker <url>      broker URL (default: $MSS_MQTT_URL)
-  --username <name>   --password <secret> (default: $MSS_MQTT_PASSWORD)
+  -b, --broker <url>  broker URL (default: $MSS_MQTT_URL)
+  --username <name>   broker user name
+  --password <secret> broker password (default: $MSS_MQTT_PASSWORD, which keeps it out of the process list)
   --mqtt-version 5|4  MQTT 5 (default) or 3.1.1
   --timeout <ms>      how long to wait for a device (default 15000)
   --json              machine-readable output
-`;
+  --delete            with job: remove the job
+  -h, --help          this text
+${envHelp({ config: false, extra: { MSS_MQTT_URL: 'the broker, when --broker is not given', MSS_MQTT_PASSWORD: 'the broker password, when --password is not given' } })}`;
+
+export const OPTIONS: Record<string, OptionSpec> = {
+  broker: { value: true, alias: 'b' },
+  username: { value: true },
+  password: { value: true },
+  'mqtt-version': { value: true },
+  timeout: { value: true },
+  json: { value: false },
+  delete: { value: false },
+  help: { value: false, alias: 'h' },
+};
 
 export async function run(args: string[]): Promise<number> {
-  const { options, positionals } = parseArgs(args, {
-    broker: { value: true, alias: 'b' },
-    username: { value: true },
-    password: { value: true },
-    'mqtt-version': { value: true },
-    timeout: { value: true },
-    json: { value: false },
-    delete: { value: false },
-    help: { value: false, alias: 'h' },
-  });
+  const { options, positionals } = parseArgs(args, OPTIONS);
   if (options.help || positionals.length === 0) {
     process.stdout.write(HELP);
     return options.help ? 0 : 2;

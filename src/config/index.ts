@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { MssError } from '../core/errors.js';
+import { MssError, systemReason } from '../core/errors.js';
 import { packageRoot } from './paths.js';
+import { redactBySchema } from './redact.js';
 import { envNameFor, scalarLeaves, validate, type ConfigIssue, type Schema } from './schema.js';
 import { generalFields, type GeneralConfig } from './sections/general.js';
 import { httpSchema, type HttpConfig } from './sections/http.js';
@@ -14,6 +15,7 @@ import { watchdogSchema, type WatchdogConfig } from './sections/watchdog.js';
 import { selectBoard, type BoardChoice } from '../../board/detect.js';
 import { applyBoardDefaults, boardConfigDefaults } from '../../board/overlay.js';
 import { msbdSchema, type MsbdConfig } from './sections/msbd.js';
+import { apiSchema, type ApiConfig } from './sections/api.js';
 
 export type { ConfigIssue } from './schema.js';
 export type * from './sections/server.js';
@@ -24,6 +26,7 @@ export type { MqttConfig } from './sections/mqtt.js';
 export type { UpdateConfig } from './sections/update.js';
 export type { WatchdogConfig } from './sections/watchdog.js';
 export type { MsbdConfig } from './sections/msbd.js';
+export type { ApiConfig } from './sections/api.js';
 
 /** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
 export const CONFIG_VERSION = 1;
@@ -38,6 +41,7 @@ export interface MssConfig extends GeneralConfig {
   update: UpdateConfig;
   watchdog: WatchdogConfig;
   msbd: MsbdConfig;
+  api: ApiConfig;
 }
 
 export const configSchema: Schema = {
@@ -54,6 +58,7 @@ export const configSchema: Schema = {
     update: updateSchema,
     watchdog: watchdogSchema,
     msbd: msbdSchema,
+    api: apiSchema,
   },
 };
 
@@ -104,7 +109,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
     text = buf.toString('utf8');
   } catch (err) {
     if (err instanceof MssError) throw err;
-    throw new MssError('not-found', `${file}: cannot read config file: ${(err as Error).message}`);
+    throw new MssError('not-found', `${file}: cannot read config file: ${systemReason(err)}`);
   }
   let doc: unknown;
   try {
@@ -193,12 +198,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; board
   return config;
 }
 
-/** A copy safe to print or publish: secrets replaced. */
+/** A copy safe to print or publish: settings flagged `secret` replaced, URL passwords hidden (see redact.ts). */
 export function redactConfig(config: MssConfig): MssConfig {
-  const out = structuredClone(config);
-  if (out.mqtt.password) out.mqtt.password = '***';
-  for (const p of out.server.publishingPoints) {
-    for (const u of p.auth.users) u.password = '***';
-  }
-  return out;
+  return redactBySchema(configSchema, config) as MssConfig;
 }

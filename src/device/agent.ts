@@ -215,7 +215,7 @@ export class DeviceAgent implements AppModule {
     void this.sampleHostState();
     // Boot never waits for the broker: the connection comes and goes on its own schedule.
     await this.conn.start();
-    this.log.info('agent-started', { deviceId: this.deviceId, idSource: this.deviceIdSource, broker: this.config.mqtt.url.replace(/\/\/[^@/]*@/, '//***@') });
+    this.log.info('agent-started', { deviceId: this.deviceId, idSource: this.deviceIdSource, broker: this.config.mqtt.url });
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { readFile } from 'node:fs/promises';
 import { ASF_GUID, guidToBytes } from '../../src/asf/guid.js';
 import {

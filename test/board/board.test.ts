@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import test from 'ava';
+import test from '../helpers/test.js';
 import { BOARD_PROFILES, boardById, matchBoard, readBoardFacts, selectBoard, type BoardProfile } from '../../board/detect.js';
 import { validateBoardProfile } from '../../board/schema.js';
 import { boardOf, loadConfig } from '../../src/config/index.js';
@@ -82,8 +82,11 @@ test('board defaults lie under the user config: ports, data partition, installer
   t.true(c.watchdog.enabled);
   const chosen = boardOf(c)!;
   t.is(chosen.profile.id, 'rpi4');
-  t.deepEqual(chosen.applied.sort(), ['dataDir', 'http.port', 'update.installer', 'update.rebootCommand', 'watchdog.enabled']);
-  for (const p of ['rtsp.port', 'mmsp.port', 'msbd.port', 'api.auth']) t.true(chosen.skipped.includes(p) || chosen.applied.includes(p), p);
+  t.deepEqual(chosen.applied.sort(), ['api.allowRemote', 'api.auth.scheme', 'dataDir', 'http.port', 'update.installer', 'update.rebootCommand', 'watchdog.enabled']);
+  // the board's API auth: Digest, and answering the network (with no users yet, nobody gets in: locked, not open)
+  t.is(c.api.auth.scheme, 'digest');
+  t.true(c.api.allowRemote);
+  for (const p of ['rtsp.port', 'mmsp.port', 'msbd.port']) t.true(chosen.skipped.includes(p) || chosen.applied.includes(p), p);
   // the user's file and the environment win over the board
   await writeFile(cfg, JSON.stringify({ board: 'rpi4', http: { port: 9000 }, server: { publishingPoints: [] } }));
   t.is(loadConfig({ file: cfg, env: {} }).http.port, 9000);

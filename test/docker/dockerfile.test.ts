@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import test from 'ava';
+import test from '../helpers/test.js';
 
 interface Instruction { op: string; args: string }
 interface Stage { from: string; name: string; platform: string; body: Instruction[] }

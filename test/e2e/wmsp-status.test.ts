@@ -2,7 +2,7 @@
  * What a player is told and what the server logs agree: a refused or failed Play is written to the W3C log with the
  * very status the player got; a plain HTTP client (no WMSP Pragma) gets the ASF stream itself and ffprobe reads it.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';

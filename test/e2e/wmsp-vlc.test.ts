@@ -2,7 +2,7 @@
  * VLC 3 as a WMSP player (its mmsh access, HTTP/1.0 requests, hex stream-switch-entry) against `mss serve`:
  * on-demand and live both play. Skipped when VLC is not installed (scripts/bench/wmsp-fanout.ts installs it).
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile, execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

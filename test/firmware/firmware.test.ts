@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import test from 'ava';
+import test from '../helpers/test.js';
 import { BOARD_PROFILES } from '../../board/detect.js';
 import { loadConfig } from '../../src/config/index.js';
 

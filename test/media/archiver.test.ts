@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { Archiver, type ArchiveWriter } from '../../src/media/archiver.js';
 import type { Logger } from '../../src/core/log.js';
 

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import path from 'node:path';
 import { setLogLevel } from '../../src/core/log.js';
 import { openAsfFile } from '../../src/asf/index.js';
@@ -155,6 +155,23 @@ test('a broadcast with an archive writes what it broadcast to a playable ASF fil
   );
   t.regex(probe, /wmv2,\d+/);
   t.regex(probe, /wmav2,\d+/);
+});
+
+test('reconfigure builds every new point before touching a running one: a point that cannot be built changes nothing', async (t) => {
+  const dir = path.dirname(await fixture(FIXTURES.av20));
+  const core = new MediaCore(serverConfig([{ name: 'a', type: 'ondemand', path: dir }, { name: 'b', type: 'broadcast', source: { type: 'push' } }]), createLogger('test'));
+  await core.start();
+  t.teardown(() => core.stop());
+  const a = core.point('a');
+  const b = core.point('b');
+  // not through validateConfig: a list entry the schema would have refused, to make building the point fail
+  const next = serverConfig([{ name: 'a', type: 'ondemand', path: dir, maxPlayers: 3 }, { name: 'c', type: 'broadcast', source: { type: 'push' } }]);
+  (next.publishingPoints[1]!.access as { allow: string[] }).allow = ['10.0.0.0/33'];
+  await t.throwsAsync(() => core.reconfigure(next), { message: /access list/ });
+  t.is(core.point('a'), a, 'the changed point was not replaced');
+  t.is(core.point('b'), b, 'the point the new config drops is still there');
+  t.deepEqual(core.pointNames().sort(), ['a', 'b']);
+  t.is((await core.resolve('/a/' + FIXTURES.av20)).kind, 'ondemand', 'and it still serves');
 });
 
 test('a corrupt packet in an on-demand file ends that session with an error and frees its slot, file and sink', async (t) => {

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { openAsfFile, packetKeyFrameStreams, parseDataPacket, readSendTime } from '../../src/asf/index.js';
 import { createLogger } from '../../src/core/log.js';
 import { LiveFanout } from '../../src/media/fanout.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import test from 'ava';
+import test from '../helpers/test.js';
 import { loadNative } from '../../src/native/index.js';
 import { formatV4l2Report, listVideoNodes, probeVideoDevices, capabilityNames } from '../../src/native/v4l2.js';
 

@@ -4,7 +4,7 @@
  * .asx fallbacks + LOGURL, .nsc unicast fallback (multicast itself: test/e2e/msb.test.ts), mms:// rollover, Digest, the renderer sink and the log POST.
  * End-to-end runs against `mss serve` live in test/e2e/play.test.ts.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { EventEmitter } from 'node:events';
 import { MssError } from '../../src/core/errors.js';
 import { decodeNscString, parseNsc } from '../../src/protocols/msb/nsc.js';

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import test from 'ava';
+import test from '../helpers/test.js';
 import { buildApp, type App } from '../../src/app/build.js';
 import { validateConfig } from '../../src/config/index.js';
 import { setLogLevel } from '../../src/core/log.js';

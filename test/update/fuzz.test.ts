@@ -1,6 +1,6 @@
 /** Seeded garbage into the document checks of updates and board profiles: a value or an MssError, nothing else. */
 import { generateKeyPairSync } from 'node:crypto';
-import test from 'ava';
+import test from '../helpers/test.js';
 import { boardById } from '../../board/detect.js';
 import { validateBoardProfile } from '../../board/schema.js';
 import { MssError } from '../../src/core/errors.js';

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import test from 'ava';
+import test from '../helpers/test.js';
 import type { AppModule } from '../../src/core/module.js';
 import { MssError } from '../../src/core/errors.js';
 import { downloadResumable } from '../../src/update/download.js';

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import type { AppModule, ModuleHealth } from '../../src/core/module.js';
 import type { Logger } from '../../src/core/log.js';
 import { WatchdogModule } from '../../src/watchdog/module.js';

@@ -1,3 +1,4 @@
+import { parseAccessEntry } from '../../auth/access.js';
 import type { Schema } from '../schema.js';
 import { multicastSchema, type MulticastOutputConfig } from './multicast.js';
 
@@ -75,6 +76,7 @@ const authSchema: Schema = {
       doc: 'Accounts allowed when scheme is not none',
       default: [],
       maxItems: 1000,
+      unique: 'name',
       items: {
         kind: 'object',
         doc: 'An account',
@@ -87,12 +89,20 @@ const authSchema: Schema = {
   },
 };
 
+/** an allow/deny entry the access list will take, or what is wrong with it (checked when the config is validated) */
+function accessEntryProblem(entry: string): string | undefined {
+  const parsed = parseAccessEntry(entry);
+  return typeof parsed === 'string' ? parsed : undefined;
+}
+
+const accessEntry: Schema = { kind: 'string', doc: 'address or CIDR', maxLength: 64, check: accessEntryProblem };
+
 const accessSchema: Schema = {
   kind: 'object',
   doc: 'IP allow and deny lists',
   fields: {
-    allow: { kind: 'array', doc: 'Addresses or CIDR blocks allowed (empty: all)', default: [], maxItems: 1000, items: { kind: 'string', doc: 'address or CIDR', maxLength: 64 } },
-    deny: { kind: 'array', doc: 'Addresses or CIDR blocks refused', default: [], maxItems: 1000, items: { kind: 'string', doc: 'address or CIDR', maxLength: 64 } },
+    allow: { kind: 'array', doc: 'Addresses or CIDR blocks allowed (empty: all)', default: [], maxItems: 1000, items: accessEntry },
+    deny: { kind: 'array', doc: 'Addresses or CIDR blocks refused', default: [], maxItems: 1000, items: accessEntry },
   },
 };
 
@@ -132,6 +142,7 @@ export const serverSchema: Schema = {
       kind: 'array',
       doc: 'Publishing points',
       maxItems: 1000,
+      unique: 'name',
       default: [],
       items: {
         kind: 'union',

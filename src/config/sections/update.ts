@@ -26,7 +26,8 @@ export const updateSchema: Schema = {
   kind: 'object',
   doc: 'Signed A/B firmware updates (the firmware-update job)',
   fields: {
-    publicKeyFile: { kind: 'string', doc: 'Ed25519 public key (PEM) update jobs must be signed with (empty: updates refused)', default: '/etc/mss/update-key.pem', maxLength: 1024 },
+    // local only: a remote config must not choose whose signature a firmware update needs
+    publicKeyFile: { kind: 'string', doc: 'Ed25519 public key (PEM) update jobs must be signed with (empty: updates refused)', default: '/etc/mss/update-key.pem', maxLength: 1024, localOnly: true },
     installer: { kind: 'enum', doc: 'rauc (D-Bus, devices), file (A/B directories, tests) or none', values: ['rauc', 'file', 'none'], default: 'none' },
     slotsDir: { kind: 'string', doc: 'Slot directory of the file installer (relative to dataDir)', default: 'slots', maxLength: 1024 },
     downloadDir: { kind: 'string', doc: 'Where bundles are downloaded (relative to dataDir)', default: 'updates', maxLength: 1024 },
@@ -35,6 +36,6 @@ export const updateSchema: Schema = {
     maintenanceWindow: { kind: 'string', doc: 'HH:MM-HH:MM local time when an update installs even with players or an encoder active (empty: only when idle)', default: '', pattern: /^(|([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)$/ },
     healthTimeoutMs: { kind: 'int', doc: 'Time after boot for the health check to pass before the new slot is given up', default: 180000, min: 1000, max: 3600000 },
     healthUrl: { kind: 'string', doc: 'Loopback URL the post-boot check plays from (empty: the first publishing point)', default: '', pattern: /^(|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/.*)$/ },
-    rebootCommand: { kind: 'string', doc: 'Command that reboots after an install (empty: systemctl reboot)', default: '', maxLength: 256 },
+    rebootCommand: { kind: 'string', doc: 'Command that reboots after an install (empty: systemctl reboot)', default: '', maxLength: 256, localOnly: true },
   },
 };

@@ -91,6 +91,15 @@ export function toHttpUrl(input: string | URL): URL {
   return url;
 }
 
+/** The http:// origin an mmsh:// or http:// URL stands for (a bad scheme is reported later, by the request). */
+function originOf(url: URL): string {
+  try {
+    return toHttpUrl(url).origin;
+  } catch {
+    return url.origin;
+  }
+}
+
 /** Credentials from options, else from the URL's user-info. */
 export function credentialsOf(url: URL, given?: WmspCredentials): WmspCredentials | undefined {
   if (given) return given;
@@ -170,7 +179,8 @@ export function selectStreamsForBitrate(header: AsfHeader, maxBitrate: number): 
 
 /**
  * A WMSP request with the client's common headers, following redirects and answering one 401 challenge
- * (Basic or Digest) when credentials are known. Resolves with a 2xx response.
+ * (Basic or Digest) when credentials are known. Resolves with a 2xx response. Credentials belong to the origin
+ * (scheme, host, port) of the URL they came with: a redirect elsewhere is followed without them.
  */
 class WmspHttp {
   private readonly digest: DigestClientState = createDigestClientState();
@@ -180,7 +190,12 @@ class WmspHttp {
     private readonly credentials: WmspCredentials | undefined,
     private readonly userAgent: string,
     private readonly timeoutMs: number,
+    private readonly credentialsOrigin: string,
   ) {}
+
+  private credentialsFor(url: URL): WmspCredentials | undefined {
+    return url.origin === this.credentialsOrigin ? this.credentials : undefined;
+  }
 
   async request(method: 'GET' | 'POST', start: URL, pragmas: string[], body?: { contentType: string; data: Buffer }, onRequest?: (req: http.ClientRequest) => void): Promise<{ res: IncomingMessage; url: URL }> {
     let url = start;
@@ -195,7 +210,7 @@ class WmspHttp {
           url = toHttpUrl(new URL(res.headers.location, url));
           break;
         }
-        if (status === 401 && this.credentials && !triedAuth) {
+        if (status === 401 && this.credentialsFor(url) && !triedAuth) {
           const values = res.headersDistinct['www-authenticate'] ?? [];
           const challenge = pickChallenge(values);
           if (!challenge) throw new MssError('unsupported', `${url.host}${url.pathname}: HTTP 401 with no Basic or Digest challenge (offered: ${values.join(' | ').slice(0, 200)})`);
@@ -223,8 +238,9 @@ class WmspHttp {
     } else if (method === 'POST') {
       headers['Content-Length'] = '0';
     }
-    if (this.credentials && this.challenge) {
-      headers.Authorization = authorizationHeader(this.challenge, this.credentials.user, this.credentials.password, method, path, this.digest);
+    const credentials = this.credentialsFor(url);
+    if (credentials && this.challenge) {
+      headers.Authorization = authorizationHeader(this.challenge, credentials.user, credentials.password, method, path, this.digest);
     }
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = http.request(
@@ -263,7 +279,7 @@ export class WmspStream extends EventEmitter<WmspStreamEvents> {
   ) {
     super();
     this.clientGuid = opts.clientGuid ?? `{${randomUUID()}}`;
-    this.http = new WmspHttp(credentialsOf(url, opts.credentials), opts.userAgent ?? DEFAULT_WMSP_USER_AGENT, opts.timeoutMs ?? 20_000);
+    this.http = new WmspHttp(credentialsOf(url, opts.credentials), opts.userAgent ?? DEFAULT_WMSP_USER_AGENT, opts.timeoutMs ?? 20_000, originOf(url));
   }
 
   /** the player's GUID as sent in xClientGUID */

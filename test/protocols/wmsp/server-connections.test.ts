@@ -2,7 +2,7 @@
  * What one WMSP connection may cost the server: in-process (the HTTP listener, the WMSP server and the media core of
  * `mss serve`, without the process), so the tests can look at what the server holds, not just at what it answers.
  */
-import test from 'ava';
+import test from '../../helpers/test.js';
 import net from 'node:net';
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
