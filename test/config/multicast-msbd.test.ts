@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { validateConfig } from '../../src/config/index.js';
 
 const point = (multicast?: Record<string, unknown>) => ({ name: 'live', type: 'broadcast', source: { type: 'push' }, ...(multicast ? { multicast } : {}) });

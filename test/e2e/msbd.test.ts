@@ -5,7 +5,7 @@
  * delivery, on-demand and login-only points, unknown points, garbage; a client that never answers a ping is
  * dropped.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { parseDataPacket } from '../../../src/asf/index.js';
 import { isMssError } from '../../../src/core/errors.js';
 import { buildBeacon, encodeMsbPacket, parseMsbDatagram, readErrorCorrection, writeErrorCorrection } from '../../../src/protocols/msb/codec.js';

@@ -3,7 +3,7 @@
  * loss and salted with hostile datagrams, comes out of the assembler as the source packets in order, with one
  * loss per span rebuilt and every other loss counted.
  */
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { buildBeacon, encodeMsbPacket, parseMsbDatagram, readErrorCorrection, STREAM_ID_TOGGLE } from '../../../src/protocols/msb/codec.js';
 import { MsbAssembler } from '../../../src/protocols/msb/assembler.js';
 import { FormatBook } from '../../../src/protocols/msb/formats.js';

@@ -4,7 +4,7 @@
  * part is the rest of the datagram; what the receiver gives out is an ASF packet of the header's size).
  * FUZZ_SEED overrides the seed.
  */
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { parseDataPacket } from '../../../src/asf/packet.js';
 import { isMssError } from '../../../src/core/errors.js';
 import { MsbAssembler } from '../../../src/protocols/msb/assembler.js';

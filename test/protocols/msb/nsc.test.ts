@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { isMssError } from '../../../src/core/errors.js';
 import { buildNsc, decodeNscBlock, decodeNscString, encodeNscBlock, encodeNscString, formatIdOf, parseNsc } from '../../../src/protocols/msb/nsc.js';
 import { FormatBook } from '../../../src/protocols/msb/formats.js';

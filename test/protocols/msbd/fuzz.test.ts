@@ -3,7 +3,7 @@
  * streams cut at random points for MsbdMessageReader. Each gives messages or an MssError, never another
  * exception; a STREAMINFO that parses has lengths that add up; the reader never holds more than one message.
  */
-import test from 'ava';
+import test from '../../helpers/test.js';
 import {
   encodeConnectRequest,
   encodeConnectResponse,
