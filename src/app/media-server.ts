@@ -13,6 +13,7 @@ import type { HttpRoute } from '../http/route.js';
 import { buildAsx } from '../media/asx.js';
 import { WEB_LOG_PATH } from '../logs/routes.js';
 import { MediaCore } from '../media/core.js';
+import { AuthGuard } from '../auth/guard.js';
 import type { LiveIngest, LiveIngestOptions } from '../contracts/media.js';
 import { WmspServer } from '../protocols/wmsp/server.js';
 import { PushReceiver } from '../protocols/wmhttp/server.js';
@@ -34,6 +35,8 @@ export class MediaServerModule implements AppModule {
   readonly name = 'media';
   readonly core: MediaCore;
   readonly wmsp: WmspServer;
+  /** the streaming protocols' shared guard against guessed credentials (RTSP and MMS use it too) */
+  readonly authGuard: AuthGuard;
   /** encoders pushing with MS-WMHTTP */
   readonly push: PushReceiver;
   /** MS-MSB senders of the broadcast points that have a multicast group */
@@ -47,9 +50,12 @@ export class MediaServerModule implements AppModule {
     this.core = new MediaCore(ctx.config.server, this.log);
     // a pull source's protocol is its URL's: msbd:// (MS-MSBD), else WMSP (http://, mmsh://)
     this.core.openPullStream = (url) => (/^msbd:/i.test(url) ? openMsbdStream(url) : openWmspStream(url));
+    // failed stream credentials are answered late and guessing is rate-limited per address, like the operator API
+    this.authGuard = new AuthGuard(null, { refusalDelayMs: ctx.config.api.refusalDelayMs, maxFailures: ctx.config.api.maxFailuresPerMinute, windowMs: 60_000 });
     this.wmsp = new WmspServer({
       log: ctx.log.child('wmsp'),
       resolver: this.core,
+      authGuard: this.authGuard,
       onPlayerLog: async (report) => {
         await ctx.hooks.onPlayerLog?.(report);
       },

@@ -63,7 +63,8 @@ export class AuthGuard {
   readonly counters = { accepted: 0, challenged: 0, failed: 0, rateLimited: 0 };
 
   constructor(
-    private readonly authenticator: Authenticator,
+    /** the accounts to check (the API's); a streaming protocol passes each point's own to admit() */
+    private readonly authenticator: Authenticator | null,
     opts: AuthGuardOptions = {},
   ) {
     this.delayMs = opts.refusalDelayMs ?? 1000;
@@ -79,7 +80,9 @@ export class AuthGuard {
     return this.failures.size;
   }
 
-  async admit(attempt: AuthAttempt): Promise<GuardVerdict> {
+  /** checks an attempt against `authenticator` (default: the guard's own); failures count per address across all */
+  async admit(attempt: AuthAttempt, authenticator: Authenticator | null = this.authenticator): Promise<GuardVerdict> {
+    if (!authenticator) throw new Error('AuthGuard.admit: no authenticator to check against');
     const t = this.now();
     const entry = this.recent(attempt.remote, t);
     if (entry && entry.times.length >= this.maxFailures) {
@@ -88,7 +91,7 @@ export class AuthGuard {
       const retryAfterS = Math.max(1, Math.ceil((entry.times[0]! + this.windowMs - t) / 1000));
       return { ok: false, status: 429, retryAfterS, reason: `${entry.times.length} failed attempts within ${Math.round(this.windowMs / 1000)} s`, firstInWindow: entry.refusedAtOnce === 1 };
     }
-    const result = this.authenticator.check(attempt.method, attempt.uri, attempt.authorization);
+    const result = authenticator.check(attempt.method, attempt.uri, attempt.authorization);
     if (result.ok) {
       this.counters.accepted++;
       this.failures.delete(attempt.remote);

@@ -25,8 +25,10 @@ test.before(async () => {
           { name: 'vod', type: 'ondemand', path: path.dirname(file) },
           { name: 'live', type: 'broadcast', source: { type: 'file', path: file, loop: true } },
           { name: 'idle', type: 'broadcast', source: { type: 'push' } },
+          { name: 'locked', type: 'ondemand', path: path.dirname(file), auth: { scheme: 'basic', users: [{ name: 'ann', password: 'right' }] } },
         ],
       },
+      api: { refusalDelayMs: 300, maxFailuresPerMinute: 3 },
     },
   });
 });
@@ -82,4 +84,20 @@ test.serial('mss play of a point that is not broadcasting says so (the server\'s
   const stderr = String((run as { stderr: string }).stderr);
   t.regex(stderr, /not broadcasting/);
   t.notRegex(stderr, /server busy/);
+});
+
+test.serial('wrong stream credentials are answered late, and an address that keeps guessing gets 429', async (t) => {
+  const target = `/locked/${FIXTURES.av20}`;
+  const challenge = await rawRequest(srv.port, target, { pragmas: FFMPEG_DESCRIBE, rawBody: true });
+  t.is(challenge.status, 401, 'no credentials: the challenge, at once');
+  const wrong = { Authorization: `Basic ${Buffer.from('ann:wrong').toString('base64')}` };
+  const statuses: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const started = Date.now();
+    const res = await rawRequest(srv.port, target, { pragmas: FFMPEG_DESCRIBE, headers: wrong, rawBody: true });
+    statuses.push(res.status);
+    if (res.status === 401) t.true(Date.now() - started >= 250, 'a failed attempt waits for its refusal');
+  }
+  t.deepEqual(statuses, [401, 401, 401, 429]);
+  t.false((await rawRequest(srv.port, target, { pragmas: FFMPEG_DESCRIBE, headers: wrong, rawBody: true })).body.toString().includes('ann'));
 });

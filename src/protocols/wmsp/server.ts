@@ -11,11 +11,12 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MediaResolver, MediaTarget, PacketFramer, PlayHandle, Sweeper } from '../../contracts/media.js';
 import type { PlayerLogReport, SessionSummary } from '../../contracts/sessions.js';
+import type { AuthGuard } from '../../auth/guard.js';
 import { MssError, toMssError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { HttpRequestContext, HttpRoute } from '../../http/route.js';
 import { connectionOf } from '../../net/listener.js';
-import { checkAccess } from '../shared/preamble.js';
+import { admitAccess } from '../shared/preamble.js';
 import { SessionTable } from '../shared/session-table.js';
 import { SocketSink } from '../shared/socket-sink.js';
 import { statusForError } from '../shared/status.js';
@@ -42,6 +43,8 @@ export interface WmspServerOptions {
   sessionIdleMs?: number;
   /** most sessions remembered (default 20,000) */
   maxSessions?: number;
+  /** delays failed credentials and rate-limits guessing per address, shared with the other protocols */
+  authGuard?: AuthGuard;
 }
 
 const SESSION_TIMEOUT_MS = 60_000;
@@ -139,11 +142,12 @@ export class WmspServer implements WmspState {
     if (c.kind === 'Pipeline') return pipelineTest(this, req, res, c);
 
     const target = await this.opts.resolver.resolve(rawUrl);
-    const access = checkAccess(target, { remote: ctx.remoteAddress, method: req.method ?? 'GET', uri: rawUrl, authorization: req.headers.authorization });
+    const access = await admitAccess(target, { remote: ctx.remoteAddress, method: req.method ?? 'GET', uri: rawUrl, authorization: req.headers.authorization }, this.opts.authGuard);
     if (!access.ok) {
       this.counters.refused++;
       this.summarize({ remoteAddress: ctx.remoteAddress, url: rawUrl, point: target.point, userAgent, start: Date.now() }, 0, access.status);
       if (access.status === 403) throw new MssError('forbidden', access.reason);
+      if (access.status === 429) throw new MssError('limit-reached', 'too many failed attempts from this address; try again later', { status: 429, retryAfter: access.retryAfterS });
       ctx.log.warn('http.rejected', { remote: ctx.remoteAddress, status: 401, reason: access.reason, point: target.point });
       // the refusal names no account: whether a user exists is not told
       const body = '401 Unauthorized: credentials are required for this publishing point\n';
