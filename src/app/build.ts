@@ -1,6 +1,6 @@
 /**
- * The one place the appliance is composed: modules are created in one ordered list (store → logs → HTTP and
- * media server → encoder → device agent), started in that order and stopped in reverse. Constructors do no I/O.
+ * The one place the appliance is composed: modules are created in one ordered list (store → logs → HTTP,
+ * proxy and media server → encoder → device agent), started in that order and stopped in reverse. Constructors do no I/O.
  * To add a module, add one line to MODULES at its place in the order.
  */
 import type { MssConfig } from '../config/index.js';
@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { ModuleRunner, type AppModule } from '../core/module.js';
 import { HttpModule } from '../http/server.js';
 import { MediaServerModule } from './media-server.js';
+import { ProxyModule } from './proxy-module.js';
 import { LogsModule } from '../logs/module.js';
 import { DeviceAgent } from '../device/agent.js';
 import { EncoderModule } from '../encoder/module.js';
@@ -20,6 +21,8 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   // store, logs: added by their owners here (before the HTTP listener, so logs are stored before they are acknowledged)
   (ctx) => new LogsModule(ctx),
   (ctx) => ctx.modules.get('http')!,
+  // the proxy gives the media core its upstreams (splitter, cache), so it comes first and its cache is open
+  (ctx) => new ProxyModule(ctx),
   (ctx) => new MediaServerModule(ctx),
   (ctx) => EncoderModule.fromContext(ctx),
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);

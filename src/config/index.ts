@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { MssError } from '../core/errors.js';
 import { packageRoot } from './paths.js';
-import { envNameFor, scalarLeaves, validate, type ConfigIssue, type Schema } from './schema.js';
+import { envNameFor, redactSecrets, scalarLeaves, validate, type ConfigIssue, type Schema } from './schema.js';
 import { generalFields, type GeneralConfig } from './sections/general.js';
 import { httpSchema, type HttpConfig } from './sections/http.js';
-import { serverSchema, type ServerConfig } from './sections/server.js';
+import { serverIssues, serverSchema, type ServerConfig } from './sections/server.js';
+import { proxySchema, type ProxyConfig } from './sections/proxy.js';
 import { encoderSchema, type EncoderConfig } from './sections/encoder.js';
 import { logsSchema, type LogsConfig } from './sections/logs.js';
 import { mqttSchema, type MqttConfig } from './sections/mqtt.js';
@@ -16,6 +17,7 @@ export type { HttpConfig } from './sections/http.js';
 export type { EncoderConfig } from './sections/encoder.js';
 export type { LogsConfig } from './sections/logs.js';
 export type { MqttConfig } from './sections/mqtt.js';
+export type { ProxyConfig, ProxyCacheConfig, ProxyForwardConfig, OriginCredentials } from './sections/proxy.js';
 
 /** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
 export const CONFIG_VERSION = 1;
@@ -27,6 +29,7 @@ export interface MssConfig extends GeneralConfig {
   encoder: EncoderConfig;
   logs: LogsConfig;
   mqtt: MqttConfig;
+  proxy: ProxyConfig;
 }
 
 export const configSchema: Schema = {
@@ -40,6 +43,7 @@ export const configSchema: Schema = {
     encoder: encoderSchema,
     logs: logsSchema,
     mqtt: mqttSchema,
+    proxy: proxySchema,
   },
 };
 
@@ -70,6 +74,7 @@ export function migrateConfig(doc: Record<string, unknown>): Record<string, unkn
 export function validateConfig(doc: unknown): MssConfig {
   if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) doc = migrateConfig(doc as Record<string, unknown>);
   const { value, issues } = validate(configSchema, doc);
+  issues.push(...serverIssues((value as Partial<MssConfig> | undefined)?.server));
   if (issues.length > 0) throw invalidConfig(issues);
   return value as MssConfig;
 }
@@ -167,12 +172,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}
   return config;
 }
 
-/** A copy safe to print or publish: secrets replaced. */
+/** A copy safe to print or publish: every setting the schema marks secret (and is set) replaced. */
 export function redactConfig(config: MssConfig): MssConfig {
-  const out = structuredClone(config);
-  if (out.mqtt.password) out.mqtt.password = '***';
-  for (const p of out.server.publishingPoints) {
-    for (const u of p.auth.users) u.password = '***';
-  }
-  return out;
+  return redactSecrets(configSchema, config) as MssConfig;
 }

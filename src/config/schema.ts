@@ -126,6 +126,28 @@ function checkObject(fields: Record<string, Schema>, value: unknown, path: strin
   return out;
 }
 
+/** A copy of a validated value with every non-empty `secret: true` string replaced by "***". */
+export function redactSecrets(schema: Schema, value: unknown): unknown {
+  if (value === null || value === undefined) return value;
+  switch (schema.kind) {
+    case 'string':
+      return schema.secret && typeof value === 'string' && value !== '' ? '***' : value;
+    case 'array':
+      return Array.isArray(value) ? value.map((v) => redactSecrets(schema.items, v)) : value;
+    case 'object':
+    case 'union': {
+      if (typeof value !== 'object' || Array.isArray(value)) return value;
+      const input = value as Record<string, unknown>;
+      const fields = schema.kind === 'object' ? schema.fields : schema.variants[String(input[schema.key])] ?? {};
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(input)) out[k] = fields[k] ? redactSecrets(fields[k]!, v) : structuredClone(v);
+      return out;
+    }
+    default:
+      return value;
+  }
+}
+
 /** Every scalar leaf reachable through objects only (not arrays/unions): the settings the environment can override. */
 export function scalarLeaves(schema: Schema, path: string[] = []): Array<{ path: string[]; schema: Schema }> {
   if (schema.kind === 'object') {

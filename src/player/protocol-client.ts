@@ -25,6 +25,13 @@ export interface PlayOpenOptions {
   /** the player's GUID (the same on every connection of one play) */
   clientGuid?: string;
   timeoutMs?: number;
+  /**
+   * only learn what the URL is: the session emits `describe` and then `end` without playing (a proxy's freshness
+   * check). A client that cannot stop there plays; the caller closes it.
+   */
+  describeOnly?: boolean;
+  /** ask for the media faster than real time: `bandwidth` bits/s for the first `durationMs` (a cache filling) */
+  accel?: { bandwidth: number; durationMs: number };
 }
 
 export interface PlaySessionInfo {

@@ -1,4 +1,4 @@
-import type { Schema } from '../schema.js';
+import type { ConfigIssue, Schema } from '../schema.js';
 
 export interface AuthConfig {
   scheme: 'none' | 'basic' | 'digest';
@@ -24,15 +24,20 @@ interface PointCommon {
 
 export interface OnDemandPointConfig extends PointCommon {
   type: 'ondemand';
-  /** directory of .asf/.wmv/.wma files served as /<name>/<file> (subfolders allowed) */
+  /** directory of .asf/.wmv/.wma files served as /<name>/<file> (subfolders allowed); empty when origin is set */
   path: string;
+  /**
+   * reverse proxy: /<name>/<rest> is <origin>/<rest> on an origin server (mmsh://origin:8080/vod), cached on
+   * demand (live content there is split); empty when path is set
+   */
+  origin: string;
 }
 
 export type BroadcastSourceConfig =
   | { type: 'file'; path: string; loop: boolean }
   | { type: 'playlist'; path: string }
   | { type: 'push' }
-  | { type: 'pull'; url: string };
+  | { type: 'pull'; url: string; endAfterMs: number };
 
 export interface BroadcastPointConfig extends PointCommon {
   type: 'broadcast';
@@ -58,8 +63,10 @@ export interface ServerConfig {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** scheme://host[:port][/path], no user-info (accounts are in proxy.credentials), no query or fragment */
+const UPSTREAM_URL = /^[a-z][a-z0-9+.-]{0,15}:\/\/[^\s/@?#]{1,260}(\/[^\s?#]*)?$/;
 
-const authSchema: Schema = {
+export const authSchema: Schema = {
   kind: 'object',
   doc: 'Who may play from this point',
   fields: {
@@ -82,7 +89,7 @@ const authSchema: Schema = {
   },
 };
 
-const accessSchema: Schema = {
+export const accessSchema: Schema = {
   kind: 'object',
   doc: 'IP allow and deny lists',
   fields: {
@@ -110,7 +117,10 @@ const sourceSchema: Schema = {
     },
     playlist: { path: { kind: 'string', doc: 'Server-side playlist (.wsx) played as live' } },
     push: {},
-    pull: { url: { kind: 'string', doc: 'http:// or mmsh:// URL of an encoder or another server', pattern: /^(https?|mmsh):\/\// } },
+    pull: {
+      url: { kind: 'string', doc: 'URL of an encoder or another server (mmsh://, http://, or any scheme a protocol client of this build plays); credentials go in proxy.credentials', pattern: UPSTREAM_URL },
+      endAfterMs: { kind: 'int', doc: 'Players get an end of stream once the upstream has been lost this long (0: they wait for it forever)', default: 60000, min: 0, max: 86400000 },
+    },
   },
 };
 
@@ -133,7 +143,11 @@ export const serverSchema: Schema = {
         doc: 'A publishing point',
         key: 'type',
         variants: {
-          ondemand: { ...common, path: { kind: 'string', doc: 'Directory of ASF files' } },
+          ondemand: {
+            ...common,
+            path: { kind: 'string', doc: 'Directory of ASF files (empty when origin is set)', default: '' },
+            origin: { kind: 'string', doc: 'Reverse proxy: origin URL whose content this point serves, cached (e.g. mmsh://origin:8080/vod); empty when path is set', default: '', pattern: new RegExp(`^$|${UPSTREAM_URL.source}`) },
+          },
           broadcast: {
             ...common,
             source: sourceSchema,
@@ -145,3 +159,18 @@ export const serverSchema: Schema = {
     },
   },
 };
+
+/** What the schema cannot say: an on-demand point serves a directory or an origin, exactly one of them. */
+export function serverIssues(server: ServerConfig | undefined, path = 'server'): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  // runs on a document that may have failed validation elsewhere: look only at well-formed on-demand points
+  const points: unknown = server?.publishingPoints;
+  if (!Array.isArray(points)) return issues;
+  (points as PublishingPointConfig[]).forEach((p, i) => {
+    if (!p || p.type !== 'ondemand' || typeof p.path !== 'string' || typeof p.origin !== 'string') return;
+    const at = `${path}.publishingPoints[${i}]`;
+    if (p.path === '' && p.origin === '') issues.push({ path: `${at}.path`, message: 'is required (or set origin to proxy an origin server)' });
+    else if (p.path !== '' && p.origin !== '') issues.push({ path: `${at}.origin`, message: 'cannot be set together with path: a point serves a directory or an origin' });
+  });
+  return issues;
+}
