@@ -167,9 +167,10 @@ export class ProxyModule implements AppModule {
       ...this.cache.stats(),
       entries: this.cache.list().map((r) => ({
         url: r.url,
+        file: r.file,
         state: r.state,
         bytes: r.size,
-        packets: r.packets,
+        packets: this.cache.activeFill(r.url)?.packetsWritten ?? r.packets,
         of: r.packetCount,
         fileId: r.fileId,
         createdAt: new Date(r.createdAt).toISOString(),
@@ -211,8 +212,9 @@ export class ProxyModule implements AppModule {
       name: 'proxy.cache',
       priority: 100,
       match: (req) => (req.url ?? '').split('?')[0] === '/api/proxy/cache',
-      handle: (req, res) => {
+      handle: async (req, res) => {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new MssError('unsupported', `/api/proxy/cache answers GET, not ${req.method}`, { status: 405 });
+        await this.cache.ready;
         const out = JSON.stringify(this.cacheListing());
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(out), 'Cache-Control': 'no-cache' });
         res.end(req.method === 'HEAD' ? undefined : out);

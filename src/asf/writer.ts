@@ -256,7 +256,9 @@ export class AsfFileWriter {
       const size = (await fh.stat()).size;
       const head = Buffer.alloc(first);
       const { bytesRead } = await fh.read(head, 0, first, 0);
-      if (bytesRead < first || !head.subarray(0, 16).equals(header.raw.subarray(0, 16)) || head.readBigUInt64LE(16) !== BigInt(header.raw.length)) {
+      // create() began the part file with this exact placeholder
+      const placeholder = Buffer.concat([finalHeader(header, new PacketStats(header), 0n, 0n), dataHead(header, 0)]);
+      if (bytesRead < first || !head.equals(placeholder)) {
         throw new MssError('malformed', `${opts.partPath}: not the start of this file's write (header differs)`);
       }
       const keep = Math.max(0, Math.min(packets, Math.floor((size - first) / ps)));

@@ -24,7 +24,7 @@ import { GrowingFile } from './origin-file.js';
 import type { UpstreamConnector } from './upstream.js';
 
 /** an entry looked up this recently is not evicted (its player is about to open it) */
-const PIN_MS = 10_000;
+const PIN_MS = 3000;
 const ACCESS_FLUSH_MS = 5000;
 
 /** bytes a whole file takes: header, packets, and a Simple Index per video stream (1 s entries) */
@@ -52,11 +52,16 @@ export class OnDemandCache {
   private index: CacheIndex | null = null;
   private readonly records = new Map<string, CacheRecord>();
   private readonly fills = new Map<string, CacheFill>();
+  /** the index updates of fills that ended, still being written */
+  private readonly settling = new Set<Promise<void>>();
   private readonly readers = new Map<string, number>();
   /** file identity (inode, size, mtime) last verified, per URL */
   private readonly verified = new Map<string, string>();
   private readonly pinnedUntil = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | null = null;
+  /** settles once start() has run (the HTTP listener takes requests before the modules after it started) */
+  readonly ready: Promise<void>;
+  private markReady!: () => void;
   private readonly counters = { evictions: 0, verifyFailures: 0 };
   readonly dir: string;
 
@@ -67,6 +72,7 @@ export class OnDemandCache {
     private readonly log: Logger,
   ) {
     this.dir = path.isAbsolute(config.dir) ? config.dir : path.join(dataDir, config.dir);
+    this.ready = new Promise((r) => (this.markReady = r));
   }
 
   get settings(): ProxyCacheConfig {
@@ -80,6 +86,14 @@ export class OnDemandCache {
   }
 
   async start(): Promise<void> {
+    try {
+      await this.open();
+    } finally {
+      this.markReady();
+    }
+  }
+
+  private async open(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
     this.db = openStore(path.join(this.dataDir, DATABASE_FILE), proxyMigrations);
     this.index = new CacheIndex(this.db);
@@ -96,6 +110,7 @@ export class OnDemandCache {
     this.flushTimer = null;
     // fills keep what they wrote: the entries stay partial and resume after the restart
     await Promise.all([...this.fills.values()].map((f) => f.stop('the proxy is stopping')));
+    await Promise.all([...this.settling]);
     this.flushAccess();
     this.db?.close();
     this.db = null;
@@ -302,7 +317,11 @@ export class OnDemandCache {
     }
     this.fills.set(url, fill);
     this.log.info(resume ? 'cache.fill-resumed' : 'cache.fill-started', { url, fromPacket: resume, packets: origin.packetCount, bytes: size });
-    void fill.outcome.then((o) => this.fillEnded(url, rec!, fill, o));
+    const settled: Promise<void> = fill.outcome
+      .then((o) => this.fillEnded(url, rec!, fill, o))
+      .catch((err) => this.log.error('cache.index-write-failed', { url, error: toMssError(err) }))
+      .finally(() => this.settling.delete(settled));
+    this.settling.add(settled);
     return fill;
   }
 

@@ -28,15 +28,21 @@ const DOWN_MEMO_MS = 2000;
 /** a URL whose fill was abandoned (the origin's stream is not an exact copy of its file) is passed through this long */
 const UNCACHEABLE_MS = 10 * 60_000;
 
+/** per point, counted per play (a Describe alone counts nothing) */
 export interface PointProxyStats {
+  /** plays of a cached copy the origin confirmed (or confirmed less than revalidateMs ago) */
   hits: number;
+  /** plays of content being fetched into the cache */
   misses: number;
-  /** cached copies served because the origin could not be reached */
+  /** plays of a cached copy because the origin could not be reached */
   staleHits: number;
   /** plays passed through from the origin, not stored */
   passThrough: number;
-  live: number;
+  /** times the origin was asked what a URL is */
+  originChecks: number;
+  /** requests refused because of the origin (not there, unreachable with nothing cached, refusing the proxy) */
   errors: number;
+  /** bytes this point's fills and pass-throughs received from origins (split live streams: see live[].upstream) */
   bytesFromOrigin: number;
 }
 
@@ -114,12 +120,16 @@ export class ProxyOrigins implements OriginAccess {
     }
     try {
       const { content, outcome } = await p;
-      if (outcome === 'hit') stats.hits++;
-      else if (outcome === 'stale-hit') stats.staleHits++;
-      else if (outcome === 'miss') stats.misses++;
-      else if (outcome === 'pass-through') stats.passThrough++;
-      else stats.live++;
-      return content;
+      if (content.kind === 'broadcast') return content;
+      // counted when a play opens the content (a describe opens it with no position)
+      const inner = content.open;
+      const count = () => {
+        if (outcome === 'hit') stats.hits++;
+        else if (outcome === 'stale-hit') stats.staleHits++;
+        else if (outcome === 'miss') stats.misses++;
+        else stats.passThrough++;
+      };
+      return { kind: 'ondemand', open: (at) => (at ? (count(), inner(at)) : inner(at)) };
     } catch (err) {
       stats.errors++;
       throw err;
@@ -155,7 +165,7 @@ export class ProxyOrigins implements OriginAccess {
   private statsOf(point: string): PointProxyStats {
     let s = this.perPoint.get(point);
     if (!s) {
-      s = { hits: 0, misses: 0, staleHits: 0, passThrough: 0, live: 0, errors: 0, bytesFromOrigin: 0 };
+      s = { hits: 0, misses: 0, staleHits: 0, passThrough: 0, originChecks: 0, errors: 0, bytesFromOrigin: 0 };
       this.perPoint.set(point, s);
     }
     return s;
@@ -163,6 +173,7 @@ export class ProxyOrigins implements OriginAccess {
 
   private async resolve(url: string, point: string): Promise<{ content: OriginContent; outcome: Outcome }> {
     const { cache } = this.o;
+    await cache.ready;
     const cfg = this.o.config();
     const onBytes = (n: number) => (this.statsOf(point).bytesFromOrigin += n);
     const fill = cache.activeFill(url);
@@ -175,6 +186,7 @@ export class ProxyOrigins implements OriginAccess {
       if (open) return { content: { kind: 'ondemand', open }, outcome: originDown ? 'stale-hit' : 'hit' };
       rec = undefined;
     }
+    this.statsOf(point).originChecks++;
     const probe = await this.probe(url, cfg.upstream.checkTimeoutMs);
     if (!probe.ok && probe.error.code !== 'not-found') remember(this.downUntil, url, Date.now() + DOWN_MEMO_MS);
     else this.downUntil.delete(url);
