@@ -7,6 +7,7 @@
  *
  * A live child that is broadcasting answers later requests without asking the origin again.
  */
+import type { BroadcastPointConfig, PublishingPointConfig } from '../config/index.js';
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { FileOpener, OriginAccess } from './origin.js';
@@ -98,4 +99,19 @@ export class OriginRouter<C extends LiveChild> {
     this.live.delete(url);
     void child.stop();
   }
+}
+
+/** the settings of a live child: the origin point's name, accounts and limits, pulling `url` on demand */
+export function liveChildConfig(parent: PublishingPointConfig, url: string, endAfterMs: number): BroadcastPointConfig {
+  return {
+    name: parent.name,
+    type: 'broadcast',
+    auth: parent.auth,
+    access: parent.access,
+    maxPlayers: parent.maxPlayers,
+    maxPlayerBandwidth: parent.maxPlayerBandwidth,
+    source: { type: 'pull', url, endAfterMs },
+    start: 'demand',
+    archive: '',
+  };
 }

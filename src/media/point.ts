@@ -19,7 +19,7 @@ import { PullSource, type PulledStream } from './pull-source.js';
 import { describeHeader, LiveChannel } from './live.js';
 import { OnDemandPlayback } from './ondemand.js';
 import type { FileOpener, MediaFileHandle, OriginAccess } from './origin.js';
-import { OriginRouter, type OriginRoute } from './origin-point.js';
+import { liveChildConfig, OriginRouter, type OriginRoute } from './origin-point.js';
 import { resolveMediaFile, safeSegments } from './paths.js';
 import { chooseStreams } from './selection.js';
 import { parseWsxPlaylist } from './playlist.js';
@@ -34,7 +34,6 @@ const DEMAND_IDLE_MS = 30_000;
 /** a boot-started pull that is down (its upstream lost for good, or never reached) is tried again this often */
 const PULL_RESTART_MS = 10_000;
 
-const openLocalFile: FileOpener = () => Promise.reject(new MssError('internal', 'no file to open'));
 
 /** Server-wide player and bandwidth bookkeeping. */
 export interface Admission {
@@ -122,18 +121,7 @@ export class PublishingPoint {
    * against this point's limits.
    */
   private createLiveChild(url: string): PublishingPoint {
-    const c = this.config;
-    const cfg: BroadcastPointConfig = {
-      name: c.name,
-      type: 'broadcast',
-      auth: c.auth,
-      access: c.access,
-      maxPlayers: c.maxPlayers,
-      maxPlayerBandwidth: c.maxPlayerBandwidth,
-      source: { type: 'pull', url, endAfterMs: this.deps.origins?.()?.liveEndAfterMs ?? 0 },
-      start: 'demand',
-      archive: '',
-    };
+    const cfg = liveChildConfig(this.config, url, this.deps.origins?.()?.liveEndAfterMs ?? 0);
     return new PublishingPoint(cfg, { ...this.deps, admission: { admit: (_child, bitrate) => this.deps.admission.admit(this, bitrate) } });
   }
 
@@ -318,7 +306,7 @@ export class PublishingPoint {
   /** the opener of a file: a local path, or (origin points) the proxy's opener of the origin URL's content */
   private opener(file: string, open?: FileOpener): FileOpener {
     if (open) return open;
-    if (this.router) return openLocalFile;
+    if (this.router) throw new MssError('internal', `publishing point ${this.name}: ${file} has no opener from the proxy`);
     return () => openAsfFile(file);
   }
 

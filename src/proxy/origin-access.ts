@@ -25,6 +25,11 @@ const MAX_CONTENT_BYTES = 2 ** 40;
 /** a seek further than this past what a fill has on disk is passed through instead of waiting for the fill */
 const FAR_SEEK_MS = 10_000;
 const DOWN_MEMO_MS = 2000;
+/**
+ * origin checks in flight at once, all URLs together: protocols resolve a target before they check a player's
+ * credentials, so requests for many different paths could otherwise make the box flood its origins
+ */
+const MAX_CHECKS = 32;
 /** a URL whose fill was abandoned (the origin's stream is not an exact copy of its file) is passed through this long */
 const UNCACHEABLE_MS = 10 * 60_000;
 
@@ -96,6 +101,7 @@ export class ProxyOrigins implements OriginAccess {
   private readonly downUntil = new Map<string, number>();
   private readonly perPoint = new Map<string, PointProxyStats>();
   private allow: { entries: readonly string[]; set: Set<string> } = { entries: [], set: new Set() };
+  private checking = 0;
 
   constructor(private readonly o: ProxyOriginsOptions) {}
 
@@ -188,7 +194,7 @@ export class ProxyOrigins implements OriginAccess {
     }
     this.statsOf(point).originChecks++;
     const probe = await this.probe(url, cfg.upstream.checkTimeoutMs);
-    if (!probe.ok && probe.error.code !== 'not-found') remember(this.downUntil, url, Date.now() + DOWN_MEMO_MS);
+    if (!probe.ok && probe.error.code !== 'not-found' && probe.error.code !== 'limit-reached') remember(this.downUntil, url, Date.now() + DOWN_MEMO_MS);
     else this.downUntil.delete(url);
     if (!probe.ok) {
       const e = probe.error;
@@ -208,6 +214,7 @@ export class ProxyOrigins implements OriginAccess {
           return { content: { kind: 'ondemand', open }, outcome: 'stale-hit' };
         }
       }
+      if (e.code === 'limit-reached') throw e;
       throw new MssError(e.code === 'timeout' ? 'timeout' : 'unavailable', `origin ${url}: ${e.message}`, { origin: url, ...(e.code === 'timeout' ? { status: 504 } : { status: 502 }) });
     }
     if (probe.live) {
@@ -252,6 +259,16 @@ export class ProxyOrigins implements OriginAccess {
 
   /** asks the origin what the URL is (Describe only), within `timeoutMs` */
   private async probe(url: string, timeoutMs: number): Promise<Probe> {
+    if (this.checking >= MAX_CHECKS) return { ok: false, error: new MssError('limit-reached', `${MAX_CHECKS} origin checks are already in progress`) };
+    this.checking++;
+    try {
+      return await this.probeOnce(url, timeoutMs);
+    } finally {
+      this.checking--;
+    }
+  }
+
+  private async probeOnce(url: string, timeoutMs: number): Promise<Probe> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new MssError('timeout', `no answer within ${timeoutMs} ms`)), timeoutMs);
