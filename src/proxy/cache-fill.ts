@@ -43,6 +43,8 @@ export interface FillOptions {
   log: Logger;
   /** bytes received from the origin */
   onBytes(n: number): void;
+  /** what a description from the origin says (the same reading the check before the fill made) */
+  describe(info: { header: AsfHeader; headerBytes: Buffer }): OriginDescription;
 }
 
 export type FillOutcome =
@@ -161,8 +163,8 @@ export class CacheFill {
           return;
         }
         this.session = session;
-        const described = session.info?.headerBytes;
-        if (described && sha256Hex(described) !== origin.headerSha256) {
+        // the origin may have changed the file since it was checked: then this is not that content
+        if (session.info && this.o.describe(session.info).headerSha256 !== origin.headerSha256) {
           void this.abandon('the origin now describes different content');
           return;
         }

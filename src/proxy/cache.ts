@@ -18,7 +18,7 @@ import { MssError, toMssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { MediaFileHandle } from '../media/origin.js';
 import { DATABASE_FILE, openStore, type Db } from '../store/db.js';
-import { CacheFill, hashFile, type OriginDescription } from './cache-fill.js';
+import { CacheFill, hashFile, type FillOptions, type OriginDescription } from './cache-fill.js';
 import { CacheIndex, proxyMigrations, type CacheRecord } from './cache-index.js';
 import { GrowingFile } from './origin-file.js';
 import type { UpstreamConnector } from './upstream.js';
@@ -250,7 +250,7 @@ export class OnDemandCache {
    * Starts (or, for a partial entry of the same content, resumes) a fill. Null when it cannot: too many fills,
    * the content is larger than the cache, or no room can be made; the caller then passes the content through.
    */
-  async beginFill(url: string, origin: OriginDescription, opts: { fillSpeed: number; onBytes(n: number): void }): Promise<CacheFill | null> {
+  async beginFill(url: string, origin: OriginDescription, opts: { fillSpeed: number; onBytes(n: number): void; describe: FillOptions['describe'] }): Promise<CacheFill | null> {
     const running = this.fills.get(url);
     if (running) return running;
     if (!this.index) return null;
@@ -299,6 +299,7 @@ export class OnDemandCache {
         fillSpeed: opts.fillSpeed,
         log: this.log,
         onBytes: opts.onBytes,
+        describe: opts.describe,
       });
     let fill: CacheFill;
     try {

@@ -230,7 +230,7 @@ export class ProxyOrigins implements OriginAccess {
       await cache.drop(url, 'changed at the origin');
     }
     const cacheable = cfg.cache.enabled && (this.uncacheableUntil.get(url) ?? 0) < Date.now();
-    const started = cacheable ? await cache.beginFill(url, origin, { fillSpeed: cfg.cache.fillSpeed, onBytes }) : null;
+    const started = cacheable ? await cache.beginFill(url, origin, { fillSpeed: cfg.cache.fillSpeed, onBytes, describe: describeOrigin }) : null;
     if (started) {
       void started.outcome.then((o) => {
         if (o.kind === 'discard' && /skipped packets|not an ASF data packet|describes different/.test(o.reason)) remember(this.uncacheableUntil, url, Date.now() + UNCACHEABLE_MS);

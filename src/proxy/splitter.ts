@@ -74,8 +74,6 @@ class Upstream {
         session.on('packet', (packet) => this.onPacket(packet));
         session.on('end', (reason) => this.finish(log, 'end', reason));
         session.on('error', (err) => this.finish(log, 'error', err));
-        // the describe's header stands until the play's $H arrives (some servers send none before data)
-        if (session.info && !this.header) this.onHeader(session.info.headerBytes);
       },
       (err) => this.finish(log, 'error', toMssError(err, 'unavailable')),
     );

@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseAsfFile } from '../../src/asf/index.js';
 import { validateConfig, type ProxyConfig } from '../../src/config/index.js';
 import { createLogger, setLogLevel } from '../../src/core/log.js';
 import { isMssError } from '../../src/core/errors.js';
@@ -160,4 +161,57 @@ test('freshness checks ask the origin without playing; prestuffing; live URLs ar
   t.is((missing as { code?: string }).code, 'not-found');
   const s = h.origins.pointStatus('p') as { originChecks: number; errors: number };
   t.true(s.originChecks >= 5 && s.errors === 1, JSON.stringify(s));
+});
+
+test('content that is not stored is passed through from the origin: the same packets, seeks done at the origin', async (t) => {
+  const h = await harness('off', proxyConfig({ cache: { enabled: false } }));
+  t.teardown(h.stop);
+  const url = `mmsh://127.0.0.1:${origin.port}/vod/${FIXTURES.av120}`;
+  const original = parseAsfFile(await readFile(await fixture(FIXTURES.av120)));
+  const content = await h.origins.lookup(url, 'p');
+  if (content.kind !== 'ondemand') return t.fail('not on-demand');
+  // describing opens nothing at the origin
+  const sessions = (await pointStatus(origin.url, 'vod')).sessions;
+  const described = await content.open();
+  t.is(described.layout.packetCount, original.packetCount);
+  await described.close();
+  t.is((await pointStatus(origin.url, 'vod')).sessions, sessions);
+
+  const seek = await content.open({ startTimeMs: 60_000 });
+  const from = await seek.seekByTime!(60_000);
+  t.true(from > original.packetCount / 3 && from < original.packetCount, `60 s of 120 starts at packet ${from} of ${original.packetCount}`);
+  const [p] = await seek.readPackets(from, 1);
+  t.true(p!.equals(original.packet(from)));
+  await seek.close();
+
+  const whole = await content.open({});
+  const n = 40;
+  const got = await whole.readPackets(0, n);
+  t.true(got.every((q, i) => q.equals(original.packet(i))));
+  const next = await whole.readPackets(n, n);
+  t.true(next.every((q, i) => q.equals(original.packet(n + i))));
+  await whole.close();
+  t.is(h.cache.stats().entries, 0, 'nothing was stored');
+  t.true((h.origins.pointStatus('p') as { passThrough: number }).passThrough >= 2);
+});
+
+test('while a fill runs, players read it as it grows; one seeking far past it is passed through instead of waiting', async (t) => {
+  const h = await harness('grow', proxyConfig({ cache: { fillSpeed: 1 } }));
+  t.teardown(h.stop);
+  const url = `mmsh://127.0.0.1:${origin.port}/vod/${FIXTURES.av120}`;
+  const original = parseAsfFile(await readFile(await fixture(FIXTURES.av120)));
+  const content = await h.origins.lookup(url, 'p');
+  if (content.kind !== 'ondemand') return t.fail('not on-demand');
+  const early = await content.open({ startTimeMs: 1000 });
+  const at = await early.seekByTime!(1000);
+  t.true(at < original.packetCount / 20, `1 s in starts at packet ${at}`);
+  const first = await early.readPackets(0, 20);
+  t.true(first.every((q, i) => q.equals(original.packet(i))), 'the growing entry has the origin packets');
+  await early.close();
+  const far = await content.open({ startTimeMs: 100_000 });
+  const from = await far.seekByTime!(100_000);
+  t.true(from > (original.packetCount * 3) / 4, `100 s of 120 starts at packet ${from}, not at the fill's edge`);
+  t.true((await far.readPackets(from, 5)).every((q, i) => q.equals(original.packet(from + i))));
+  await far.close();
+  t.is(h.cache.fillCount, 1, 'the fill goes on');
 });
