@@ -32,6 +32,8 @@ export interface OriginRouterOptions<C extends LiveChild> {
   /** the proxy (undefined: this server runs none) */
   origins(): OriginAccess | undefined;
   createLive(url: string): C;
+  /** a child is let go (its counters should outlive it) */
+  onForget?(child: C): void;
   log: Logger;
 }
 
@@ -97,6 +99,7 @@ export class OriginRouter<C extends LiveChild> {
 
   private forget(url: string, child: C): void {
     this.live.delete(url);
+    this.o.onForget?.(child);
     void child.stop();
   }
 }

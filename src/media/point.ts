@@ -34,7 +34,6 @@ const DEMAND_IDLE_MS = 30_000;
 /** a boot-started pull that is down (its upstream lost for good, or never reached) is tried again this often */
 const PULL_RESTART_MS = 10_000;
 
-
 /** Server-wide player and bandwidth bookkeeping. */
 export interface Admission {
   /** reserves a player slot of `bitrate` bits/s or throws MssError('limit-reached') naming the limit */
@@ -107,8 +106,24 @@ export class PublishingPoint {
     this.auth = config.auth.scheme === 'none' ? null : createAuthenticator(config.auth);
     this.log = deps.log.child('point', { point: config.name });
     if (config.type === 'ondemand' && (config.origin !== '' || role.forward)) {
-      this.router = new OriginRouter({ point: this.name, origin: config.origin, origins: () => deps.origins?.(), log: this.log, createLive: (url) => this.createLiveChild(url) });
+      this.router = new OriginRouter({
+        point: this.name,
+        origin: config.origin,
+        origins: () => deps.origins?.(),
+        log: this.log,
+        createLive: (url) => this.createLiveChild(url),
+        onForget: (child) => this.keepTotals(child),
+      });
     }
+  }
+
+  /** a live child that goes: what it sent stays in this point's totals */
+  private keepTotals(child: PublishingPoint): void {
+    const s = child.stats();
+    this.totals.sessions += s.sessions;
+    this.totals.bytesSent += s.bytesSent;
+    this.totals.packetsSent += s.packetsSent;
+    this.totals.drops += s.drops;
   }
 
   /** serves an origin's content (reverse proxy) rather than a directory */

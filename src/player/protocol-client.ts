@@ -44,6 +44,8 @@ export interface PlaySessionInfo {
   selectedStreams: number[];
   /** the server's session id, if the protocol has one */
   sessionId?: string;
+  /** what the server lets a proxy do with the content (WMSP and RTSP Cache-Control: x-wms-proxy-split, no-store...) */
+  cacheControl?: string;
 }
 
 export interface PlaySessionStats {

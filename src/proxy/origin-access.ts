@@ -83,7 +83,12 @@ function remember(map: Map<string, number>, key: string, value: number): void {
   if (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value!);
 }
 
-type Probe = { ok: true; live: boolean; origin?: OriginDescription } | { ok: false; error: MssError };
+type Probe = { ok: true; live: boolean; origin?: OriginDescription; storable: boolean } | { ok: false; error: MssError };
+
+/** Cache-Control directives by which an origin forbids a proxy to keep its content (MS-WMSP 2.2.1.1) */
+export function storable(cacheControl: string | undefined): boolean {
+  return !/(^|[\s,])(no-store|private)([\s,=]|$)/i.test(cacheControl ?? '');
+}
 
 export interface ProxyOriginsOptions {
   config(): ProxyConfig;
@@ -222,6 +227,10 @@ export class ProxyOrigins implements OriginAccess {
       return { content: { kind: 'broadcast' }, outcome: 'live' };
     }
     const origin = probe.origin!;
+    if (rec && !probe.storable) {
+      await cache.drop(url, 'the origin forbids keeping it (Cache-Control)');
+      rec = undefined;
+    }
     if (rec && rec.headerSha256 === origin.headerSha256 && rec.state === 'complete') {
       remember(this.checkedAt, url, Date.now());
       const open = await cache.openerFor(rec);
@@ -229,7 +238,8 @@ export class ProxyOrigins implements OriginAccess {
     } else if (rec && rec.headerSha256 !== origin.headerSha256) {
       await cache.drop(url, 'changed at the origin');
     }
-    const cacheable = cfg.cache.enabled && (this.uncacheableUntil.get(url) ?? 0) < Date.now();
+    // the origin may forbid proxies to keep its content (no-store, private): passed through then
+    const cacheable = cfg.cache.enabled && probe.storable && (this.uncacheableUntil.get(url) ?? 0) < Date.now();
     const started = cacheable ? await cache.beginFill(url, origin, { fillSpeed: cfg.cache.fillSpeed, onBytes, describe: describeOrigin }) : null;
     if (started) {
       void started.outcome.then((o) => {
@@ -278,8 +288,9 @@ export class ProxyOrigins implements OriginAccess {
       const session = await Promise.race([opening, timeout]);
       const info = session.info!;
       session.close();
-      if (info.broadcast) return { ok: true, live: true };
-      return { ok: true, live: false, origin: describeOrigin(info) };
+      const keep = storable(info.cacheControl);
+      if (info.broadcast) return { ok: true, live: true, storable: keep };
+      return { ok: true, live: false, origin: describeOrigin(info), storable: keep };
     } catch (err) {
       // a late answer to a probe that timed out is closed, not leaked
       void opening.then((s) => s.close(), () => undefined);

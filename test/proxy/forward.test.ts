@@ -1,11 +1,13 @@
 /**
- * The forward proxy's gate (pure): what it lets through, what it refuses and why, and a seeded fuzz over
- * mutated request URIs: every input gives an allowed origin's URL or an MssError, never another exception, and
- * nothing outside the allow-list ever gets through.
+ * The proxy's pure policies: the forward proxy's gate (what it lets through, what it refuses and why, and a seeded
+ * fuzz over mutated request URIs: every input gives an allowed origin's URL or an MssError, never another
+ * exception, and nothing outside the allow-list ever gets through), one spelling per upstream URL, and the origin
+ * Cache-Control directives that keep content out of the cache.
  */
 import test from 'ava';
 import { isMssError } from '../../src/core/errors.js';
 import { forwardOriginUrl, isAbsoluteRequestUri, normalizeAllowList } from '../../src/proxy/forward.js';
+import { storable } from '../../src/proxy/origin-access.js';
 import { canonicalUrl, hostPortOf } from '../../src/proxy/upstream.js';
 import { seededRandom } from '../helpers/prng.js';
 
@@ -95,4 +97,14 @@ test('fuzz: 100,000 mutated request URIs give an allowed URL or a forbidden MssE
     if (!allow.has(`${u.hostname}:${u.port || '80'}`) || u.username || u.password || u.protocol !== 'http:') t.fail(`${JSON.stringify(s)} let through ${out}`);
   }
   t.true(passed > 100, `some mutations stay valid (${passed})`);
+});
+
+test("an origin's Cache-Control no-store or private keeps content out of the cache", (t) => {
+  t.true(storable(undefined));
+  t.true(storable('no-cache, x-wms-content-size=727415'));
+  t.true(storable('no-cache, x-wms-proxy-split, x-wms-stream-type="broadcast"'));
+  t.false(storable('no-cache, no-store'));
+  t.false(storable('private, no-cache'));
+  t.false(storable('no-cache,private'));
+  t.true(storable('no-cache, x-private-thing=1'));
 });

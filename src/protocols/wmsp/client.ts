@@ -55,6 +55,8 @@ export interface WmspDescribeInfo {
   headerBytes: Buffer;
   header: AsfHeader;
   server: string | undefined;
+  /** the Describe response's Cache-Control (what a proxy may do: x-wms-proxy-split, no-store, private...) */
+  cacheControl: string | undefined;
   /** stream numbers requested in the Play request */
   selectedStreams: number[];
 }
@@ -362,6 +364,7 @@ export class WmspStream extends EventEmitter<WmspStreamEvents> {
       headerBytes,
       header,
       server: typeof res.headers.server === "string" ? res.headers.server : undefined,
+      cacheControl: (res.headersDistinct['cache-control'] ?? []).join(', ') || undefined,
       selectedStreams: selected,
     };
   }
