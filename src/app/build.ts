@@ -1,6 +1,6 @@
 /**
- * The one place the appliance is composed: modules are created in one ordered list (store → logs → HTTP and
- * media server → encoder → device agent), started in that order and stopped in reverse. Constructors do no I/O.
+ * The one place the appliance is composed: modules are created in one ordered list (store → logs → HTTP,
+ * proxy and media server → encoder → device agent), started in that order and stopped in reverse. Constructors do no I/O.
  * To add a module, add one line to MODULES at its place in the order.
  */
 import type { MssConfig } from '../config/index.js';
@@ -11,6 +11,7 @@ import { HttpModule } from '../http/server.js';
 import { EncoderServeModule } from './encoder-serve.js';
 import { MediaServerModule } from './media-server.js';
 import { MsbdModule } from './msbd-module.js';
+import { ProxyModule } from './proxy-module.js';
 import { LogsModule } from '../logs/module.js';
 import { DeviceAgent } from '../device/agent.js';
 import { EncoderModule } from '../encoder/module.js';
@@ -25,6 +26,8 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   (ctx) => ctx.modules.get('api')!,
   (ctx) => new LogsModule(ctx),
   (ctx) => ctx.modules.get('http')!,
+  // the proxy gives the media core its upstreams (splitter, cache), so it comes first and its cache is open
+  (ctx) => new ProxyModule(ctx),
   (ctx) => new MediaServerModule(ctx),
   (ctx) => new MsbdModule(ctx),
   // encoder.servePort: the encoder's stream on a listener of its own (off unless configured)

@@ -1,8 +1,9 @@
 /**
  * The media server module: the protocol-agnostic media core plus its protocol adapters on the shared HTTP
- * listener (WMSP players, .asx and .nsc announcements, the status API) and the points' multicast outputs. Other modules reach it through
- * `ctx.modules.get('media')`: the encoder pushes with openLiveIngest, the device agent calls reconfigure and
- * telemetry.
+ * listener (WMSP players, the forward proxy's absolute-URI requests, .asx and .nsc announcements, the status API)
+ * and the points' multicast outputs. Other modules reach it through `ctx.modules.get('media')`: the encoder pushes
+ * with openLiveIngest, the device agent calls reconfigure and telemetry. The proxy module (earlier in the list) gives
+ * the core its upstreams: pulls go through its splitter, origin URLs through its cache.
  */
 import type { MssConfig } from '../config/index.js';
 import { redactDeep } from '../config/redact.js';
@@ -21,7 +22,10 @@ import { openWmspStream } from '../protocols/wmsp/client.js';
 import { MulticastOutputs } from '../protocols/msb/outputs.js';
 import { openMsbdStream } from '../protocols/msbd/client.js';
 import { nscRoute } from '../protocols/msb/nsc-route.js';
+import type { PulledStream } from '../media/pull-source.js';
+import { isAbsoluteRequestUri } from '../proxy/forward.js';
 import type { AppContext } from './context.js';
+import type { ProxyModule } from './proxy-module.js';
 
 const POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -48,8 +52,9 @@ export class MediaServerModule implements AppModule {
   constructor(private readonly ctx: AppContext) {
     this.log = ctx.log.child('media');
     this.core = new MediaCore(ctx.config.server, this.log);
-    // a pull source's protocol is its URL's: msbd:// (MS-MSBD), else WMSP (http://, mmsh://)
-    this.core.openPullStream = (url) => (/^msbd:/i.test(url) ? openMsbdStream(url) : openWmspStream(url));
+    const proxy = ctx.modules.get('proxy') as ProxyModule | undefined;
+    this.core.openPullStream = (url) => this.pullStream(url, proxy);
+    this.core.origins = proxy?.origins;
     // failed stream credentials are answered late and guessing is rate-limited per address, like the operator API
     this.authGuard = new AuthGuard(null, { refusalDelayMs: ctx.config.api.refusalDelayMs, maxFailures: ctx.config.api.maxFailuresPerMinute, windowMs: 60_000 });
     this.wmsp = new WmspServer({
@@ -60,7 +65,7 @@ export class MediaServerModule implements AppModule {
         await ctx.hooks.onPlayerLog?.(report);
       },
       onSessionEnd: (summary) => ctx.hooks.onSessionEnd?.(summary),
-      browserResponse: (_target, url, host) => ({ contentType: 'video/x-ms-asf', body: this.asxFor(url.split('?')[0], host) }),
+      browserResponse: (_target, url, host) => (isAbsoluteRequestUri(url) ? undefined : { contentType: 'video/x-ms-asf', body: this.asxFor(url.split('?')[0], host) }),
       maxBodyBytes: ctx.config.http.maxBodyBytes,
     });
     this.push = new PushReceiver({
@@ -77,11 +82,34 @@ export class MediaServerModule implements AppModule {
       logUrl: (host) => (ctx.modules.has('logs') ? `http://${host}${WEB_LOG_PATH}` : undefined),
       unicastUrl: (point, host) => `http://${host}/${point}`,
     });
-    this.routes = [ctx.api.protect(this.statusRoute()), this.asxRoute(), nsc, this.push.route(70), this.wmsp.route(50)];
+    const forward = { owns: (raw: string) => isAbsoluteRequestUri(raw) && this.core.forwardEnabled, resolve: (raw: string) => this.core.resolveForward(raw) };
+    this.routes = [ctx.api.protect(this.statusRoute()), this.asxRoute(), nsc, this.push.route(70), this.wmsp.route(55, forward, 'wmsp-forward'), this.wmsp.route(50)];
     for (const r of this.routes) ctx.http.addRoute(r);
   }
 
+  /**
+   * A pull source's upstream, by URL scheme: MSBD's client for msbd://, else through the proxy's splitter (one
+   * connection per URL, the protocol client the scheme names), or the WMSP client directly when there is no proxy.
+   */
+  private pullStream(url: string, proxy: ProxyModule | undefined): PulledStream {
+    // MSBD pulls (legacy encoders, NT4-era servers) go to their own client: one pull point is their one consumer
+    if (/^msbd:/i.test(url)) return openMsbdStream(url);
+    if (proxy) return proxy.openLive(url);
+    return openWmspStream(url);
+  }
+
+  /** the origin URL a request path of a proxied point names (prestuffing by path) */
+  originUrlOf(requestPath: string): string {
+    const clean = requestPath.split('?')[0]!;
+    const slash = clean.indexOf('/', 1);
+    const name = slash < 0 ? clean.slice(1) : clean.slice(1, slash);
+    const point = POINT_NAME.test(name) ? this.core.point(name) : undefined;
+    if (!point?.router || !point.proxied) throw new MssError('not-found', `${JSON.stringify(clean.slice(0, 100))} is not a path of a proxied publishing point`);
+    return point.router.urlFor(slash < 0 ? '' : clean.slice(slash + 1));
+  }
+
   async start(): Promise<void> {
+    await this.core.setForwardProxy(forwardSettings(this.ctx.config));
     await this.core.start();
     this.wmsp.start(this.core.scheduler);
     await this.multicast.apply(this.ctx.config.server.publishingPoints);
@@ -105,10 +133,12 @@ export class MediaServerModule implements AppModule {
     return { ...this.core.telemetry(), wmsp: { ...this.wmsp.counters }, multicast: this.multicast.status() };
   }
 
-  async reconfigure(next: MssConfig, _previous: MssConfig): Promise<ReconfigureResult> {
-    const result = await this.core.reconfigure(next.server);
+  async reconfigure(next: MssConfig, previous: MssConfig): Promise<ReconfigureResult> {
+    const forwardChanged = JSON.stringify(forwardSettings(next)) !== JSON.stringify(forwardSettings(previous));
+    await this.core.setForwardProxy(forwardSettings(next));
+    const r = await this.core.reconfigure(next.server);
     await this.multicast.apply(next.server.publishingPoints);
-    return result;
+    return forwardChanged ? 'applied' : r;
   }
 
   /** encoder push into a broadcast point (see LiveIngest) */
@@ -156,10 +186,19 @@ export class MediaServerModule implements AppModule {
       match: (req) => (req.url ?? '').split('?')[0] === '/api/status',
       handle: (req, res) => {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new MssError('unsupported', `/api/status answers GET, not ${req.method}`);
-        const body = JSON.stringify(redactDeep({ ...this.core.status(), wmsp: { sessions: this.wmsp.sessionCount, ...this.wmsp.counters }, multicast: this.multicast.status() }));
+        const proxy = this.ctx.modules.get('proxy') as ProxyModule | undefined;
+        const proxyStatus = proxy ? { cache: proxy.cache.stats(), upstreams: proxy.splitter.status() } : undefined;
+        const body = JSON.stringify(redactDeep({ ...this.core.status(), wmsp: { sessions: this.wmsp.sessionCount, ...this.wmsp.counters }, multicast: this.multicast.status(), proxy: proxyStatus }));
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
         res.end(req.method === 'HEAD' ? undefined : body);
       },
     };
   }
+}
+
+/** the forward proxy's point settings (accounts, access list, limits), or null when it is off */
+function forwardSettings(config: MssConfig) {
+  const f = config.proxy.forward;
+  if (!f.enabled) return null;
+  return { auth: f.auth, access: f.access, maxPlayers: f.maxPlayers, maxPlayerBandwidth: f.maxPlayerBandwidth };
 }

@@ -24,6 +24,11 @@ export interface AsfWriteOptions {
    * already start at 0 (on-demand files); pass false to keep the packets byte for byte.
    */
   rebase?: boolean;
+  /**
+   * The temporary file to write (default: a unique hidden name next to the final one). A caller that resumes an
+   * interrupted write later (AsfFileWriter.resume) names it so it can find it again.
+   */
+  partPath?: string;
 }
 
 /** Decides the time shift at the first packet and applies it to every packet. */
@@ -204,7 +209,7 @@ export class AsfFileWriter {
   private pendingBytes = 0;
   private position: number;
   private chain: Promise<void> = Promise.resolve();
-  private state: 'open' | 'finished' | 'aborted' = 'open';
+  private state: 'open' | 'finished' | 'aborted' | 'suspended' = 'open';
 
   private constructor(
     readonly path: string,
@@ -220,7 +225,7 @@ export class AsfFileWriter {
 
   static async create(filePath: string, headerObject: Buffer, opts: AsfWriteOptions = {}): Promise<AsfFileWriter> {
     const header = parseHeaderObject(headerObject);
-    const tmpPath = path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}-${randomBytes(4).toString('hex')}.part`);
+    const tmpPath = opts.partPath ?? path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}-${randomBytes(4).toString('hex')}.part`);
     const fh = await fs.open(tmpPath, 'w');
     const stats = new PacketStats(header);
     const w = new AsfFileWriter(filePath, tmpPath, fh, header, stats, opts);
@@ -232,6 +237,60 @@ export class AsfFileWriter {
       throw err;
     }
     return w;
+  }
+
+  /**
+   * Continues an interrupted write: the temporary file `opts.partPath` keeps its first `packets` packets (fewer
+   * when fewer are there), which are read back for the header and index statistics; the rest is cut off.
+   * Packets must be kept byte for byte (rebase false). Rejects a part file that is not this header's.
+   */
+  static async resume(filePath: string, headerObject: Buffer, packets: number, opts: AsfWriteOptions & { partPath: string }): Promise<AsfFileWriter> {
+    if (opts.rebase !== false) throw new MssError('invalid-argument', 'resuming a write needs rebase: false (packets kept byte for byte)');
+    const header = parseHeaderObject(headerObject);
+    const ps = header.fileProperties.packetSize;
+    const first = header.raw.length + DATA_OBJECT_HEAD_SIZE;
+    const fh = await fs.open(opts.partPath, 'r+');
+    const stats = new PacketStats(header);
+    const w = new AsfFileWriter(filePath, opts.partPath, fh, header, stats, opts);
+    try {
+      const size = (await fh.stat()).size;
+      const head = Buffer.alloc(first);
+      const { bytesRead } = await fh.read(head, 0, first, 0);
+      // create() began the part file with this exact placeholder
+      const placeholder = Buffer.concat([finalHeader(header, new PacketStats(header), 0n, 0n), dataHead(header, 0)]);
+      if (bytesRead < first || !head.equals(placeholder)) {
+        throw new MssError('malformed', `${opts.partPath}: not the start of this file's write (header differs)`);
+      }
+      const keep = Math.max(0, Math.min(packets, Math.floor((size - first) / ps)));
+      const chunk = Math.max(1, Math.floor(FLUSH_BYTES / ps));
+      for (let i = 0; i < keep; i += chunk) {
+        const n = Math.min(chunk, keep - i);
+        const buf = Buffer.alloc(n * ps);
+        await fh.read(buf, 0, buf.length, first + i * ps);
+        for (let k = 0; k < n; k++) stats.add(buf.subarray(k * ps, (k + 1) * ps));
+      }
+      await fh.truncate(first + keep * ps);
+      w.position = first + keep * ps;
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      w.state = 'aborted';
+      throw err;
+    }
+    return w;
+  }
+
+  /** Writes what is buffered to the temporary file (readers of that file see it); `sync` also fsyncs. */
+  flush(sync = false): Promise<void> {
+    if (this.state !== 'open') return Promise.reject(new MssError('invalid-argument', `writer for ${this.path} is ${this.state}`));
+    return this.enqueue(async () => {
+      await this.flush0();
+      if (sync) await this.fh.sync();
+    });
+  }
+
+  /** the temporary file being written (renamed to `path` by finish) */
+  get partPath(): string {
+    return this.tmpPath;
   }
 
   /** Appends one packet (exactly the header's packet size). Rejects malformed packets. */
@@ -247,7 +306,7 @@ export class AsfFileWriter {
     }
     this.pending.push(out === packet ? Buffer.from(packet) : out);
     this.pendingBytes += packet.length;
-    if (this.pendingBytes >= FLUSH_BYTES) return this.enqueue(() => this.flush());
+    if (this.pendingBytes >= FLUSH_BYTES) return this.enqueue(() => this.flush0());
     return this.chain;
   }
 
@@ -257,7 +316,7 @@ export class AsfFileWriter {
     return next;
   }
 
-  private async flush(): Promise<void> {
+  private async flush0(): Promise<void> {
     if (this.pendingBytes === 0) return;
     const chunk = Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
@@ -270,7 +329,7 @@ export class AsfFileWriter {
   async finish(): Promise<{ packets: number; durationMs: number }> {
     if (this.state !== 'open') throw new MssError('invalid-argument', `writer for ${this.path} is ${this.state}`);
     try {
-      await this.enqueue(() => this.flush());
+      await this.enqueue(() => this.flush0());
       const index = this.stats.indexObjects(this.header.fileProperties.fileId, this.opts.indexIntervalMs ?? 1000);
       for (const obj of index) {
         await this.fh.write(obj, 0, obj.length, this.position);
@@ -292,12 +351,30 @@ export class AsfFileWriter {
     return { packets: this.stats.packets, durationMs: Math.max(0, playMs - this.header.fileProperties.prerollMs) };
   }
 
+  /**
+   * Stops writing but keeps the temporary file for a later resume: what is buffered is written and fsynced.
+   * Resolves with the packets the file holds.
+   */
+  async suspend(): Promise<number> {
+    if (this.state !== 'open') throw new MssError('invalid-argument', `writer for ${this.path} is ${this.state}`);
+    this.state = 'suspended';
+    try {
+      await this.chain.catch(() => undefined);
+      await this.flush0();
+      await this.fh.sync();
+    } finally {
+      await this.fh.close().catch(() => undefined);
+    }
+    return this.stats.packets;
+  }
+
   /** Drops the temporary file. */
   async abort(): Promise<void> {
     if (this.state === 'aborted') return;
+    const wasOpen = this.state !== 'suspended';
     this.state = 'aborted';
     await this.chain.catch(() => undefined);
-    await this.fh.close().catch(() => undefined);
+    if (wasOpen) await this.fh.close().catch(() => undefined);
     await fs.rm(this.tmpPath, { force: true });
   }
 

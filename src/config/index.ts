@@ -6,7 +6,8 @@ import { redactBySchema } from './redact.js';
 import { envNameFor, scalarLeaves, validate, type ConfigIssue, type Schema } from './schema.js';
 import { generalFields, type GeneralConfig } from './sections/general.js';
 import { httpSchema, type HttpConfig } from './sections/http.js';
-import { serverSchema, type ServerConfig } from './sections/server.js';
+import { serverIssues, serverSchema, type ServerConfig } from './sections/server.js';
+import { proxySchema, type ProxyConfig } from './sections/proxy.js';
 import { encoderSchema, type EncoderConfig } from './sections/encoder.js';
 import { logsSchema, type LogsConfig } from './sections/logs.js';
 import { mqttSchema, type MqttConfig } from './sections/mqtt.js';
@@ -27,6 +28,7 @@ export type { UpdateConfig } from './sections/update.js';
 export type { WatchdogConfig } from './sections/watchdog.js';
 export type { MsbdConfig } from './sections/msbd.js';
 export type { ApiConfig } from './sections/api.js';
+export type { ProxyConfig, ProxyCacheConfig, ProxyForwardConfig, OriginCredentials } from './sections/proxy.js';
 
 /** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
 export const CONFIG_VERSION = 1;
@@ -42,6 +44,7 @@ export interface MssConfig extends GeneralConfig {
   watchdog: WatchdogConfig;
   msbd: MsbdConfig;
   api: ApiConfig;
+  proxy: ProxyConfig;
 }
 
 export const configSchema: Schema = {
@@ -59,6 +62,7 @@ export const configSchema: Schema = {
     watchdog: watchdogSchema,
     msbd: msbdSchema,
     api: apiSchema,
+    proxy: proxySchema,
   },
 };
 
@@ -89,6 +93,7 @@ export function migrateConfig(doc: Record<string, unknown>): Record<string, unkn
 export function validateConfig(doc: unknown): MssConfig {
   if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) doc = migrateConfig(doc as Record<string, unknown>);
   const { value, issues } = validate(configSchema, doc);
+  issues.push(...serverIssues((value as Partial<MssConfig> | undefined)?.server));
   if (issues.length > 0) throw invalidConfig(issues);
   return value as MssConfig;
 }

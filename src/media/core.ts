@@ -3,11 +3,13 @@
  * admission (players and bandwidth), push ingest, status and telemetry, and live reconfiguration. Protocol
  * adapters ask it to resolve a request path to a target they can describe and play.
  */
-import type { PublishingPointConfig, ServerConfig } from '../config/index.js';
+import type { OnDemandPointConfig, PublishingPointConfig, ServerConfig } from '../config/index.js';
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { LiveIngest, LiveIngestOptions, MediaResolver, MediaTarget } from '../contracts/media.js';
 import { PublishingPoint, type Admission, type PlayerSlot } from './point.js';
+import type { OriginAccess } from './origin.js';
+import type { OriginRoute } from './origin-point.js';
 import type { PulledStream } from './pull-source.js';
 import { PacingScheduler } from './scheduler.js';
 import { chooseStreams } from './selection.js';
@@ -15,6 +17,8 @@ import { chooseStreams } from './selection.js';
 export type { MediaTarget };
 
 const POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** the forward proxy's point: not reachable by a request path (it is not in the points map) */
+export const FORWARD_POINT = 'forward-proxy';
 
 export class MediaCore implements Admission, MediaResolver {
   readonly scheduler: PacingScheduler;
@@ -24,8 +28,12 @@ export class MediaCore implements Admission, MediaResolver {
   private bitrate = 0;
   private startedAt = 0;
   private removeSweep: (() => void) | null = null;
-  /** set by the media server module: the WMSP client that pull sources use */
+  /** set by the media server module: the client pull sources use (the proxy's splitter, chosen by URL scheme) */
   openPullStream: ((url: string) => PulledStream) | undefined;
+  /** set by the media server module: the proxy, for origin points and the forward proxy */
+  origins: OriginAccess | undefined;
+  /** the forward proxy's point (absolute-URI requests), when enabled */
+  private forward: PublishingPoint | null = null;
 
   constructor(config: ServerConfig, private readonly log: Logger) {
     this.config = config;
@@ -33,17 +41,67 @@ export class MediaCore implements Admission, MediaResolver {
     for (const p of config.publishingPoints) this.points.set(p.name, this.createPoint(p));
   }
 
-  private createPoint(cfg: PublishingPointConfig): PublishingPoint {
-    return new PublishingPoint(cfg, { scheduler: this.scheduler, log: this.log, server: () => this.config, admission: this, openPullStream: (url) => {
-        if (!this.openPullStream) throw new MssError('unsupported', 'pull sources need a WMSP client (none was given to the media core)');
+  private createPoint(cfg: PublishingPointConfig, forward = false): PublishingPoint {
+    const deps = {
+      scheduler: this.scheduler,
+      log: this.log,
+      server: () => this.config,
+      admission: this,
+      openPullStream: (url: string) => {
+        if (!this.openPullStream) throw new MssError('unsupported', 'pull sources need a protocol client (none was given to the media core)');
         return this.openPullStream(url);
-      } });
+      },
+      origins: () => this.origins,
+    };
+    return new PublishingPoint(cfg, deps, { forward });
+  }
+
+  /**
+   * Turns the forward proxy on (with the point settings its players get: accounts, access list, limits) or off.
+   * Its players are listed and counted like those of any point, under FORWARD_POINT.
+   */
+  async setForwardProxy(settings: Omit<OnDemandPointConfig, 'name' | 'type' | 'path' | 'origin'> | null): Promise<void> {
+    const next: OnDemandPointConfig | null = settings ? { ...structuredClone(settings), name: FORWARD_POINT, type: 'ondemand', path: '', origin: '' } : null;
+    if (JSON.stringify(next) === JSON.stringify(this.forward?.config ?? null)) return;
+    const old = this.forward;
+    this.forward = next ? this.createPoint(next, true) : null;
+    await old?.stop();
+  }
+
+  get forwardEnabled(): boolean {
+    return this.forward !== null;
+  }
+
+  /** the target of a forward-proxy request: an absolute URI (`http://origin:8080/vod/a.wmv`) */
+  async resolveForward(requestUri: string): Promise<MediaTarget> {
+    const point = this.forward;
+    if (!point) throw new MssError('forbidden', 'this server is not a forward proxy');
+    if (!this.origins) throw new MssError('unavailable', 'the forward proxy needs the proxy module');
+    const url = this.origins.forwardUrl(requestUri);
+    return this.originTarget(point, await point.routeOrigin(url, true));
+  }
+
+  private originTarget(point: PublishingPoint, route: OriginRoute<PublishingPoint>): MediaTarget {
+    const common = { point: point.name, live: route.kind === 'broadcast', auth: point.auth, allows: (a: string) => point.access.allows(a), chooseStreams };
+    if (route.kind === 'broadcast') {
+      const child = route.child;
+      return { ...common, kind: 'broadcast', describe: () => child.describeLive(), play: (opts, framer, sink, who) => child.joinLive(opts, framer, sink, who) };
+    }
+    const { url, open } = route;
+    return {
+      ...common,
+      kind: 'ondemand',
+      file: url,
+      describe: () => point.describeFile(url, open),
+      play: (opts, framer, sink, who) => point.playFile(url, opts, framer, sink, who, open),
+    };
   }
 
   async start(): Promise<void> {
     this.startedAt = Date.now();
     this.removeSweep = this.scheduler.addSweep((now) => {
       for (const p of this.points.values()) p.sweep(now);
+      this.forward?.sweep(now);
     });
     for (const p of this.points.values()) {
       // one failing broadcast (missing file) must not keep the others from starting
@@ -53,7 +111,7 @@ export class MediaCore implements Admission, MediaResolver {
 
   async stop(): Promise<void> {
     this.removeSweep?.();
-    await Promise.all([...this.points.values()].map((p) => p.stop()));
+    await Promise.all([...this.points.values(), ...(this.forward ? [this.forward] : [])].map((p) => p.stop()));
     this.scheduler.stop();
   }
 
@@ -81,6 +139,8 @@ export class MediaCore implements Admission, MediaResolver {
     const rest = slash < 0 ? '' : clean.slice(slash + 1);
     const point = POINT_NAME.test(name) ? this.points.get(name) : undefined;
     if (!point) throw new MssError('not-found', `no publishing point ${JSON.stringify(name.slice(0, 64))}`);
+    // an origin point asks the proxy what the URL is (memoized there; the protocol checks access afterwards)
+    if (point.router) return this.originTarget(point, await point.routeOrigin(rest));
     const common = {
       point: point.name,
       live: point.live,
@@ -221,7 +281,14 @@ export class MediaCore implements Admission, MediaResolver {
 
   /** every player and relay output of every point */
   players(): PlayerSlot[] {
-    return [...this.points.values()].flatMap((p) => p.slots());
+    return this.allPoints().flatMap((p) => p.slots());
+  }
+
+  /** the configured points and the forward proxy's */
+  private allPoints(): PublishingPoint[] {
+    const all = [...this.points.values()];
+    if (this.forward) all.push(this.forward);
+    return all;
   }
 
   /** stops one player by its slot id; false when there is none */
@@ -233,7 +300,7 @@ export class MediaCore implements Admission, MediaResolver {
   }
 
   status(): Record<string, unknown> {
-    const points = [...this.points.values()].map((p) => p.status());
+    const points = this.allPoints().map((p) => p.status());
     return {
       startedAt: this.startedAt ? new Date(this.startedAt).toISOString() : null,
       uptimeMs: this.startedAt ? Date.now() - this.startedAt : 0,
@@ -250,7 +317,7 @@ export class MediaCore implements Admission, MediaResolver {
     const points: Record<string, unknown> = {};
     let bytes = 0;
     let drops = 0;
-    for (const p of this.points.values()) {
+    for (const p of this.allPoints()) {
       const s = p.stats();
       bytes += s.bytesSent;
       drops += s.drops;

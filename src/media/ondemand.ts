@@ -5,11 +5,12 @@
  * when it stays full past the slow-player timeout. A packet that cannot be read (a corrupt file) ends the session with
  * a logged error and frees its slot, file and socket.
  */
-import { filterPacketStreams, readSendTime, seekPacketByTime, type AsfFileHandle } from '../asf/index.js';
+import { filterPacketStreams, readSendTime, seekPacketByTime } from '../asf/index.js';
 import type { Logger } from '../core/log.js';
 import { PacingScheduler, type PacedTask } from './scheduler.js';
 import type { Frame, PacketFramer, PlayerSink, PlayHandle, PlayOptions, PlayStats } from '../contracts/media.js';
 import { toMssError } from '../core/errors.js';
+import type { MediaFileHandle } from './origin.js';
 
 /** bytes read ahead per session (in whole packets): bounds memory with thousands of on-demand players */
 const READ_AHEAD_BYTES = 64 * 1024;
@@ -17,7 +18,8 @@ const READ_AHEAD_BYTES = 64 * 1024;
 const CAP_ALLOWANCE = 64 * 1024;
 
 export interface OnDemandOptions extends PlayOptions {
-  file: AsfFileHandle;
+  /** a local file or a proxy cache entry (which may seek at its origin) */
+  file: MediaFileHandle;
   framer: PacketFramer;
   sink: PlayerSink;
   scheduler: PacingScheduler;
@@ -81,7 +83,7 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
     const { file } = this.o;
     const count = file.layout.packetCount;
     let first = 0;
-    if (this.o.startTimeMs && this.o.startTimeMs > 0) first = await seekPacketByTime(file, this.o.startTimeMs);
+    if (this.o.startTimeMs && this.o.startTimeMs > 0) first = await (file.seekByTime ? file.seekByTime(this.o.startTimeMs) : seekPacketByTime(file, this.o.startTimeMs));
     else if (this.o.startPacket !== undefined) first = Math.min(this.o.startPacket, count);
     this.cursor = first;
     this.readPos = first;

@@ -1,7 +1,9 @@
 /**
- * A publishing point: on-demand (a directory of ASF files) or broadcast (a file or .wsx playlist played as live,
- * or an encoder's push). It owns its live channel and feeder, its access list and authenticator, and counts its
- * players; admission against the server-wide limits goes through the Admission passed in.
+ * A publishing point: on-demand (a directory of ASF files, or an origin server's content through the proxy) or
+ * broadcast (a file or .wsx playlist played as live, an encoder's push, or a pull from another server). It owns
+ * its live channel and feeder, its access list and authenticator, and counts its players; admission against the
+ * server-wide limits goes through the Admission passed in. An origin point's live URLs are live children (pull
+ * points of the same name) routed by its OriginRouter.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,6 +18,8 @@ import { FileFeeder, type FeedEntry } from './feeder.js';
 import { PullSource, type PulledStream } from './pull-source.js';
 import { describeHeader, LiveChannel } from './live.js';
 import { OnDemandPlayback } from './ondemand.js';
+import type { FileOpener, MediaFileHandle, OriginAccess } from './origin.js';
+import { liveChildConfig, OriginRouter, type OriginRoute } from './origin-point.js';
 import { resolveMediaFile, safeSegments } from './paths.js';
 import { chooseStreams } from './selection.js';
 import { parseWsxPlaylist } from './playlist.js';
@@ -27,6 +31,8 @@ const MAX_PLAYLIST_BYTES = 1024 * 1024;
 const HEADER_WAIT_MS = 10_000;
 /** a demand-started broadcast with no players for this long is stopped */
 const DEMAND_IDLE_MS = 30_000;
+/** a boot-started pull that is down (its upstream lost for good, or never reached) is tried again this often */
+const PULL_RESTART_MS = 10_000;
 
 /** Server-wide player and bandwidth bookkeeping. */
 export interface Admission {
@@ -41,6 +47,13 @@ export interface PointDeps {
   admission: Admission;
   /** opens a WMSP stream for a pull source (the protocol client, injected so media imports no protocol) */
   openPullStream?: (url: string) => PulledStream;
+  /** the proxy: what origin URLs serve (reverse-proxied points and the forward proxy); undefined without one */
+  origins?: () => OriginAccess | undefined;
+}
+
+export interface PointRole {
+  /** the forward proxy: request paths are whole origin URLs (see MediaCore.resolveForward) */
+  forward?: boolean;
 }
 
 /** One player (or relay output) of a point: for limits, status, the players list and disconnects. */
@@ -82,12 +95,65 @@ export class PublishingPoint {
   autoDestroy = false;
   private totals = { sessions: 0, bytesSent: 0, packetsSent: 0, drops: 0 };
   private readonly log: Logger;
+  /** origin points and the forward proxy: request paths map to origin URLs */
+  readonly router: OriginRouter<PublishingPoint> | null = null;
+  /** when a boot-started pull that is down is tried again (0: not scheduled) */
+  private restartAt = 0;
 
-  constructor(readonly config: PublishingPointConfig, private readonly deps: PointDeps) {
+  constructor(readonly config: PublishingPointConfig, private readonly deps: PointDeps, role: PointRole = {}) {
     this.name = config.name;
     this.access = createAccessList(config.access);
     this.auth = config.auth.scheme === 'none' ? null : createAuthenticator(config.auth);
     this.log = deps.log.child('point', { point: config.name });
+    if (config.type === 'ondemand' && (config.origin !== '' || role.forward)) {
+      this.router = new OriginRouter({
+        point: this.name,
+        origin: config.origin,
+        origins: () => deps.origins?.(),
+        log: this.log,
+        createLive: (url) => this.createLiveChild(url),
+        onForget: (child) => this.keepTotals(child),
+      });
+    }
+  }
+
+  /** a live child that goes: what it sent stays in this point's totals */
+  private keepTotals(child: PublishingPoint): void {
+    const s = child.stats();
+    this.totals.sessions += s.sessions;
+    this.totals.bytesSent += s.bytesSent;
+    this.totals.packetsSent += s.packetsSent;
+    this.totals.drops += s.drops;
+  }
+
+  /** serves an origin's content (reverse proxy) rather than a directory */
+  get proxied(): boolean {
+    return this.config.type === 'ondemand' && this.config.origin !== '';
+  }
+
+  /**
+   * A live URL of an origin point: a demand-started pull of the same name and settings, whose players count
+   * against this point's limits.
+   */
+  private createLiveChild(url: string): PublishingPoint {
+    const cfg = liveChildConfig(this.config, url, this.deps.origins?.()?.liveEndAfterMs ?? 0);
+    return new PublishingPoint(cfg, { ...this.deps, admission: { admit: (_child, bitrate) => this.deps.admission.admit(this, bitrate) } });
+  }
+
+  /** the origin route of a request path's rest (origin points) or of a whole URL (the forward proxy) */
+  async routeOrigin(rawRestOrUrl: string, isUrl = false): Promise<OriginRoute<PublishingPoint>> {
+    if (!this.router) throw new MssError('not-found', `publishing point ${this.name} serves no origin`);
+    return this.router.route(isUrl ? rawRestOrUrl : this.router.urlFor(rawRestOrUrl));
+  }
+
+  /** a pull running or starting, its channel open: requests need not ask the origin what the URL is */
+  get broadcasting(): boolean {
+    return this.feeder !== null && this.channel !== null && !this.channel.closed;
+  }
+
+  /** stopped and unused: an origin point may forget this live child */
+  get idle(): boolean {
+    return this.feeder === null && this.starting === null && this.playerCount === 0;
   }
 
   get type(): 'ondemand' | 'broadcast' {
@@ -175,7 +241,21 @@ export class PublishingPoint {
   }
 
   private startPull(channel: LiveChannel, url: string): Promise<void> {
-    const pull = new PullSource({ url, channel, openStream: this.deps.openPullStream!, log: this.log });
+    const src = (this.config as BroadcastPointConfig).source as { endAfterMs?: number };
+    const pull: PullSource = new PullSource({
+      url,
+      channel,
+      openStream: this.deps.openPullStream!,
+      log: this.log,
+      endAfterMs: src.endAfterMs ?? 0,
+      onGiveUp: () => {
+        // the upstream stayed away: players get an end of stream; a boot point tries again later
+        if (this.feeder !== pull) return;
+        this.feeder = null;
+        channel.end('upstream lost');
+        if (this.config.type === 'broadcast' && this.config.start === 'boot') this.restartAt = Date.now() + PULL_RESTART_MS;
+      },
+    });
     channel.feeder = `pull from ${url}`;
     this.feeder = pull;
     this.starting = pull.start().then(
@@ -189,6 +269,7 @@ export class PublishingPoint {
         this.feeder = null;
         channel.end('error');
         this.log.error('point.start-failed', { source: 'pull', url, error: err });
+        if (this.config.type === 'broadcast' && this.config.start === 'boot') this.restartAt = Date.now() + PULL_RESTART_MS;
         throw err;
       },
     );
@@ -196,6 +277,8 @@ export class PublishingPoint {
   }
 
   async stop(): Promise<void> {
+    this.restartAt = 0;
+    await this.router?.stop();
     const f = this.feeder;
     this.feeder = null;
     await f?.stop();
@@ -207,8 +290,13 @@ export class PublishingPoint {
     this.channel = null;
   }
 
-  /** housekeeping from the media core: stop an idle demand-started broadcast */
+  /** housekeeping from the media core: stop an idle demand-started broadcast, retry a boot pull that is down */
   sweep(now: number): void {
+    this.router?.sweep(now);
+    if (this.restartAt && Date.now() >= this.restartAt && !this.feeder && !this.starting) {
+      this.restartAt = 0;
+      void this.ensureStarted().catch(() => undefined);
+    }
     if (this.config.type !== 'broadcast' || this.config.start !== 'demand' || !this.feeder) return;
     // relay outputs (a multicast sender, a downstream server) are an audience too: they keep the point up
     if (this.active.size > 0) {
@@ -231,8 +319,15 @@ export class PublishingPoint {
     return resolveMediaFile(this.config.path, safeSegments(rawRest));
   }
 
-  async describeFile(file: string): Promise<ContentDescription> {
-    const f = await openAsfFile(file);
+  /** the opener of a file: a local path, or (origin points) the proxy's opener of the origin URL's content */
+  private opener(file: string, open?: FileOpener): FileOpener {
+    if (open) return open;
+    if (this.router) throw new MssError('internal', `publishing point ${this.name}: ${file} has no opener from the proxy`);
+    return () => openAsfFile(file);
+  }
+
+  async describeFile(file: string, open?: FileOpener): Promise<ContentDescription> {
+    const f = await this.opener(file, open)();
     try {
       return describeFile(f);
     } finally {
@@ -249,8 +344,8 @@ export class PublishingPoint {
     return ch.waitForHeader(HEADER_WAIT_MS);
   }
 
-  async playFile(file: string, opts: PlayOptions, framer: PacketFramer, sink: PlayerSink, who: PlayerIdentity): Promise<PlayHandle> {
-    const handle = await openAsfFile(file);
+  async playFile(file: string, opts: PlayOptions, framer: PacketFramer, sink: PlayerSink, who: PlayerIdentity, open?: FileOpener): Promise<PlayHandle> {
+    const handle: MediaFileHandle = await this.opener(file, open)({ startTimeMs: opts.startTimeMs, startPacket: opts.startPacket });
     let slot: PlayerSlot | null = null;
     let release: (() => void) | null = null;
     try {
@@ -321,15 +416,17 @@ export class PublishingPoint {
     this.totals.packetsSent += stats.packetsSent;
   }
 
-  /** the players and relay outputs playing now */
+  /** the players and relay outputs playing now (an origin point's live children's included) */
   slots(): PlayerSlot[] {
-    return [...this.active];
+    const own = [...this.active];
+    return this.router ? [...own, ...this.router.children().flatMap((c) => c.slots())] : own;
   }
 
   /** players counted against the limits (relay outputs are not) */
   get playerCount(): number {
     let n = 0;
     for (const s of this.active) if (s.role === 'player') n++;
+    if (this.router) for (const c of this.router.children()) n += c.playerCount;
     return n;
   }
 
@@ -339,18 +436,36 @@ export class PublishingPoint {
     // bytes of the sessions that ended plus what the running ones have sent so far
     let bytesSent = this.totals.bytesSent;
     let packetsSent = this.totals.packetsSent;
+    let sessions = this.totals.sessions;
+    let drops = this.totals.drops;
     for (const s of this.active) {
       bitrate += s.bitrate;
       if (s.role === 'player') players++;
       bytesSent += s.handle?.stats.bytesSent ?? 0;
       packetsSent += s.handle?.stats.packetsSent ?? 0;
     }
-    return { players, sessions: this.totals.sessions, bytesSent, packetsSent, drops: this.totals.drops, bitrate };
+    for (const c of this.router?.children() ?? []) {
+      const cs = c.stats();
+      bitrate += cs.bitrate;
+      players += cs.players;
+      bytesSent += cs.bytesSent;
+      packetsSent += cs.packetsSent;
+      sessions += cs.sessions;
+      drops += cs.drops;
+    }
+    return { players, sessions, bytesSent, packetsSent, drops, bitrate };
   }
 
   /** status API view */
   status(): Record<string, unknown> {
     const base: Record<string, unknown> = { name: this.name, type: this.type, ...this.stats() };
+    if (this.router) {
+      const live = this.router.liveUrls().map(([url, c]) => {
+        const s = c.status();
+        return { url, players: s.players, broadcasting: s.broadcasting, upstream: s.upstream, contentBitrate: s.contentBitrate, bytesSent: s.bytesSent };
+      });
+      return { ...base, origin: this.config.type === 'ondemand' ? this.config.origin || undefined : undefined, proxy: this.deps.origins?.()?.pointStatus(this.name), live };
+    }
     if (this.config.type === 'ondemand') return { ...base, path: this.config.path };
     const ch = this.channel;
     const content = ch?.content;
@@ -364,6 +479,7 @@ export class PublishingPoint {
       streams: content?.streams,
       packetsIn: ch?.packetsIn ?? 0,
       liveBytesSent: ch?.fanout.bytesSent ?? 0,
+      upstream: this.feeder instanceof PullSource ? this.feeder.status() : undefined,
       archive: this.config.archive || undefined,
     };
   }

@@ -1,9 +1,12 @@
 /**
- * A broadcast point's pull source: plays an upstream stream (WMSP: an encoder's `--serve` port or another server's
- * broadcast point; MSBD: msbd://host:7007/point) with that protocol's client and feeds the point's live channel. When the upstream ends or fails, it reconnects
- * with backoff while the point stays up: players see a gap, and a stream change if the header differs.
+ * A broadcast point's pull source: plays a stream from upstream (an encoder's `--serve` port, another server's
+ * broadcast point over WMSP or MSBD, a reverse-proxied live URL) and feeds the point's live channel. When the upstream
+ * ends or fails, it reconnects with backoff while the point stays up: players see a gap, and a stream change if the
+ * header differs. Once the upstream has been away for `endAfterMs`, it gives up (onGiveUp): the point ends the
+ * stream for its players.
  *
- * The client is passed in (openStream, chosen by the URL's scheme) so the media core does not import a protocol.
+ * The client is passed in (openStream: the proxy's splitter, which shares one upstream per URL and picks the
+ * protocol by URL scheme) so the media core does not import a protocol.
  */
 import { EventEmitter } from 'node:events';
 import { MssError, toMssError } from '../core/errors.js';
@@ -28,6 +31,10 @@ export interface PullSourceOptions {
   startTimeoutMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  /** give up once the upstream has been lost this long (0: never) */
+  endAfterMs?: number;
+  /** called once when it gave up (it is stopped by then) */
+  onGiveUp?(reason: string): void;
 }
 
 export class PullSource {
@@ -36,6 +43,10 @@ export class PullSource {
   private timer: NodeJS.Timeout | null = null;
   private backoff: number;
   private header: Buffer | null = null;
+  private giveUpTimer: NodeJS.Timeout | null = null;
+  private state: 'connecting' | 'connected' | 'reconnecting' | 'stopped' | 'gave-up' = 'connecting';
+  private lostSince = 0;
+  private lastError = '';
   readonly stats = { connects: 0, packets: 0, bytes: 0, reconnects: 0 };
 
   constructor(private readonly opts: PullSourceOptions) {
@@ -61,10 +72,24 @@ export class PullSource {
     });
   }
 
+  /** the upstream as the status API shows it */
+  status(): Record<string, unknown> {
+    return {
+      url: this.opts.url,
+      state: this.state,
+      lostSince: this.lostSince ? new Date(this.lostSince).toISOString() : undefined,
+      lastError: this.lastError || undefined,
+      ...this.stats,
+    };
+  }
+
   stop(): Promise<void> {
     this.stopped = true;
+    if (this.state !== 'gave-up') this.state = 'stopped';
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.giveUpTimer) clearTimeout(this.giveUpTimer);
+    this.giveUpTimer = null;
     const s = this.stream;
     this.stream = null;
     s?.close();
@@ -100,6 +125,10 @@ export class PullSource {
         return this.retry(e.message);
       }
       this.backoff = this.opts.backoffInitialMs ?? 500;
+      this.state = 'connected';
+      this.lostSince = 0;
+      if (this.giveUpTimer) clearTimeout(this.giveUpTimer);
+      this.giveUpTimer = null;
       firstResult?.();
       firstResult = undefined;
     });
@@ -130,6 +159,13 @@ export class PullSource {
 
   private retry(why: string): void {
     if (this.stopped) return;
+    this.state = 'reconnecting';
+    this.lastError = why;
+    if (!this.lostSince) {
+      this.lostSince = Date.now();
+      const limit = this.opts.endAfterMs ?? 0;
+      if (limit > 0) this.giveUpTimer = setTimeout(() => this.giveUp(), limit);
+    }
     const delay = this.backoff;
     this.backoff = Math.min(this.backoff * 2, this.opts.backoffMaxMs ?? 10_000);
     this.stats.reconnects++;
@@ -138,5 +174,14 @@ export class PullSource {
       this.timer = null;
       this.connect();
     }, delay);
+  }
+
+  private giveUp(): void {
+    this.giveUpTimer = null;
+    if (this.stopped) return;
+    this.state = 'gave-up';
+    void this.stop();
+    this.opts.log.warn('pull.gave-up', { url: this.opts.url, afterMs: this.opts.endAfterMs, reason: this.lastError });
+    this.opts.onGiveUp?.(this.lastError);
   }
 }

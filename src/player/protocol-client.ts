@@ -25,6 +25,13 @@ export interface PlayOpenOptions {
   /** the player's GUID (the same on every connection of one play) */
   clientGuid?: string;
   timeoutMs?: number;
+  /**
+   * only learn what the URL is: the session emits `describe` and then `end` without playing (a proxy's freshness
+   * check). A client that cannot stop there plays; the caller closes it.
+   */
+  describeOnly?: boolean;
+  /** ask for the media faster than real time: `bandwidth` bits/s for the first `durationMs` (a cache filling) */
+  accel?: { bandwidth: number; durationMs: number };
 }
 
 export interface PlaySessionInfo {
@@ -37,6 +44,8 @@ export interface PlaySessionInfo {
   selectedStreams: number[];
   /** the server's session id, if the protocol has one */
   sessionId?: string;
+  /** what the server lets a proxy do with the content (WMSP and RTSP Cache-Control: x-wms-proxy-split, no-store...) */
+  cacheControl?: string;
 }
 
 export interface PlaySessionStats {

@@ -18,6 +18,7 @@ class WmspPlaySession extends EventEmitter<PlaySessionEvents> implements PlaySes
         headerBytes: d.headerBytes,
         selectedStreams: d.selectedStreams,
         sessionId: d.clientId,
+        cacheControl: d.cacheControl,
       };
       this.emit('describe', this.info);
     });

@@ -5,6 +5,9 @@ import { MssError } from '../core/errors.js';
 
 export type Db = Database.Database;
 
+/** the appliance database file in dataDir (shared by the modules that keep state, each with its own tables) */
+export const DATABASE_FILE = 'mss.db';
+
 /** One schema step of one area; `version`s of an area run in order, each exactly once. */
 export interface Migration {
   area: string;

@@ -151,3 +151,41 @@ test('rebase: false keeps the packets byte for byte, with their original timelin
   const rebased = parseAsfFile(buildAsfFile(file.header.raw, shifted));
   packets.forEach((p, i) => t.true(rebased.packet(i).equals(p)));
 });
+
+test('an interrupted write is suspended and resumed into the same file a straight write gives; a foreign part file is refused', async (t) => {
+  const { file, packets } = await fixturePackets(FIXTURES.av20);
+  const creationDate = 132000000000000000n;
+  const straight = path.join(dir, 'straight.wmv');
+  const w0 = await AsfFileWriter.create(straight, file.headerBytes, { rebase: false, creationDate });
+  for (const p of packets) await w0.write(p);
+  await w0.finish();
+
+  const resumed = path.join(dir, 'resumed.wmv');
+  const partPath = path.join(dir, '.resumed.part');
+  const w1 = await AsfFileWriter.create(resumed, file.headerBytes, { rebase: false, creationDate, partPath });
+  t.is(w1.partPath, partPath);
+  const half = Math.floor(packets.length / 2);
+  for (const p of packets.slice(0, half)) void w1.write(p);
+  await w1.flush();
+  // what flush wrote is readable from the part file before the write ends
+  const headLen = file.headerBytes.length;
+  const part = await readFile(partPath);
+  t.true(part.subarray(headLen, headLen + file.packetSize).equals(packets[0]!));
+  t.is(await w1.suspend(), half);
+  t.is(await w1.write(packets[half]!).catch((e: MssError) => e.code), 'invalid-argument');
+
+  // the index said fewer packets than the file holds: the extra ones are cut off and written again
+  const w2 = await AsfFileWriter.resume(resumed, file.headerBytes, half - 3, { rebase: false, creationDate, partPath });
+  t.is(w2.packetsWritten, half - 3);
+  for (const p of packets.slice(half - 3)) await w2.write(p);
+  await w2.finish();
+  t.true((await readFile(resumed)).equals(await readFile(straight)));
+  t.false((await readdir(dir)).includes('.resumed.part'));
+
+  const other = await fixturePackets(FIXTURES.audio20);
+  const w3 = await AsfFileWriter.create(path.join(dir, 'x.wma'), other.file.headerBytes, { rebase: false, partPath: path.join(dir, '.x.part') });
+  await w3.suspend();
+  const err = await t.throwsAsync(AsfFileWriter.resume(path.join(dir, 'x.wmv'), file.headerBytes, 10, { rebase: false, partPath: path.join(dir, '.x.part') }));
+  t.regex(err!.message, /header differs/);
+  await t.throwsAsync(AsfFileWriter.resume(resumed, file.headerBytes, 1, { partPath }), { message: /rebase: false/ });
+});

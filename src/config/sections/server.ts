@@ -1,5 +1,5 @@
 import { parseAccessEntry } from '../../auth/access.js';
-import type { Schema } from '../schema.js';
+import type { ConfigIssue, Schema } from '../schema.js';
 import { multicastSchema, type MulticastOutputConfig } from './multicast.js';
 
 export type { MulticastOutputConfig } from './multicast.js';
@@ -28,15 +28,20 @@ interface PointCommon {
 
 export interface OnDemandPointConfig extends PointCommon {
   type: 'ondemand';
-  /** directory of .asf/.wmv/.wma files served as /<name>/<file> (subfolders allowed) */
+  /** directory of .asf/.wmv/.wma files served as /<name>/<file> (subfolders allowed); empty when origin is set */
   path: string;
+  /**
+   * reverse proxy: /<name>/<rest> is <origin>/<rest> on an origin server (mmsh://origin:8080/vod), cached on
+   * demand (live content there is split); empty when path is set
+   */
+  origin: string;
 }
 
 export type BroadcastSourceConfig =
   | { type: 'file'; path: string; loop: boolean }
   | { type: 'playlist'; path: string }
   | { type: 'push' }
-  | { type: 'pull'; url: string };
+  | { type: 'pull'; url: string; endAfterMs: number };
 
 export interface BroadcastPointConfig extends PointCommon {
   type: 'broadcast';
@@ -64,8 +69,13 @@ export interface ServerConfig {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/**
+ * scheme://host[:port][/path] for the Windows Media schemes (the protocol client the scheme names must be in the
+ * build at run time), no user-info (accounts are in proxy.credentials), no query or fragment
+ */
+const UPSTREAM_URL = /^(http|mmsh|mms|mmst|mmsu|rtsp|rtspt|rtspu|msbd):\/\/[^\s/@?#]{1,260}(\/[^\s?#]*)?$/;
 
-const authSchema: Schema = {
+export const authSchema: Schema = {
   kind: 'object',
   doc: 'Who may play from this point',
   fields: {
@@ -97,7 +107,7 @@ function accessEntryProblem(entry: string): string | undefined {
 
 const accessEntry: Schema = { kind: 'string', doc: 'address or CIDR', maxLength: 64, check: accessEntryProblem };
 
-const accessSchema: Schema = {
+export const accessSchema: Schema = {
   kind: 'object',
   doc: 'IP allow and deny lists',
   fields: {
@@ -125,7 +135,10 @@ const sourceSchema: Schema = {
     },
     playlist: { path: { kind: 'string', doc: 'Server-side playlist (.wsx) played as live' } },
     push: {},
-    pull: { url: { kind: 'string', doc: 'http://, mmsh:// (WMSP) or msbd:// (MSBD) URL of an encoder or another server', pattern: /^(https?|mmsh|msbd):\/\// } },
+    pull: {
+      url: { kind: 'string', doc: 'URL of an encoder or another server (mmsh://, http://; rtsp://, mms://, msbd:// when this build has their clients); accounts go in proxy.credentials', pattern: UPSTREAM_URL },
+      endAfterMs: { kind: 'int', doc: 'Players get an end of stream once the upstream has been lost this long (0: they wait for it forever)', default: 60000, min: 0, max: 86400000 },
+    },
   },
 };
 
@@ -149,7 +162,11 @@ export const serverSchema: Schema = {
         doc: 'A publishing point',
         key: 'type',
         variants: {
-          ondemand: { ...common, path: { kind: 'string', doc: 'Directory of ASF files' } },
+          ondemand: {
+            ...common,
+            path: { kind: 'string', doc: 'Directory of ASF files (empty when origin is set)', default: '' },
+            origin: { kind: 'string', doc: 'Reverse proxy: origin URL whose content this point serves, cached (e.g. mmsh://origin:8080/vod); empty when path is set', default: '', pattern: new RegExp(`^$|${UPSTREAM_URL.source}`) },
+          },
           broadcast: {
             ...common,
             source: sourceSchema,
@@ -162,3 +179,18 @@ export const serverSchema: Schema = {
     },
   },
 };
+
+/** What the schema cannot say: an on-demand point serves a directory or an origin, exactly one of them. */
+export function serverIssues(server: ServerConfig | undefined, path = 'server'): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  // runs on a document that may have failed validation elsewhere: look only at well-formed on-demand points
+  const points: unknown = server?.publishingPoints;
+  if (!Array.isArray(points)) return issues;
+  (points as PublishingPointConfig[]).forEach((p, i) => {
+    if (!p || p.type !== 'ondemand' || typeof p.path !== 'string' || typeof p.origin !== 'string') return;
+    const at = `${path}.publishingPoints[${i}]`;
+    if (p.path === '' && p.origin === '') issues.push({ path: `${at}.path`, message: 'is required (or set origin to proxy an origin server)' });
+    else if (p.path !== '' && p.origin !== '') issues.push({ path: `${at}.origin`, message: 'cannot be set together with path: a point serves a directory or an origin' });
+  });
+  return issues;
+}

@@ -29,7 +29,7 @@ const REASONS: Record<number, string> = {
   413: 'Payload Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
   431: 'Request Header Fields Too Large', 451: 'Parameter Not Understood', 453: 'Not Enough Bandwidth',
   454: 'Session Not Found', 455: 'Method Not Valid in This State', 457: 'Invalid Range', 459: 'Aggregate Operation Not Allowed',
-  461: 'Unsupported Transport', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
+  461: 'Unsupported Transport', 500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
   505: 'Version Not Supported',
 };
 

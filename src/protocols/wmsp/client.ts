@@ -40,6 +40,10 @@ export interface WmspOpenOptions {
   clientGuid?: string;
   /** connect and inactivity limit per request */
   timeoutMs?: number;
+  /** Describe only: emit `describe`, then `end` (reason 0), without a Play request */
+  describeOnly?: boolean;
+  /** Play faster than real time (AccelBW/AccelDuration Pragmas): bits/s for the first durationMs of media */
+  accel?: { bandwidth: number; durationMs: number };
 }
 
 export interface WmspDescribeInfo {
@@ -51,6 +55,8 @@ export interface WmspDescribeInfo {
   headerBytes: Buffer;
   header: AsfHeader;
   server: string | undefined;
+  /** the Describe response's Cache-Control (what a proxy may do: x-wms-proxy-split, no-store, private...) */
+  cacheControl: string | undefined;
   /** stream numbers requested in the Play request */
   selectedStreams: number[];
 }
@@ -334,6 +340,13 @@ export class WmspStream extends EventEmitter<WmspStreamEvents> {
     if (this.closed) return;
     this.info = info;
     this.emit('describe', info);
+    // a listener may have closed the stream: no Play request then
+    if (this.closed) return;
+    if (this.opts.describeOnly) {
+      this.finished = true;
+      this.emit('end', END_FINISHED);
+      return;
+    }
     await this.play(info);
   }
 
@@ -393,6 +406,7 @@ export class WmspStream extends EventEmitter<WmspStreamEvents> {
       headerBytes,
       header,
       server: typeof res.headers.server === "string" ? res.headers.server : undefined,
+      cacheControl: (res.headersDistinct['cache-control'] ?? []).join(', ') || undefined,
       selectedStreams: selected,
     };
   }
@@ -419,6 +433,8 @@ export class WmspStream extends EventEmitter<WmspStreamEvents> {
       `stream-switch-entry=${entries}`,
     ];
     if (info.clientId) pragmas.push(`client-id=${info.clientId}`);
+    const accel = this.opts.accel;
+    if (accel && accel.bandwidth > 0 && accel.durationMs > 0) pragmas.push(`AccelBW=${Math.round(accel.bandwidth)}, AccelDuration=${Math.round(accel.durationMs)}`);
     return pragmas;
   }
 

@@ -94,9 +94,13 @@ export class WmspServer implements WmspState {
     return this.sessions.size;
   }
 
-  route(priority = 50): HttpRoute {
+  /**
+   * The WMSP route of the HTTP listener. A second route with another resolver serves requests that resolver owns
+   * the same way (the forward proxy's absolute-URI requests).
+   */
+  route(priority = 50, resolver: MediaResolver = this.opts.resolver, name = 'wmsp'): HttpRoute {
     return {
-      name: 'wmsp',
+      name,
       priority,
       match: (req) => {
         const ct = String(req.headers['content-type'] ?? '').toLowerCase();
@@ -104,9 +108,9 @@ export class WmspServer implements WmspState {
         const m = req.method ?? '';
         if (m === 'OPTIONS' && req.url === '*') return true;
         if (m !== 'GET' && m !== 'POST' && m !== 'OPTIONS') return false;
-        return this.opts.resolver.owns(req.url ?? '/');
+        return resolver.owns(req.url ?? '/');
       },
-      handle: (req, res, ctx) => this.handle(req, res, ctx),
+      handle: (req, res, ctx) => this.handle(req, res, ctx, resolver),
     };
   }
 
@@ -125,7 +129,7 @@ export class WmspServer implements WmspState {
     return { session, reset: id !== undefined };
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, ctx: HttpRequestContext): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, ctx: HttpRequestContext, resolver: MediaResolver): Promise<void> {
     this.counters.requests++;
     const rawUrl = req.url ?? '/';
     const userAgent = String(req.headers['user-agent'] ?? '');
@@ -141,7 +145,7 @@ export class WmspServer implements WmspState {
     if (c.kind === 'KeepAlive' && req.method === 'OPTIONS') return keepAlive(this, req, res, c, true);
     if (c.kind === 'Pipeline') return pipelineTest(this, req, res, c);
 
-    const target = await this.opts.resolver.resolve(rawUrl);
+    const target = await resolver.resolve(rawUrl);
     const access = await admitAccess(target, { remote: ctx.remoteAddress, method: req.method ?? 'GET', uri: rawUrl, authorization: req.headers.authorization }, this.opts.authGuard);
     if (!access.ok) {
       this.counters.refused++;

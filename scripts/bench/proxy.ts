@@ -1,0 +1,270 @@
+/**
+ * Proxy benchmark: N WMSP players of a ~500 kbps WMV2 stream served through an mss proxy, against the same N
+ * players served directly by the mss origin, for a live point (split: one upstream) and for an on-demand file
+ * (from the proxy's cache, prestuffed before the run).
+ *
+ *   npx tsx scripts/bench/proxy.ts [--players 20,200] [--seconds 20] [--modes live,ondemand] [--settle 5]
+ *
+ * Each run starts fresh `mss serve` processes (compiled into .bench/dist, as deployed): an origin, and for the
+ * proxied runs a proxy with a reverse-proxied point. The load generator (scripts/bench/lib/wmsp-load.ts: raw-TCP
+ * players sending ffmpeg's exact requests) ramps the players up, lets them settle and measures a window. Per run:
+ * bytes delivered in the window, CPU seconds of the serving process in the window and per GB delivered, its RSS
+ * at the end of the window and its peak, and for proxied runs the origin's CPU and player sessions (1 for live:
+ * the proxy's upstream). CPU is per process (/proc), so other work on the machine changes it little.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseHeaderObject } from '../../src/asf/header.js';
+import type { LoadOptions, LoadResult } from './lib/wmsp-load.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const benchDir = path.join(root, '.bench');
+const LOAD_SCRIPT = path.join(root, 'scripts/bench/lib/wmsp-load.ts');
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+type Mode = 'live' | 'ondemand';
+interface Args {
+  players: number[];
+  seconds: number;
+  settle: number;
+  modes: Mode[];
+}
+
+function parseCli(argv: string[]): Args {
+  const a: Args = { players: [20, 200], seconds: 20, settle: 5, modes: ['live', 'ondemand'] };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--players') a.players = value().split(',').map(Number);
+    else if (flag === '--seconds') a.seconds = Number(value());
+    else if (flag === '--settle') a.settle = Number(value());
+    else if (flag === '--modes') a.modes = value().split(',') as Mode[];
+    else if (flag === '-h' || flag === '--help') {
+      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*|^ \* ?/gm, ''));
+      process.exit(0);
+    } else throw new Error(`unknown flag ${flag}`);
+  }
+  if (a.players.some((n) => !Number.isInteger(n) || n < 1) || !(a.seconds > 0) || a.modes.some((m) => m !== 'live' && m !== 'ondemand')) throw new Error('bad arguments (see --help)');
+  return a;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+function statusMB(pid: number, key: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Media {
+  file: string;
+  streams: number[];
+}
+
+/** a 60 s, ~500 kbps WMV2 + WMA2 file (the fan-out benchmark's) */
+function prepareMedia(): Media {
+  mkdirSync(benchDir, { recursive: true });
+  const file = path.join(benchDir, 'live-500k.wmv');
+  if (!existsSync(file)) {
+    execFileSync('ffmpeg', [
+      '-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=480x270:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:beep_factor=4:sample_rate=44100',
+      '-t', '60', '-c:v', 'wmv2', '-b:v', '430k', '-maxrate', '430k', '-bufsize', '860k', '-g', '50', '-c:a', 'wmav2', '-b:a', '64k', '-ac', '2', '-f', 'asf', file + '.tmp.wmv',
+    ]);
+    execFileSync('mv', ['-f', file + '.tmp.wmv', file]);
+  }
+  const fd = openSync(file, 'r');
+  const head = Buffer.alloc(256 * 1024);
+  const n = readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  return { file, streams: parseHeaderObject(head.subarray(0, n)).streams.map((s) => s.number) };
+}
+
+let entry: string | undefined;
+
+/** `mss serve` as deployed: the tree compiled into .bench/dist */
+function mssMain(): string {
+  if (entry) return entry;
+  const outDir = path.join(benchDir, 'dist');
+  try {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: root, stdio: 'ignore' });
+  } catch {
+    // type errors still emit; the file check below decides
+  }
+  entry = path.join(outDir, 'src/cli/main.js');
+  if (!existsSync(entry)) throw new Error('could not compile mss into .bench/dist');
+  return entry;
+}
+
+interface Serve {
+  child: ChildProcess;
+  pid: number;
+  port: number;
+}
+
+async function startServe(tag: string, config: Record<string, unknown>): Promise<Serve> {
+  const port = await freePort();
+  const dir = path.join(benchDir, 'run', `proxy-${tag}`);
+  mkdirSync(dir, { recursive: true });
+  const configFile = path.join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify({ dataDir: path.join(dir, 'var'), http: { host: '127.0.0.1', port }, ...config }, null, 2));
+  const out = openSync(path.join(dir, 'serve.log'), 'w');
+  const child = spawn(process.execPath, [mssMain(), 'serve', '--config', configFile], { cwd: root, stdio: ['ignore', out, out] });
+  closeSync(out);
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`mss serve (${tag}) exited; see ${dir}/serve.log`);
+    const ok = await fetch(`http://127.0.0.1:${port}/api/status`).then((r) => r.ok, () => false);
+    if (ok) return { child, pid: child.pid!, port };
+    await sleep(100);
+  }
+  throw new Error(`mss serve (${tag}) did not answer`);
+}
+
+async function stop(s: Serve | undefined): Promise<void> {
+  if (!s || s.child.exitCode !== null) return;
+  const exited = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  await exited;
+}
+
+interface Window {
+  result: LoadResult;
+  cpu: Record<string, number>;
+}
+
+/** runs the load generator; CPU of each watched process over the measured window */
+async function load(target: Serve, urlPath: string, players: number, a: Args, streams: number[], watched: Record<string, Serve>): Promise<Window> {
+  const opts: LoadOptions = { host: '127.0.0.1', port: target.port, path: urlPath, players, seconds: a.seconds, settleSeconds: a.settle, concurrency: 50, streams, expectedBytesPerSecond: 0, stallMs: 5000, rampTimeoutMs: 120_000 };
+  const child = spawn(process.execPath, ['--import', 'tsx', LOAD_SCRIPT, JSON.stringify(opts)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const start: Record<string, number> = {};
+  const cpu: Record<string, number> = {};
+  let result: LoadResult | undefined;
+  let buf = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let msg: { event?: string };
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (msg.event === 'window-start') for (const [k, s] of Object.entries(watched)) start[k] = cpuSeconds(s.pid);
+      else if (msg.event === 'window-end') {
+        for (const [k, s] of Object.entries(watched)) cpu[k] = cpuSeconds(s.pid) - start[k]!;
+        cpu.rss = statusMB(target.pid, 'VmRSS');
+      } else if (msg.event === 'result') result = msg as LoadResult;
+    }
+  });
+  await new Promise((r) => child.once('exit', r));
+  if (!result) throw new Error('the load generator gave no result');
+  return { result, cpu };
+}
+
+interface Row {
+  mode: Mode;
+  players: number;
+  via: 'origin' | 'proxy';
+  joined: number;
+  starved: number;
+  gb: number;
+  cpu: number;
+  cpuPerGB: number;
+  rssMB: number;
+  peakMB: number;
+  originCpu?: number;
+  originSessions?: number;
+}
+
+async function originSessions(origin: Serve, point: string): Promise<number> {
+  const s = (await (await fetch(`http://127.0.0.1:${origin.port}/api/status`)).json()) as { points: Array<{ name: string; sessions: number }> };
+  return s.points.find((p) => p.name === point)?.sessions ?? NaN;
+}
+
+async function main(): Promise<void> {
+  const a = parseCli(process.argv.slice(2));
+  const media = prepareMedia();
+  const rows: Row[] = [];
+  for (const mode of a.modes) {
+    for (const n of a.players) {
+      const originPoints = [
+        { name: 'vod', type: 'ondemand', path: path.dirname(media.file) },
+        { name: 'live', type: 'broadcast', source: { type: 'file', path: media.file, loop: true }, start: 'boot' },
+      ];
+      const target = mode === 'live' ? '/live' : `/vod/${path.basename(media.file)}`;
+      for (const via of ['origin', 'proxy'] as const) {
+        const origin = await startServe(`origin-${mode}-${n}-${via}`, { server: { publishingPoints: originPoints, maxPlayers: 100000 } });
+        let proxy: Serve | undefined;
+        try {
+          if (via === 'proxy') {
+            proxy = await startServe(`proxy-${mode}-${n}`, { server: { maxPlayers: 100000, publishingPoints: [{ name: 'rp', type: 'ondemand', origin: `mmsh://127.0.0.1:${origin.port}` }] }, proxy: { cache: { fillSpeed: 20 } } });
+            if (mode === 'ondemand') {
+              const r = await fetch(`http://127.0.0.1:${proxy.port}/api/proxy/prestuff`, { method: 'POST', body: JSON.stringify({ url: `/rp${target}`, wait: true }) });
+              if (!r.ok) throw new Error(`prestuff: ${await r.text()}`);
+            }
+          }
+          await sleep(3000);
+          const served = proxy ?? origin;
+          const w = await load(served, via === 'proxy' ? `/rp${target}` : target, n, a, media.streams, proxy ? { server: proxy, origin } : { server: origin });
+          const gb = w.result.windowBytes / 1e9;
+          rows.push({
+            mode,
+            players: n,
+            via,
+            joined: w.result.joined,
+            starved: w.result.starved,
+            gb,
+            cpu: w.cpu.server!,
+            cpuPerGB: gb > 0 ? w.cpu.server! / gb : NaN,
+            rssMB: w.cpu.rss!,
+            peakMB: statusMB(served.pid, 'VmHWM'),
+            originCpu: proxy ? w.cpu.origin : undefined,
+            originSessions: proxy ? await originSessions(origin, mode === 'live' ? 'live' : 'vod') : undefined,
+          });
+          process.stderr.write(`${mode} ${n} via ${via}: ${JSON.stringify(rows[rows.length - 1])}\n`);
+        } finally {
+          await stop(proxy);
+          await stop(origin);
+        }
+      }
+    }
+  }
+  const f = (x: number | undefined, d = 2) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
+  const lines = [
+    '| mode | players | served by | joined | starved | GB in window | CPU s | CPU s/GB | RSS MB (window end) | peak RSS MB | origin CPU s | origin sessions |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.mode} | ${r.players} | ${r.via} | ${r.joined} | ${r.starved} | ${f(r.gb, 3)} | ${f(r.cpu)} | ${f(r.cpuPerGB, 1)} | ${f(r.rssMB, 0)} | ${f(r.peakMB, 0)} | ${f(r.originCpu)} | ${r.originSessions ?? '-'} |`),
+  ];
+  process.stdout.write(`window ${a.seconds} s after ${a.settle} s settle; ${media.file}\n${lines.join('\n')}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
