@@ -3,7 +3,7 @@
  * URLs without user-info, origin accounts and forward allow-lists in host:port form, and secrets redacted wherever
  * the schema marks them.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { redactConfig, validateConfig } from '../../src/config/index.js';
 import { MssError } from '../../src/core/errors.js';
 

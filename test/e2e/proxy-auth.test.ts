@@ -4,7 +4,7 @@
  * sign in at the proxy with the proxy point's own accounts; a proxy without the origin's account gets a clear
  * refusal.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import path from 'node:path';
 import { openWmspStream } from '../../src/protocols/wmsp/client.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';

@@ -5,7 +5,7 @@
  * without touching the network, a disallowed origin and absolute URIs with tricks (user-info, odd host and port
  * spellings, dot segments, other schemes). Meanwhile a player of another proxied point keeps playing.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { openWmspStream } from '../../src/protocols/wmsp/client.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';

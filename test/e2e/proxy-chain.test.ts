@@ -3,7 +3,7 @@
  * origin. Live: each hop pulls one stream from the one before it, whatever the number of players at the edge.
  * On-demand: each hop caches the file; once both have it, the edge plays it with the two boxes behind it stopped.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseAsfFile } from '../../src/asf/index.js';

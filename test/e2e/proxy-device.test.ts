@@ -3,7 +3,7 @@
  * prestuffing as an MQTT command and as an HTTP API call, the cache listing, and the cache and splitter state
  * published as the proxy module's device state.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { FleetClient } from '../../src/fleet/client.js';
 import { brokerForTest, uniqueDeviceId } from '../helpers/device.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';

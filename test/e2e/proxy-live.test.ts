@@ -5,7 +5,7 @@
  * address the proxy's players stay connected and keep receiving; when it stays away they get an end of stream
  * after live.endAfterMs.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { openWmspStream } from '../../src/protocols/wmsp/client.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';

@@ -5,7 +5,7 @@
  * origin is fetched again; the cache never takes more than its size bound (least recently used entries go); an
  * interrupted fill survives a proxy restart as a partial entry and is resumed, never served as complete.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { copyFile, mkdtemp, open, readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

@@ -4,7 +4,7 @@
  * what it wrote, its waiting readers get a clear error, and the next lookup resumes it into the same file a
  * straight fill gives; freshness checks cost the origin no player session; prestuffing; live URLs are told apart.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';

@@ -4,7 +4,7 @@
  * exception, and nothing outside the allow-list ever gets through), one spelling per upstream URL, and the origin
  * Cache-Control directives that keep content out of the cache.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { isMssError } from '../../src/core/errors.js';
 import { forwardOriginUrl, isAbsoluteRequestUri, normalizeAllowList } from '../../src/proxy/forward.js';
 import { storable } from '../../src/proxy/origin-access.js';

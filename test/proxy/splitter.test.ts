@@ -3,7 +3,7 @@
  * http://) share one upstream; a late consumer gets the header and the recent packets at once; the upstream
  * closes with its last consumer; an upstream that fails ends every subscription with the error.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { readSendTime } from '../../src/asf/packet.js';
 import { createLogger, setLogLevel } from '../../src/core/log.js';
 import type { PulledStream } from '../../src/media/pull-source.js';
