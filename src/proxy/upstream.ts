@@ -59,7 +59,9 @@ export class UpstreamConnector {
     return this.settings.timeoutMs;
   }
 
+  /** the account for an upstream: the URL's own user-info, else proxy.credentials for its host:port */
   credentialsFor(url: URL): PlayCredentials | undefined {
+    if (url.username) return { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
     const key = hostPortOf(url);
     const c = this.settings.credentials.find((x) => x.origin.toLowerCase() === key);
     return c ? { user: c.user, password: c.password } : undefined;
@@ -86,12 +88,15 @@ export class UpstreamConnector {
     } catch {
       throw new MssError('invalid-argument', `not a URL: ${JSON.stringify(url.slice(0, 200))}`);
     }
-    if (parsed.username || parsed.password) throw new MssError('invalid-argument', `upstream URLs carry no user-info (accounts go in proxy.credentials): ${parsed.host}`);
+    const credentials = this.credentialsFor(parsed);
+    // the account travels as credentials, never in the URL the clients log and report
+    parsed.username = '';
+    parsed.password = '';
     try {
       const session = await openWithRollover(this.registry, parsed, {
         userAgent: PROXY_USER_AGENT,
         timeoutMs: this.settings.timeoutMs,
-        credentials: this.credentialsFor(parsed),
+        credentials,
         ...opts,
       });
       this.counters.opened++;

@@ -6,7 +6,7 @@
  * a stream change; a point that is not broadcasting keeps its group alive with Beacons. Skipped, with the
  * reason, where the kernel refuses loopback multicast.
  */
-import test from '../helpers/test.js';
+import test from 'ava'; // top-level await below: the logs-on-failure helper registers hooks first, which ava then refuses
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { execFile, spawn } from 'node:child_process';

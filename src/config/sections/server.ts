@@ -73,7 +73,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
  * scheme://host[:port][/path] for the Windows Media schemes (the protocol client the scheme names must be in the
  * build at run time), no user-info (accounts are in proxy.credentials), no query or fragment
  */
-const UPSTREAM_URL = /^(http|mmsh|mms|mmst|mmsu|rtsp|rtspt|rtspu|msbd):\/\/[^\s/@?#]{1,260}(\/[^\s?#]*)?$/;
+const UPSTREAM_URL = /^(http|mmsh|mms|mmst|mmsu|rtsp|rtspt|rtspu|msbd):\/\/([^\s/@?#]{1,256}@)?[^\s/@?#]{1,260}(\/[^\s?#]*)?$/;
 
 export const authSchema: Schema = {
   kind: 'object',
@@ -136,7 +136,7 @@ const sourceSchema: Schema = {
     playlist: { path: { kind: 'string', doc: 'Server-side playlist (.wsx) played as live' } },
     push: {},
     pull: {
-      url: { kind: 'string', doc: 'URL of an encoder or another server (mmsh://, http://; rtsp://, mms://, msbd:// when this build has their clients); accounts go in proxy.credentials', pattern: UPSTREAM_URL },
+      url: { kind: 'string', doc: 'URL of an encoder or another server (mmsh://, http://; rtsp://, mms://, msbd:// when this build has their clients); an account as user:password@ in the URL (redacted wherever it is shown) or in proxy.credentials', pattern: UPSTREAM_URL },
       endAfterMs: { kind: 'int', doc: 'Players get an end of stream once the upstream has been lost this long (0: they wait for it forever)', default: 60000, min: 0, max: 86400000 },
     },
   },
