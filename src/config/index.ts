@@ -9,6 +9,7 @@ import { serverSchema, type ServerConfig } from './sections/server.js';
 import { encoderSchema, type EncoderConfig } from './sections/encoder.js';
 import { logsSchema, type LogsConfig } from './sections/logs.js';
 import { mqttSchema, type MqttConfig } from './sections/mqtt.js';
+import { mmspSchema, type MmspConfig } from './sections/mmsp.js';
 
 export type { ConfigIssue } from './schema.js';
 export type * from './sections/server.js';
@@ -16,6 +17,7 @@ export type { HttpConfig } from './sections/http.js';
 export type { EncoderConfig } from './sections/encoder.js';
 export type { LogsConfig } from './sections/logs.js';
 export type { MqttConfig } from './sections/mqtt.js';
+export type { MmspConfig } from './sections/mmsp.js';
 
 /** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
 export const CONFIG_VERSION = 1;
@@ -27,6 +29,7 @@ export interface MssConfig extends GeneralConfig {
   encoder: EncoderConfig;
   logs: LogsConfig;
   mqtt: MqttConfig;
+  mmsp: MmspConfig;
 }
 
 export const configSchema: Schema = {
@@ -40,6 +43,7 @@ export const configSchema: Schema = {
     encoder: encoderSchema,
     logs: logsSchema,
     mqtt: mqttSchema,
+    mmsp: mmspSchema,
   },
 };
 

@@ -64,8 +64,12 @@ export const HRESULT = {
   badControlData: 0xc00d0032,
   /** NS_E_NO_STREAM: no stream available (a broadcast that is not on air) */
   noStream: 0xc00d0033,
+  /** NS_E_INVALID_STREAM: the selection names no stream of the content */
+  invalidStream: 0xc00d003c,
   /** NS_E_INVALID_PORT */
   invalidPort: 0xc00d0043,
+  /** NS_E_STRIDE_REFUSED: fast forward / rewind not available */
+  strideRefused: 0xc00d0045,
   /** NS_E_MAX_BITRATE: the server's bandwidth limit */
   maxBitrate: 0xc00d0047,
   /** NS_E_MAX_CLIENTS: the player limit ("server busy") */
@@ -84,9 +88,11 @@ export function errorCodeForHresult(hr: number): 'not-found' | 'forbidden' | 'li
       return 'limit-reached';
     case HRESULT.badControlData:
     case HRESULT.invalidRequest:
+    case HRESULT.invalidStream:
       return 'malformed';
     case HRESULT.protocolMismatch:
     case HRESULT.invalidPort:
+    case HRESULT.strideRefused:
       return 'unsupported';
     default:
       return 'unavailable';
