@@ -243,7 +243,8 @@ export class MmsConnection {
   /** KeepAlive (3.2.2): a Ping when we sent the last message keepAliveMs ago and heard nothing since */
   sweep(now: number): void {
     if (this.state === 'closed' || this.state === 'connect' || this.starting) return;
-    if (this.lastMessageSentAt > this.lastReceivedAt && now - this.lastMessageSentAt >= this.ctx.config.keepAliveMs) this.send({ type: 'Ping', param1: 0, param2: 0 });
+    // (>=: a reply goes out in the same millisecond as the request it answers)
+    if (this.lastMessageSentAt >= this.lastReceivedAt && this.lastMessageSentAt > 0 && now - this.lastMessageSentAt >= this.ctx.config.keepAliveMs) this.send({ type: 'Ping', param1: 0, param2: 0 });
   }
 
   // -- the end ---------------------------------------------------------------------------------------------------
