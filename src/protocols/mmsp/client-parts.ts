@@ -1,6 +1,6 @@
 /**
  * Pieces of the MMS client that hold no socket: the ASF file header put back together from its Data packets, the
- * stream choice and the StreamSwitch entries that say it.
+ * stream choice and the StreamSwitch entries that say it, the incarnation counters.
  */
 import { MssError } from '../../core/errors.js';
 import type { AsfHeader } from '../../asf/header.js';
@@ -76,4 +76,20 @@ export function chooseStreams(header: AsfHeader, streams: readonly number[] | un
 export function streamSwitchEntries(header: AsfHeader, selected: readonly number[]): StreamSwitchEntry[] {
   const on = new Set(selected);
   return header.streams.map((s) => (on.has(s.number) ? { source: 0xffff, destination: s.number, thinning: 0 } : { source: s.number, destination: 0xffff, thinning: 0 }));
+}
+
+/** the incarnation counters of the spec's client (3.1.1): headers 1..8, plays and opens 9..0xFE */
+export class Incarnations {
+  private header = 1;
+  private play = 9;
+  nextHeader(): number {
+    const v = this.header;
+    this.header = v >= 8 ? 1 : v + 1;
+    return v;
+  }
+  nextPlay(): number {
+    const v = this.play;
+    this.play = v >= 0xfe ? 9 : v + 1;
+    return v;
+  }
 }

@@ -5,108 +5,36 @@
  * for the ASF header, StreamSwitch, StartPlaying at a time or packet, then media until ReportEndOfStream; pings
  * are answered, playlist stream changes followed, and close() stops, sends the log (if any) and closes the file.
  *
- * Sockets, timers and state live here; every byte goes through the pure codec.
+ * The session's state machine lives here, its control connection in client-control.ts, the UDP side in
+ * client-udp.ts; every byte goes through the pure codec.
  */
 import { EventEmitter } from 'node:events';
-import net, { type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { MssError, toMssError } from '../../core/errors.js';
 import { parseHeaderObject, type AsfHeader } from '../../asf/header.js';
-import { FILE_ATTRIBUTES, HRESULT, MmsStreamReader, PACKET_PAIR, SESSION_ID, encodeTcpMessage, errorCodeForHresult, formatFunnelName, hex32, type MmsDataPacket } from './codec.js';
-import { POSITION_UNSET, decodeMac, encodeViewer, type MacMessage, type MacType, type OpenFileReport, type ViewerMessage } from './messages.js';
-import { HeaderAssembler, chooseStreams, streamSwitchEntries, type MmsClientCredentials } from './client-parts.js';
+import { FILE_ATTRIBUTES, HRESULT, PACKET_PAIR, errorCodeForHresult, formatFunnelName, hex32, type MmsDataPacket } from './codec.js';
+import { POSITION_UNSET, type MacMessage, type OpenFileReport } from './messages.js';
+import { HeaderAssembler, Incarnations, chooseStreams, streamSwitchEntries } from './client-parts.js';
+import type { MmsDescribeInfo, MmsOpenOptions, MmsStreamEvents, MmsStreamStats } from './client-types.js';
+import { ControlChannel, DEFAULT_MMS_PORT } from './client-control.js';
 import { UdpReceiver } from './client-udp.js';
 
-export const DEFAULT_MMS_PORT = 1755;
+export { DEFAULT_MMS_PORT };
+export type { MmsDescribeInfo, MmsOpenOptions, MmsStreamEvents, MmsStreamStats } from './client-types.js';
 export const DEFAULT_SUBSCRIBER = 'NSPlayer/9.0.0.2980';
 const MAX_REDIRECTS = 5;
 /** how long close() keeps the connection for a last Logging message */
 const LOG_GRACE_MS = 1500;
 
-export interface MmsOpenOptions {
-  startMs?: number;
-  /** resume at this ASF packet number (wins over startMs) */
-  packetNumber?: number;
-  streams?: readonly number[];
-  maxBitrate?: number;
-  credentials?: MmsClientCredentials;
-  /** product token of subscriberName (NSPlayer/9.0.0.2980) */
-  userAgent?: string;
-  clientGuid?: string;
-  timeoutMs?: number;
-  /** default: udp for mmsu://, tcp otherwise */
-  transport?: 'tcp' | 'udp';
-  /** ask for packet-pair bandwidth estimation (FunnelInfo 0xF0F0F0F1 / 0xF0F0F901) */
-  packetPair?: boolean;
-  /** UDP: how long a gap waits for resent packets before they count as lost */
-  reorderMs?: number;
-}
-
-export interface MmsDescribeInfo {
-  url: URL;
-  transport: 'tcp' | 'udp';
-  clientId: number;
-  serverVersion: string;
-  broadcast: boolean;
-  seekable: boolean;
-  openFile: OpenFileReport;
-  headerBytes: Buffer;
-  header: AsfHeader;
-  selectedStreams: number[];
-  /** bits/s measured by packet-pair, when it ran */
-  packetPairBps?: number;
-}
-
-export interface MmsStreamStats {
-  bytesReceived: number;
-  packetsReceived: number;
-  packetsLost: number;
-  longestLossRun: number;
-  lastLocationId: number | undefined;
-  resendRequests: number;
-  packetsRecovered: number;
-}
-
-export interface MmsStreamEvents {
-  describe: [info: MmsDescribeInfo];
-  header: [headerBytes: Buffer, header: AsfHeader];
-  packet: [packet: Buffer, info: { locationId: number }];
-  'stream-change': [];
-  end: [reason: number];
-  error: [err: MssError];
-  close: [];
-}
-
 type Phase = 'connecting' | 'header' | 'ready' | 'starting' | 'streaming' | 'changing' | 'closing' | 'done';
-
-/** the incarnation counters of the spec's client (3.1.1): headers 1..8, plays and opens 9..0xFE */
-class Incarnations {
-  private header = 1;
-  private play = 9;
-  nextHeader(): number {
-    const v = this.header;
-    this.header = v >= 8 ? 1 : v + 1;
-    return v;
-  }
-  nextPlay(): number {
-    const v = this.play;
-    this.play = v >= 0xfe ? 9 : v + 1;
-    return v;
-  }
-}
 
 export class MmsStream extends EventEmitter<MmsStreamEvents> {
   readonly stats: MmsStreamStats = { bytesReceived: 0, packetsReceived: 0, packetsLost: 0, longestLossRun: 0, lastLocationId: undefined, resendRequests: 0, packetsRecovered: 0 };
   info: MmsDescribeInfo | undefined;
   readonly transport: 'tcp' | 'udp';
-  private socket: Socket | null = null;
-  private reader = new MmsStreamReader({ acceptData: true });
-  private seq = 0;
-  private readonly t0 = Date.now();
+  private ctl: ControlChannel;
   private phase: Phase = 'connecting';
   private readonly inc = new Incarnations();
-  private inbox: MacMessage[] = [];
-  private waiter: { types: MacType[]; resolve(m: MacMessage): void; reject(e: MssError): void } | null = null;
   private header: HeaderAssembler | null = null;
   private headerIncarnation = 0;
   private mediaIncarnations = new Set<number>();
@@ -128,6 +56,7 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
     this.transport = opts.transport ?? (url.protocol === 'mmsu:' ? 'udp' : 'tcp');
     this.timeoutMs = opts.timeoutMs ?? 20_000;
     this.guid = opts.clientGuid ?? `{${randomUUID().toUpperCase()}}`;
+    this.ctl = this.channel();
   }
 
   start(): this {
@@ -136,12 +65,12 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
   }
 
   pause(): void {
-    this.socket?.pause();
+    this.ctl.pause();
     this.udp?.pause();
   }
 
   resume(): void {
-    this.socket?.resume();
+    this.ctl.resume();
     this.udp?.resume();
   }
 
@@ -152,8 +81,8 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
     const streaming = this.phase === 'streaming' || this.phase === 'starting';
     this.phase = 'closing';
     this.udp?.close();
-    if (!this.socket || this.socket.destroyed || !this.info) return this.teardown();
-    if (streaming) this.send({ type: 'StopPlaying', openFileId: this.info.openFile.openFileId, playIncarnation: this.playIncarnation });
+    if (!this.ctl.open || !this.info) return this.teardown();
+    if (streaming) this.ctl.send({ type: 'StopPlaying', openFileId: this.info.openFile.openFileId, playIncarnation: this.playIncarnation });
     this.linger();
   }
 
@@ -169,12 +98,8 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
    * MMS has no reply to it: resolves once the bytes are handed to the socket.
    */
   sendLogging(clientLog: Buffer): Promise<void> {
-    const socket = this.socket;
-    if (!socket || socket.destroyed || this.phase === 'done' || !this.info) return Promise.reject(new MssError('unavailable', 'MMS: no open control connection to send the log on'));
-    const done = new Promise<void>((resolve, reject) => {
-      const e = encodeViewer({ type: 'Logging', log: clientLog });
-      socket.write(encodeTcpMessage(e.mid, e.fields, this.seq++, Date.now() - this.t0), (err) => (err ? reject(new MssError('unavailable', `MMS log: ${err.message}`)) : resolve()));
-    });
+    if (!this.ctl.open || this.phase === 'done' || !this.info) return Promise.reject(new MssError('unavailable', 'MMS: no open control connection to send the log on'));
+    const done = this.ctl.sendFlushed({ type: 'Logging', log: clientLog });
     if (this.closed || this.finished) void done.then(() => this.closeFile(), () => this.closeFile());
     return done;
   }
@@ -186,26 +111,28 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
     if (this.phase === 'streaming') {
       this.phase = 'ready';
       this.mediaIncarnations.clear();
-      this.send({ type: 'StopPlaying', openFileId: info.openFile.openFileId, playIncarnation: this.playIncarnation });
-      await this.expect(['ReportEndOfStream'], 'ReportEndOfStream after StopPlaying');
+      this.ctl.send({ type: 'StopPlaying', openFileId: info.openFile.openFileId, playIncarnation: this.playIncarnation });
+      await this.ctl.expect(['ReportEndOfStream'], 'ReportEndOfStream after StopPlaying');
     }
     await this.play({ startMs: to.ms, packetNumber: to.packet });
   }
 
   // -- plumbing --------------------------------------------------------------------------------------------------
 
-  private send(m: ViewerMessage): void {
-    const socket = this.socket;
-    if (!socket || socket.destroyed) return;
-    const e = encodeViewer(m);
-    socket.write(encodeTcpMessage(e.mid, e.fields, this.seq++, Date.now() - this.t0));
+  private channel(): ControlChannel {
+    return new ControlChannel(this.url, this.timeoutMs, {
+      onMessage: (m) => this.onControl(m),
+      onData: (d) => this.onData(d, 'tcp'),
+      onBytes: (n) => (this.stats.bytesReceived += n),
+      onFailure: (err) => {
+        if (this.phase !== 'done' && !this.closed) this.fail(err);
+      },
+    });
   }
 
   private fail(err: MssError): void {
     if (this.finished) return;
     this.finished = true;
-    this.waiter?.reject(err);
-    this.waiter = null;
     this.teardown();
     if (!this.closed) this.emit('error', err);
   }
@@ -215,108 +142,40 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
     this.closeTimer = null;
     this.phase = 'done';
     this.udp?.close();
-    this.socket?.destroy();
+    this.ctl.destroy();
     this.emit('close');
   }
 
   private closeFile(): void {
     if (this.phase === 'done') return;
-    if (this.info) this.send({ type: 'CloseFile', playIncarnation: 0, openFileId: this.info.openFile.openFileId });
-    this.socket?.end();
+    if (this.info) this.ctl.send({ type: 'CloseFile', playIncarnation: 0, openFileId: this.info.openFile.openFileId });
+    this.phase = 'done';
+    this.ctl.end();
     this.teardown();
   }
 
-  private expect(types: MacType[], what: string): Promise<MacMessage> {
-    const i = this.inbox.findIndex((m) => types.includes(m.type));
-    if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0]!);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiter = null;
-        reject(new MssError('timeout', `MMS ${this.url.host}: no ${what} within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
-      this.waiter = {
-        types,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-    });
-  }
-
-  private connect(): Promise<void> {
-    const host = this.url.hostname.replace(/^\[|\]$/g, '');
-    const port = this.url.port ? Number(this.url.port) : DEFAULT_MMS_PORT;
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
-      this.socket = socket;
-      this.reader = new MmsStreamReader({ acceptData: true });
-      this.seq = 0;
-      socket.setNoDelay(true);
-      socket.setTimeout(this.timeoutMs);
-      socket.once('connect', () => resolve());
-      socket.on('timeout', () => this.fail(new MssError('timeout', `MMS ${this.url.host}: no data for ${this.timeoutMs} ms`, { lostConnection: true })));
-      socket.on('error', (err) => {
-        reject(new MssError('unavailable', `MMS ${this.url.host}: ${err.message}`, { lostConnection: true }));
-        this.fail(new MssError('unavailable', `MMS ${this.url.host}: ${err.message}`, { lostConnection: true }));
-      });
-      socket.on('close', () => {
-        if (this.phase !== 'done' && !this.closed) this.fail(new MssError('unavailable', `MMS connection to ${this.url.host} closed by the server (${this.phase})`, { lostConnection: true }));
-      });
-      socket.on('data', (chunk: Buffer) => this.onBytes(socket, chunk));
-    });
-  }
-
-  private onBytes(socket: Socket, chunk: Buffer): void {
-    if (socket !== this.socket || this.finished) return;
-    this.stats.bytesReceived += chunk.length;
-    if (this.phase === 'connecting' && this.reader.buffered === 0 && chunk.length >= 8 && chunk.readUInt32LE(4) !== SESSION_ID) {
-      // an HTTP or RTSP server on that port answers its own protocol: hand over to the next one at once
-      const start = chunk.subarray(0, 24).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
-      this.fail(new MssError('unsupported', `${this.url.host} does not speak MMS (it answered ${JSON.stringify(start)})`));
-      return;
-    }
-    try {
-      for (const item of this.reader.push(chunk)) {
-        if (this.finished) return;
-        if (item.kind === 'data') this.onData(item.data, 'tcp');
-        else for (const msg of item.packet.messages) this.onControl(decodeMac(msg));
-      }
-    } catch (err) {
-      this.fail(toMssError(err, 'malformed'));
-    }
-  }
-
-  private onControl(m: MacMessage): void {
+  /** every message the server sends, first: true when handled here (else a waiting expect() gets it) */
+  private onControl(m: MacMessage): boolean {
+    if (this.finished) return true;
     if (m.type === 'Ping') {
-      this.send({ type: 'Pong', param1: 0, param2: 0 });
-      return;
+      this.ctl.send({ type: 'Pong', param1: 0, param2: 0 });
+      return true;
     }
     if ('hr' in m && m.hr !== HRESULT.ok && !(m.type === 'ReportEndOfStream' && m.hr === HRESULT.entryEnded)) {
       const access = m.type === 'ReportOpenFile' && m.hr >>> 0 === HRESULT.accessDenied;
       // access denied over MMS: a point MMS cannot authenticate to (or an address list); another protocol may
       const code = access ? 'unsupported' : errorCodeForHresult(m.hr);
       this.fail(new MssError(code, `MMS ${this.url.host}${this.url.pathname}: ${m.type} failed with ${hex32(m.hr)}${access ? ' (access denied)' : ''}`, { hr: m.hr >>> 0 }));
-      return;
+      return true;
     }
     if (this.phase === 'streaming' || this.phase === 'changing') {
-      if (m.type === 'ReportEndOfStream') return this.onEndOfStream(m.hr);
-      if (m.type === 'ReportStreamChange') return this.onStreamChange(m);
+      if (m.type === 'ReportEndOfStream') return this.onEndOfStream(m.hr), true;
+      if (m.type === 'ReportStreamChange') return this.onStreamChange(m), true;
     }
     if (m.type === 'ReportFunnelInfo' && m.playIncarnation === PACKET_PAIR.tcpHighEntropy) this.funnelPairs.push(performance.now());
     // media and the end of a short file may follow in the same read: streaming starts with this reply
     if (m.type === 'ReportStartedPlaying' && this.phase === 'starting') this.phase = 'streaming';
-    if (this.waiter && this.waiter.types.includes(m.type)) {
-      const w = this.waiter;
-      this.waiter = null;
-      w.resolve(m);
-      return;
-    }
-    if (this.inbox.length < 16) this.inbox.push(m);
+    return false;
   }
 
   /** Data packets from the TCP stream or the UDP receiver */
@@ -390,11 +249,11 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
       const redirect = await this.handshake();
       if (!redirect) break;
       if (hop >= MAX_REDIRECTS) throw new MssError('unavailable', `MMS ${this.url.host}: more than ${MAX_REDIRECTS} redirects`);
-      this.socket?.destroy();
-      this.socket = null;
+      this.ctl.destroy();
       this.udp?.close();
       this.udp = null;
       this.url = redirect;
+      this.ctl = this.channel();
     }
     if (this.closed) return;
     await this.play({ startMs: this.opts.startMs, packetNumber: this.opts.packetNumber });
@@ -403,13 +262,12 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
   /** Connect … ReadBlock; resolves with a redirect URL when the server sends one */
   private async handshake(): Promise<URL | undefined> {
     this.phase = 'connecting';
-    await this.connect();
-    const socket = this.socket!;
-    const local = (socket.localAddress ?? '0.0.0.0').replace(/^::ffff:/, '');
+    await this.ctl.connect();
+    const local = this.ctl.localAddress;
     if (this.transport === 'udp') {
       this.udp = new UdpReceiver({
         localAddress: local,
-        serverAddress: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+        serverAddress: this.ctl.remoteAddress,
         serverPort: this.url.port ? Number(this.url.port) : DEFAULT_MMS_PORT,
         reorderMs: this.opts.reorderMs ?? 400,
         onData: (d) => this.onData(d, 'udp'),
@@ -421,24 +279,24 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
     }
     const product = this.opts.userAgent?.split(' ')[0] ?? DEFAULT_SUBSCRIBER;
     const pair = this.opts.packetPair === true;
-    this.send({ type: 'Connect', playIncarnation: pair ? PACKET_PAIR.use : PACKET_PAIR.disabled, macToViewerRevision: 0x0004000b, viewerToMacRevision: 0x0003001c, subscriberName: `${product}; ${this.guid}; Host: ${this.url.host}`, extras: [] });
-    const connected = (await this.expect(['ReportConnectedEX'], 'ReportConnectedEX')) as Extract<MacMessage, { type: 'ReportConnectedEX' }>;
+    this.ctl.send({ type: 'Connect', playIncarnation: pair ? PACKET_PAIR.use : PACKET_PAIR.disabled, macToViewerRevision: 0x0004000b, viewerToMacRevision: 0x0003001c, subscriberName: `${product}; ${this.guid}; Host: ${this.url.host}`, extras: [] });
+    const connected = (await this.ctl.expect(['ReportConnectedEX'], 'ReportConnectedEX')) as Extract<MacMessage, { type: 'ReportConnectedEX' }>;
     this.authScheme = connected.authenPackage.toUpperCase();
     const wantPair = pair && connected.playIncarnation === PACKET_PAIR.use;
-    this.send({ type: 'FunnelInfo', playIncarnation: wantPair ? (this.transport === 'udp' ? PACKET_PAIR.udpHighEntropy : PACKET_PAIR.tcpHighEntropy) : PACKET_PAIR.disabled });
-    let funnel = (await this.expect(['ReportFunnelInfo'], 'ReportFunnelInfo')) as Extract<MacMessage, { type: 'ReportFunnelInfo' }>;
+    this.ctl.send({ type: 'FunnelInfo', playIncarnation: wantPair ? (this.transport === 'udp' ? PACKET_PAIR.udpHighEntropy : PACKET_PAIR.tcpHighEntropy) : PACKET_PAIR.disabled });
+    let funnel = (await this.ctl.expect(['ReportFunnelInfo'], 'ReportFunnelInfo')) as Extract<MacMessage, { type: 'ReportFunnelInfo' }>;
     let packetPairBps: number | undefined;
     if (funnel.playIncarnation === PACKET_PAIR.tcpHighEntropy) {
       // three replies: the gap between the first two measures the path
-      await this.expect(['ReportFunnelInfo'], 'second ReportFunnelInfo');
-      funnel = (await this.expect(['ReportFunnelInfo'], 'third ReportFunnelInfo')) as typeof funnel;
+      await this.ctl.expect(['ReportFunnelInfo'], 'second ReportFunnelInfo');
+      funnel = (await this.ctl.expect(['ReportFunnelInfo'], 'third ReportFunnelInfo')) as typeof funnel;
       const [a, b] = this.funnelPairs;
       if (a !== undefined && b !== undefined) packetPairBps = (512 * 8 * 1000) / Math.max(0.5, b - a);
     }
     const clientId = funnel.clientId;
-    const port = this.transport === 'udp' ? this.udp!.port : socket.localPort ?? 0;
-    this.send({ type: 'ConnectFunnel', playIncarnation: 0, maxBlockBytes: 0xffffffff, maxFunnelBytes: 0, maxBitRate: 0x00989680, funnelMode: 2, funnelName: formatFunnelName({ address: local, transport: this.transport === 'udp' ? 'UDP' : 'TCP', port }) });
-    const f = await this.expect(['ReportConnectedFunnel', 'ReportDisconnectedFunnel'], 'ReportConnectedFunnel');
+    const port = this.transport === 'udp' ? this.udp!.port : this.ctl.localPort;
+    this.ctl.send({ type: 'ConnectFunnel', playIncarnation: 0, maxBlockBytes: 0xffffffff, maxFunnelBytes: 0, maxBitRate: 0x00989680, funnelMode: 2, funnelName: formatFunnelName({ address: local, transport: this.transport === 'udp' ? 'UDP' : 'TCP', port }) });
+    const f = await this.ctl.expect(['ReportConnectedFunnel', 'ReportDisconnectedFunnel'], 'ReportConnectedFunnel');
     if (f.type === 'ReportDisconnectedFunnel') throw new MssError('unsupported', `MMS ${this.url.host}: the server refused ${this.transport.toUpperCase()} data (${hex32(f.hr)})`);
     const openFile = await this.openFile();
     if (openFile instanceof URL) return openFile;
@@ -473,9 +331,9 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
     const creds = this.opts.credentials ?? (this.url.username ? { user: decodeURIComponent(this.url.username), password: decodeURIComponent(this.url.password) } : undefined);
     const basic = creds ? Buffer.from(`${Buffer.from(`${creds.user}:${creds.password}`).toString('base64')}\0`, 'latin1') : undefined;
     // credentials go along at once only when the server said it authenticates with Basic
-    this.send({ type: 'OpenFile', playIncarnation: this.inc.nextPlay(), spare: 0, fileName, token: basic && this.authScheme === 'BASIC' ? basic : Buffer.alloc(0) });
+    this.ctl.send({ type: 'OpenFile', playIncarnation: this.inc.nextPlay(), spare: 0, fileName, token: basic && this.authScheme === 'BASIC' ? basic : Buffer.alloc(0) });
     for (let attempt = 0; ; attempt++) {
-      const m = await this.expect(['ReportOpenFile', 'SecurityChallenge', 'ReportRedirect'], 'ReportOpenFile');
+      const m = await this.ctl.expect(['ReportOpenFile', 'SecurityChallenge', 'ReportRedirect'], 'ReportOpenFile');
       if (m.type === 'ReportOpenFile') return m;
       if (m.type === 'ReportRedirect') return new URL(m.location);
       if (m.type !== 'SecurityChallenge') continue;
@@ -483,7 +341,7 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
       if (!basic || ntlm || attempt >= 1) {
         throw new MssError('unauthorized', `MMS ${this.url.host}${this.url.pathname}: the server asks for ${ntlm ? 'NTLM' : 'Basic'} credentials${basic && !ntlm ? ' and refused the ones given' : ''}`);
       }
-      this.send({ type: 'SecurityResponse', playIncarnation: m.playIncarnation, cookie: m.cookie, token: basic });
+      this.ctl.send({ type: 'SecurityResponse', playIncarnation: m.playIncarnation, cookie: m.cookie, token: basic });
     }
   }
 
@@ -495,8 +353,8 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
       this.headerIncarnation = this.inc.nextHeader();
       const headerDone = new Promise<void>((resolve) => (this.headerDone = resolve));
       this.phase = 'header';
-      this.send({ type: 'ReadBlock', openFileId: openFile.openFileId, fileBlockId: 0, offset: 0, length: 0x8000, flags: 0xffffffff, tEarliest: 0, tDeadline: 3600, playIncarnation: this.headerIncarnation, playSequence: 0 });
-      await this.expect(['ReportReadBlock'], 'ReportReadBlock');
+      this.ctl.send({ type: 'ReadBlock', openFileId: openFile.openFileId, fileBlockId: 0, offset: 0, length: 0x8000, flags: 0xffffffff, tEarliest: 0, tDeadline: 3600, playIncarnation: this.headerIncarnation, playSequence: 0 });
+      await this.ctl.expect(['ReportReadBlock'], 'ReportReadBlock');
       // UDP header timer (3.1.5.9.1): 1 s plus the header's transfer time at the content rate
       const waitMs = this.transport === 'udp' ? 1000 + Math.ceil((openFile.fileHeaderSize * 8 * 1000) / Math.max(1, openFile.fileBitRate)) : this.timeoutMs;
       let timer: NodeJS.Timeout | undefined;
@@ -508,7 +366,7 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
         return { bytes, header: parseHeaderObject(bytes, 0) };
       }
       this.header = null;
-      if (this.transport === 'udp') this.send({ type: 'CancelReadBlock', playIncarnation: this.headerIncarnation });
+      if (this.transport === 'udp') this.ctl.send({ type: 'CancelReadBlock', playIncarnation: this.headerIncarnation });
     }
     throw new MssError('timeout', `MMS ${this.url.host}${this.url.pathname}: the ASF header did not arrive${this.transport === 'udp' ? ' over UDP (a firewall or NAT may drop it)' : ''}`);
   }
@@ -519,13 +377,13 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
   private async play(pos: { startMs?: number; packetNumber?: number }): Promise<void> {
     const info = this.info!;
     this.phase = 'starting';
-    this.send({ type: 'StreamSwitch', entries: streamSwitchEntries(info.header, info.selectedStreams) });
+    this.ctl.send({ type: 'StreamSwitch', entries: streamSwitchEntries(info.header, info.selectedStreams) });
     const byPacket = pos.packetNumber !== undefined && !info.broadcast;
     this.playIncarnation = this.inc.nextPlay();
     this.mediaIncarnations = new Set([this.playIncarnation]);
     this.udp?.restart();
     const link = this.opts.maxBitrate ?? (info.packetPairBps ? Math.round(info.packetPairBps) : 0);
-    this.send({
+    this.ctl.send({
       type: 'StartPlaying',
       openFileId: info.openFile.openFileId,
       position: byPacket ? POSITION_UNSET : Math.max(0, (pos.startMs ?? 0) / 1000),
@@ -535,8 +393,8 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
       playIncarnation: this.playIncarnation,
       accel: Number.parseInt(info.serverVersion, 10) >= 9 ? { bandwidth: 0, durationMs: 0, linkBandwidth: Math.min(0xffffffff, link) } : undefined,
     });
-    await this.expect(['ReportStreamSwitch'], 'ReportStreamSwitch');
-    await this.expect(['ReportStartedPlaying'], 'ReportStartedPlaying');
+    await this.ctl.expect(['ReportStreamSwitch'], 'ReportStreamSwitch');
+    await this.ctl.expect(['ReportStartedPlaying'], 'ReportStartedPlaying');
   }
 
   private onEndOfStream(hr: number): void {
@@ -545,10 +403,15 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
       return;
     }
     this.finished = true;
-    this.udp?.drain();
-    this.emitHeader();
-    this.emit('end', hr);
-    this.linger();
+    const finish = () => {
+      this.udp?.drain();
+      this.emitHeader();
+      this.emit('end', hr);
+      this.linger();
+    };
+    // over UDP the last datagrams may still be on their way when the end arrives on TCP
+    if (this.udp) setTimeout(finish, Math.min(300, this.opts.reorderMs ?? 400));
+    else finish();
   }
 
   private onStreamChange(m: Extract<MacMessage, { type: 'ReportStreamChange' }>): void {
@@ -561,14 +424,14 @@ export class MmsStream extends EventEmitter<MmsStreamEvents> {
       return;
     }
     this.headerIncarnation = this.inc.nextHeader();
-    this.send({ type: 'ReadBlock', openFileId: this.info!.openFile.openFileId, fileBlockId: 0, offset: 0, length: 0x8000, flags: 0xffffffff, tEarliest: 0, tDeadline: 3600, playIncarnation: this.headerIncarnation, playSequence: 0 });
+    this.ctl.send({ type: 'ReadBlock', openFileId: this.info!.openFile.openFileId, fileBlockId: 0, offset: 0, length: 0x8000, flags: 0xffffffff, tEarliest: 0, tDeadline: 3600, playIncarnation: this.headerIncarnation, playSequence: 0 });
   }
 
   /** UDP after a playlist change: select streams of the new entry and start it */
   private async restartAfterChange(): Promise<void> {
     const info = this.info!;
     this.info = { ...info, selectedStreams: chooseStreams(info.header, this.opts.streams?.filter((n) => info.header.streams.some((s) => s.number === n)), this.opts.maxBitrate, this.url) };
-    this.inbox = this.inbox.filter((m) => m.type !== 'ReportReadBlock');
+    this.ctl.drop('ReportReadBlock');
     await this.play({ startMs: 0 });
   }
 }
