@@ -6,6 +6,7 @@
  * the player's CLIENT_LOG.
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import { MssError } from '../../core/errors.js';
 import { formatW3cLine } from '../wmlog/codec.js';
 import { checkAccess } from '../shared/preamble.js';
 import { UdpSink } from '../shared/udp-sink.js';
@@ -80,13 +81,16 @@ export function onConnectFunnel(c: MmsConnection, m: Msg<'ConnectFunnel'>): void
   c.state = 'open';
 }
 
-/** the raw (percent-encoded) request path of a fileName, which the spec sends unencoded (VLC may send it encoded) */
+/**
+ * The raw (percent-encoded) request path of a fileName, which the spec sends unencoded; %XX sequences already there
+ * are kept (VLC may send the path as it appears in the URL). MssError('malformed') for text no URL can hold.
+ */
 export function rawPathOf(fileName: string): string {
   const path = fileName.replace(/^\/+/, '');
   try {
     return '/' + path.split(/(%[0-9A-Fa-f]{2})/).map((part, i) => (i % 2 === 1 ? part : encodeURI(part))).join('');
   } catch {
-    return '/' + Buffer.from(path, 'utf8').toString('latin1').replace(/[^\x21-\x7e]/g, '_');
+    throw new MssError('malformed', `OpenFile: the fileName ${JSON.stringify(path.slice(0, 80))} is not valid Unicode`);
   }
 }
 
@@ -104,8 +108,8 @@ function openRefusal(c: MmsConnection, hr: number, status: number, playIncarnati
 
 export async function onOpenFile(c: MmsConnection, m: Msg<'OpenFile'>): Promise<void> {
   if (c.state !== 'open') return openRefusal(c, HRESULT.invalidRequest, 400, m.playIncarnation, `OpenFile in state ${c.state}`);
-  c.url = rawPathOf(m.fileName);
   try {
+    c.url = rawPathOf(m.fileName);
     c.target = await c.ctx.resolver.resolve(c.url);
   } catch (err) {
     const r = refusalOf(err);
@@ -172,7 +176,7 @@ async function admit(c: MmsConnection, playIncarnation: number, authorization: s
 /** a datagram sink to the player for what goes out of a play (header pieces, packet-pair) */
 export function datagramSink(c: MmsConnection): UdpSink {
   const f = c.funnel;
-  if (!f || f.transport !== 'udp' || !c.ctx.udp) throw new Error('no UDP funnel');
+  if (!f || f.transport !== 'udp' || !c.ctx.udp) throw new MssError('internal', 'MMS: a datagram sink without a UDP funnel');
   return new UdpSink({ socket: c.ctx.udp, address: c.remote, port: f.port });
 }
 
