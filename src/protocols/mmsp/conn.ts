@@ -78,7 +78,6 @@ export class MmsConnection {
   readonly connectedAt = Date.now();
   /** TableEntry: the last request (not counting pongs), for the idle timeout */
   lastSeen = Date.now();
-  private lastReceivedAt = Date.now();
   private lastMessageSentAt = 0;
   private seq = 0;
   private readonly reader: MmsStreamReader;
@@ -158,7 +157,6 @@ export class MmsConnection {
 
   private onBytes(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    this.lastReceivedAt = Date.now();
     let packets;
     try {
       packets = this.reader.push(chunk);
@@ -240,11 +238,14 @@ export class MmsConnection {
 
   // -- timers (from the server's sweep) --------------------------------------------------------------------------
 
-  /** KeepAlive (3.2.2): a Ping when we sent the last message keepAliveMs ago and heard nothing since */
+  /**
+   * KeepAlive (3.2.2): a Ping when the last message went out keepAliveMs ago. Unlike the spec's timer it also runs
+   * after a Pong, so an idle session keeps its connection busy (the listener's idle timeout closes silent sockets)
+   * until the session's own Idle-Timeout, which counts requests only.
+   */
   sweep(now: number): void {
     if (this.state === 'closed' || this.state === 'connect' || this.starting) return;
-    // (>=: a reply goes out in the same millisecond as the request it answers)
-    if (this.lastMessageSentAt >= this.lastReceivedAt && this.lastMessageSentAt > 0 && now - this.lastMessageSentAt >= this.ctx.config.keepAliveMs) this.send({ type: 'Ping', param1: 0, param2: 0 });
+    if (this.lastMessageSentAt > 0 && now - this.lastMessageSentAt >= this.ctx.config.keepAliveMs) this.send({ type: 'Ping', param1: 0, param2: 0 });
   }
 
   // -- the end ---------------------------------------------------------------------------------------------------
