@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openAsfFile, packetKeyFrameStreams } from '../../src/asf/index.js';
+import { openAsfFile, packetKeyFrameStreams, parseDataPacket } from '../../src/asf/index.js';
 import { encodeResendRequest, type MmsDataPacket } from '../../src/protocols/mmsp/codec.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
@@ -151,4 +151,38 @@ test('UDP data goes to the control connection\'s address whatever funnelName say
   await sleep(500);
   const copies = c.received.filter((r) => isData(r) && r.from === 'udp' && r.raw.equals(wanted.raw)).length;
   t.is(copies, 2, 'the original and the one resend only');
+});
+
+test('a StreamSwitch while streaming changes what a live player gets: the video turned off, only audio follows', async (t) => {
+  const file = await openAsfFile(av20);
+  t.teardown(() => file.close());
+  const video = file.layout.header.streams.find((s) => s.type === 'video')!.number;
+  const audio = file.layout.header.streams.find((s) => s.type === 'audio')!.number;
+  const c = await raw(t);
+  await c.open('live');
+  await c.header(2);
+  c.streamAll(4);
+  await c.message('ReportStartedPlaying');
+  // only the change: the video stream off (thinning level 2)
+  c.send({ type: 'StreamSwitch', entries: [{ source: 0xffff, destination: video, thinning: 2 }] });
+  t.is((await c.message('ReportStreamSwitch')).hr, 0);
+  const from = c.received.length;
+  for (let i = 0; i < 20; i++) await c.next((r): r is { from: 'tcp'; data: MmsDataPacket; raw: Buffer } => isData(r) && r.data.incarnation === 4, 'media after the switch');
+  const after = c.received.slice(from).filter(isData).map((r) => r.data);
+  const streams = new Set(after.flatMap((d) => parseDataPacket(Buffer.concat([d.payload, Buffer.alloc(file.layout.packetSize - d.payload.length)]), file.layout.packetSize).payloads.map((p) => p.streamNumber)));
+  t.deepEqual([...streams], [audio]);
+});
+
+test('a broadcast whose header changed between ReadBlock and StartPlaying starts with a stream change', async (t) => {
+  const c = await raw(t);
+  await c.open('show');
+  await c.header(2);
+  await sleep(3500); // the 3 s playlist entry ends: a new header
+  c.streamAll(4);
+  t.is((await c.message('ReportStartedPlaying')).hr, 0);
+  t.is((await c.message('ReportEndOfStream')).hr, 1);
+  const change = await c.message('ReportStreamChange');
+  const header = await c.header(0xff);
+  t.is(header.length, change.headerSize);
+  await c.next((r): r is { from: 'tcp'; data: MmsDataPacket; raw: Buffer } => isData(r) && r.data.incarnation === 0xff, 'media of the new entry');
 });
