@@ -15,7 +15,7 @@ export class MmspModule implements AppModule {
   private readonly log: Logger;
   private state: 'stopped' | 'running' | 'disabled' | 'failed' = 'stopped';
 
-  constructor(private readonly ctx: AppContext) {
+  constructor(ctx: AppContext) {
     this.log = ctx.log.child('mmsp');
     const media = ctx.modules.get('media') as MediaServerModule | undefined;
     if (!ctx.config.mmsp.enabled || !media) {

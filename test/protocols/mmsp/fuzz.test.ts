@@ -144,7 +144,7 @@ test(`fuzz: decodeTcpMessage + decodeMac on ${N} mutated server packets`, (t) =>
 test(`fuzz: the stream reader on ${N} mutated, randomly split streams (both sides)`, (t) => {
   const data = [buildMmsDataPacket(Buffer.alloc(64, 1), 0, 2, 0x0c), buildMmsDataPacket(Buffer.alloc(200, 2), 5, 4, 1)];
   const all = [...VIEWER_PACKETS, ...MAC_PACKETS, ...data];
-  fuzz(t, 'stream', (i, rnd) => {
+  fuzz(t, 'stream', (_i, rnd) => {
     const parts = Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => all[Math.floor(rnd() * all.length)]!);
     return mutate(Buffer.concat(parts), rnd);
   }, (b) => {
