@@ -1,13 +1,15 @@
 /**
- * WMSP live fan-out benchmark: N live players of a ~500 kbps WMV2 stream over loopback, against `mss serve`
- * and, side by side, VLC 3's mmsh stream output on the same file with the same clients.
+ * Live fan-out benchmark: N live players of a ~500 kbps WMV2 stream over loopback, against `mss serve` over WMSP
+ * (mmsh) and over MMS/TCP (mmst, `mss-mms`), and, side by side, VLC 3's mmsh stream output on the same file with
+ * the same clients.
  *
- *   npx tsx scripts/bench/wmsp-fanout.ts [--players 50,500,2000] [--seconds 30] [--servers mss,vlc]
+ *   npx tsx scripts/bench/wmsp-fanout.ts [--players 50,500,2000] [--seconds 30] [--servers mss,mss-mms,vlc]
  *                                        [--settle 5] [--ttff-samples 3] [--concurrency 100]
  *                                        [--profile] [--node-flags '--max-semi-space-size=4'] [--mss-entry dist/src/cli/main.js]
  *
  * For every server and player count a fresh server process is started; the load generator
- * (scripts/bench/lib/wmsp-load.ts, one process of raw-TCP players sending ffmpeg's exact requests) ramps
+ * (scripts/bench/lib/wmsp-load.ts, one process of raw-TCP players sending ffmpeg's exact requests; its MMS
+ * players are in lib/mmsp-load.ts) ramps
  * the players up, lets them settle, then measures a window of --seconds. Reported per run:
  *   - bytes delivered in the window (sum over players) and the aggregate rate;
  *   - server CPU seconds in the window (/proc/<pid>/stat utime+stime) and CPU seconds per GB (1e9 bytes);
@@ -41,7 +43,7 @@ const LOAD_SCRIPT = path.join(root, 'scripts/bench/lib/wmsp-load.ts');
 interface Args {
   players: number[];
   seconds: number;
-  servers: Array<'mss' | 'vlc'>;
+  servers: Array<ServerKind>;
   settle: number;
   ttffSamples: number;
   concurrency: number;
@@ -60,7 +62,7 @@ function launchFlags(): string[] {
 }
 
 function parseCli(argv: string[]): Args {
-  const a: Args = { players: [50, 500, 2000], seconds: 30, servers: ['mss', 'vlc'], settle: 5, ttffSamples: 3, concurrency: 100, profile: false, nodeFlags: launchFlags() };
+  const a: Args = { players: [50, 500, 2000], seconds: 30, servers: ['mss', 'mss-mms', 'vlc'], settle: 5, ttffSamples: 3, concurrency: 100, profile: false, nodeFlags: launchFlags() };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -79,7 +81,7 @@ function parseCli(argv: string[]): Args {
         break;
       case '--servers':
         a.servers = need().split(',').map((s) => s.trim()) as Args['servers'];
-        if (a.servers.some((s) => s !== 'mss' && s !== 'vlc')) throw new Error('--servers takes mss and/or vlc');
+        if (a.servers.some((s) => s !== 'mss' && s !== 'vlc' && s !== 'mss-mms')) throw new Error('--servers takes mss, mss-mms and/or vlc');
         break;
       case '--settle':
         a.settle = Number(need());
@@ -117,8 +119,13 @@ function parseCli(argv: string[]): Args {
 // ---------------------------------------------------------------------------------------------------------
 // media and servers
 
+/** mss over WMSP, mss over MMS/TCP, VLC's mmsh output */
+type ServerKind = 'mss' | 'mss-mms' | 'vlc';
+
 interface ServerHandle {
-  kind: 'mss' | 'vlc';
+  kind: ServerKind;
+  /** what the load players speak and the TTFF probe's URL scheme */
+  protocol: 'wmsp' | 'mmsp';
   child: ChildProcess;
   pid: number;
   port: number;
@@ -132,9 +139,10 @@ let mssEntry: MssEntry | undefined;
 let extraNodeFlags: string[] = [];
 let mssEntryOverride: string | undefined;
 
-async function startMss(media: Media, tag: string, profile = false): Promise<ServerHandle> {
+async function startMss(media: Media, tag: string, profile = false, mms = false): Promise<ServerHandle> {
   const entry = (mssEntry = await prepareMss(mssEntryOverride));
   const port = await freePort();
+  const mmsPort = mms ? await freePort() : 0;
   const dir = path.join(benchDir, 'run', `mss-${tag}`);
   mkdirSync(dir, { recursive: true });
   const configFile = path.join(dir, 'config.json');
@@ -145,6 +153,8 @@ async function startMss(media: Media, tag: string, profile = false): Promise<Ser
         dataDir: path.join(dir, 'var'),
         // every player of the load client comes from 127.0.0.1: no per-address cap, room for 10,000+
         http: { host: '127.0.0.1', port, maxConnections: 30000, maxConnectionsPerAddress: 0 },
+        // MMS listens only in the mss-mms runs (on its own free port; UDP gets the same number)
+        mmsp: mms ? { host: '127.0.0.1', port: mmsPort, maxConnections: 30000, maxConnectionsPerAddress: 0 } : { enabled: false },
         server: {
           maxPlayers: 30000,
           publishingPoints: [{ name: 'live', type: 'broadcast', source: { type: 'file', path: media.file, loop: true }, start: 'boot' }],
@@ -162,12 +172,12 @@ async function startMss(media: Media, tag: string, profile = false): Promise<Ser
   const child = spawn(entry.cmd, [...nodeFlags, ...entry.args, '--config', configFile], { cwd: root, stdio: ['ignore', out, out] });
   closeSync(out);
   try {
-    await waitForPort(port, child, 30_000);
+    await waitForPort(mms ? mmsPort : port, child, 30_000);
   } catch (err) {
     await stopChild(child);
     throw new Error(`mss serve ${(err as Error).message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
   }
-  return { kind: 'mss', child, pid: child.pid!, port, path: '/live', logFile, profileDir };
+  return { kind: mms ? 'mss-mms' : 'mss', protocol: mms ? 'mmsp' : 'wmsp', child, pid: child.pid!, port: mms ? mmsPort : port, path: '/live', logFile, profileDir };
 }
 
 function ensureVlc(): void {
@@ -209,10 +219,10 @@ async function startVlc(media: Media, tag: string): Promise<ServerHandle> {
     await stopChild(child);
     throw new Error(`vlc ${(err as Error).message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
   }
-  return { kind: 'vlc', child, pid: child.pid!, port, path: '/', logFile };
+  return { kind: 'vlc', protocol: 'wmsp', child, pid: child.pid!, port, path: '/', logFile };
 }
 
-const startServer = (kind: 'mss' | 'vlc', media: Media, tag: string, profile = false) => (kind === 'mss' ? startMss(media, tag, profile) : startVlc(media, tag));
+const startServer = (kind: ServerKind, media: Media, tag: string, profile = false) => (kind === 'vlc' ? startVlc(media, tag) : startMss(media, tag, profile, kind === 'mss-mms'));
 
 // ---------------------------------------------------------------------------------------------------------
 // measurements
@@ -234,7 +244,7 @@ interface LoadRun {
 }
 
 async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'port' | 'path'>, ttffMidWindow: boolean): Promise<LoadRun> {
-  const full: LoadOptions = { host: '127.0.0.1', port: server.port, path: server.path, ...opts };
+  const full: LoadOptions = { protocol: server.protocol, host: '127.0.0.1', port: server.port, path: server.path, ...opts };
   const child = spawn(process.execPath, ['--import', 'tsx', LOAD_SCRIPT, JSON.stringify(full)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let cpuServer0 = 0;
   let sysServer0 = 0;
@@ -294,9 +304,9 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
   return { result, serverCpu, serverSys, rssWindowEndMB, rssAnonMB, rssFileMB, threads, loadCpuProc, ttffUnderLoadMs: t?.ms ?? null, ttffUnderLoadError: t?.error };
 }
 
-/** Wall time of `ffmpeg -i mmsh://... -frames:v 1 -f null -` (connect, header, first decoded video frame). */
+/** Wall time of `ffmpeg -i mmsh://... (or mmst://) -frames:v 1 -f null -` (connect, header, first decoded video frame). */
 async function timeToFirstFrame(server: ServerHandle): Promise<{ ms: number | null; error?: string; warnings?: number; firstWarning?: string }> {
-  const url = `mmsh://127.0.0.1:${server.port}${server.path}`;
+  const url = `${server.protocol === 'mmsp' ? 'mmst' : 'mmsh'}://127.0.0.1:${server.port}${server.path}`;
   const r = await run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-i', url, '-frames:v', '1', '-f', 'null', '-'], { timeoutMs: 60_000 });
   if (r.code !== 0) return { ms: null, error: r.stderr.trim().split('\n').slice(-2).join(' | ') };
   const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
@@ -356,7 +366,7 @@ async function main(): Promise<void> {
       for (const n of args.players) rows.push({ server: kind, players: n, note: `did not start: ${(err as Error).message.split('\n')[0]}` });
       continue;
     }
-    const how = kind === 'mss' ? `${mssEntry?.how}${extraNodeFlags.length ? ` ${extraNodeFlags.join(' ')}` : ''}` : `cvlc (vlc-bin ${(await run('dpkg-query', ['-W', '-f', '${Version}', 'vlc-bin'])).stdout.trim() || '?'})`;
+    const how = kind !== 'vlc' ? `${mssEntry?.how}${extraNodeFlags.length ? ` ${extraNodeFlags.join(' ')}` : ''}` : `cvlc (vlc-bin ${(await run('dpkg-query', ['-W', '-f', '${Version}', 'vlc-bin'])).stdout.trim() || '?'})`;
     process.stderr.write(`${kind}: started pid ${server.pid} port ${server.port} via ${how}\n`);
     try {
       await sleep(6000); // let the live source run so a join sees a steady stream (and a full Fast Start ring)
@@ -475,7 +485,7 @@ async function main(): Promise<void> {
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padStart(widths[i]!)).join(' | ') + ' |';
   const out: string[] = [];
-  out.push(`\nWMSP live fan-out: ${(media.bitrate / 1000).toFixed(0)} kb/s WMV2+WMA2 over loopback, ${args.seconds} s window after ${args.settle} s settle; ${process.platform} ${execFileSync('nproc').toString().trim()} cores, node ${process.version}`);
+  out.push(`\nLive fan-out (mss = WMSP/mmsh, mss-mms = MMS/TCP mmst, vlc = VLC mmsh): ${(media.bitrate / 1000).toFixed(0)} kb/s WMV2+WMA2 over loopback, ${args.seconds} s window after ${args.settle} s settle; ${process.platform} ${execFileSync('nproc').toString().trim()} cores, node ${process.version}`);
   out.push(line(header));
   out.push('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const row of table) out.push(line(row));
@@ -507,6 +517,13 @@ async function main(): Promise<void> {
       if (v?.cpuPerGB !== undefined && r.cpuPerGB !== undefined) {
         out.push(`target CPU/GB below VLC at ${r.players}: ${r.cpuPerGB < v.cpuPerGB ? 'MET' : 'MISSED'} (mss ${r.cpuPerGB.toFixed(2)} vs vlc ${v.cpuPerGB.toFixed(2)} CPU s/GB)`);
       }
+    }
+  }
+  // MMS/TCP beside WMSP: the same fan-out, another framing
+  for (const r of rows.filter((x) => x.server === 'mss-mms')) {
+    const w = ours.find((x) => x.players === r.players);
+    if (w && r.cpuPerGB !== undefined && w.cpuPerGB !== undefined) {
+      out.push(`MMS/TCP vs WMSP at ${r.players}: ${fmt(r.cpuPerGB, 2)} vs ${fmt(w.cpuPerGB, 2)} CPU s/GB, peak RSS ${fmt(r.peakRssMB)} vs ${fmt(w.peakRssMB)} MB, starved ${r.starved} vs ${w.starved}`);
     }
   }
   if (profiles.length) out.push('', 'CPU profiles (node --cpu-prof):', ...profiles);

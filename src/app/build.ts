@@ -12,6 +12,7 @@ import { EncoderServeModule } from './encoder-serve.js';
 import { MediaServerModule } from './media-server.js';
 import { MsbdModule } from './msbd-module.js';
 import { ProxyModule } from './proxy-module.js';
+import { MmspModule } from './mmsp-module.js';
 import { LogsModule } from '../logs/module.js';
 import { DeviceAgent } from '../device/agent.js';
 import { EncoderModule } from '../encoder/module.js';
@@ -32,6 +33,7 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   (ctx) => new MsbdModule(ctx),
   // encoder.servePort: the encoder's stream on a listener of its own (off unless configured)
   (ctx) => new EncoderServeModule(ctx),
+  (ctx) => new MmspModule(ctx),
   (ctx) => EncoderModule.fromContext(ctx),
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
   // it stays off when mqtt.url is empty

@@ -17,6 +17,7 @@ import { selectBoard, type BoardChoice } from '../../board/detect.js';
 import { applyBoardDefaults, boardConfigDefaults } from '../../board/overlay.js';
 import { msbdSchema, type MsbdConfig } from './sections/msbd.js';
 import { apiSchema, type ApiConfig } from './sections/api.js';
+import { mmspSchema, type MmspConfig } from './sections/mmsp.js';
 
 export type { ConfigIssue } from './schema.js';
 export type * from './sections/server.js';
@@ -29,6 +30,7 @@ export type { WatchdogConfig } from './sections/watchdog.js';
 export type { MsbdConfig } from './sections/msbd.js';
 export type { ApiConfig } from './sections/api.js';
 export type { ProxyConfig, ProxyCacheConfig, ProxyForwardConfig, OriginCredentials } from './sections/proxy.js';
+export type { MmspConfig } from './sections/mmsp.js';
 
 /** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
 export const CONFIG_VERSION = 1;
@@ -45,6 +47,7 @@ export interface MssConfig extends GeneralConfig {
   msbd: MsbdConfig;
   api: ApiConfig;
   proxy: ProxyConfig;
+  mmsp: MmspConfig;
 }
 
 export const configSchema: Schema = {
@@ -63,6 +66,7 @@ export const configSchema: Schema = {
     msbd: msbdSchema,
     api: apiSchema,
     proxy: proxySchema,
+    mmsp: mmspSchema,
   },
 };
 

@@ -29,9 +29,10 @@ export interface LogEntry {
 
 export type NewLogEntry = Omit<LogEntry, 'id'>;
 
-/** `protocol` values of MS-WMLOG: http for WMSP, rtsp, asfm for multicast */
+/** `protocol` values of MS-WMLOG: http for WMSP, mms for MMSP, rtsp, asfm for multicast */
 function wmlogProtocol(p: string): string {
   if (p === 'wmsp' || p === 'http') return 'http';
+  if (p === 'mmsp') return 'mms';
   if (p === 'msb') return 'asfm';
   return p;
 }

@@ -110,6 +110,8 @@ export interface JoinOptions {
   remote?: string;
   /** join at the live edge without a Fast Start burst (a multicast sender, a relay to another server) */
   liveEdge?: boolean;
+  /** false: the protocol already sent this header (MMS ReadBlock); later headers (stream changes) still go out */
+  sendHeader?: boolean;
 }
 
 type PlayerState = 'catchup' | 'live' | 'closed';
@@ -298,8 +300,9 @@ export class LiveFanout implements PacedTask {
   // -- player side ------------------------------------------------------------------------------------------------
 
   /**
-   * Adds a player: it gets the current header frames, then the ring from the last key frame of every selected
-   * video stream (at its accel rate), then the live packets. Requires a header (check `active` first).
+   * Adds a player: it gets the current header frames (unless sendHeader is false), then the ring from the last key
+   * frame of every selected video stream (at its accel rate), then the live packets. Requires a header (check
+   * `active` first).
    */
   join(opts: JoinOptions): PlayHandle {
     const group = this.groupFor(opts.framer, opts.streams ?? null, opts.liveEdge ? 'edge' : 'fast-start');
@@ -312,7 +315,7 @@ export class LiveFanout implements PacedTask {
       opts.sink.end();
       return p;
     }
-    for (const f of this.headerFramesFor(opts.framer)) this.write(p, f);
+    if (opts.sendHeader !== false) for (const f of this.headerFramesFor(opts.framer)) this.write(p, f);
     p.cursor = opts.liveEdge ? this.liveEdge() : Math.max(this.fastStartPosition(group.streams), group.firstLocationId);
     if (opts.liveEdge) p.sentFirst = true;
     p.catchupStart = PacingScheduler.now();

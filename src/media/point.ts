@@ -391,7 +391,7 @@ export class PublishingPoint {
     const slot = this.addSlot(who, bitrate, opts);
     const ch = this.ensureChannel();
     const relay = opts.role === 'relay';
-    const handle = ch.fanout.join({ sink, framer, streams, accel: relay ? undefined : opts.accel, maxBandwidth: this.config.maxPlayerBandwidth || opts.maxBandwidth, remote: who.remote, liveEdge: relay });
+    const handle = ch.fanout.join({ sink, framer, streams, accel: relay ? undefined : opts.accel, maxBandwidth: this.config.maxPlayerBandwidth || opts.maxBandwidth, remote: who.remote, liveEdge: relay, sendHeader: opts.sendHeader });
     slot.handle = handle;
     void handle.ended.then((stats) => this.ended(slot, release, stats));
     return handle;

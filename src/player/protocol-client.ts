@@ -1,8 +1,8 @@
 /**
  * One client interface per streaming protocol, and the rollover between them. Every protocol delivers the
  * same thing (an ASF header, then fixed-size ASF data packets), so the player, its sinks and its log report
- * do not know which protocol is in use. WMSP (mmsh://, http://) is registered today; RTSP and MMSP register
- * here when they land, and `mms://` then rolls over between them in Windows Media Player's order.
+ * do not know which protocol is in use. WMSP (mmsh://, http://) and MMS (mmsu://, mmst://) are registered; RTSP
+ * registers here when it lands, and `mms://` rolls over between them in ROLLOVER_ORDER.
  */
 import type { EventEmitter } from 'node:events';
 import { MssError, toMssError } from '../core/errors.js';
@@ -82,7 +82,7 @@ export interface PlaySession extends EventEmitter<PlaySessionEvents> {
 }
 
 export interface ProtocolClient {
-  /** wmsp, rtsp, mmsp */
+  /** wmsp, rtsp, mmsu, mmst: names ROLLOVER_ORDER knows */
   readonly name: string;
   /** URL schemes this client plays directly (with the colon: 'mmsh:') */
   readonly schemes: readonly string[];
@@ -91,8 +91,11 @@ export interface ProtocolClient {
   open(url: URL, opts: PlayOpenOptions): PlaySession;
 }
 
-/** Windows Media Player's rollover order for mms:// URLs: RTSP, then HTTP (WMSP), then MMS. */
-const ROLLOVER_ORDER = ['rtsp', 'wmsp', 'mmsp'];
+/**
+ * The rollover order for mms:// URLs: MMS with UDP data, MMS over TCP (as Windows Media Player 6.4 to XP tried
+ * them), then RTSP and HTTP (WMSP) where those are registered.
+ */
+const ROLLOVER_ORDER = ['mmsu', 'mmst', 'rtsp', 'wmsp'];
 
 export class ProtocolRegistry {
   private readonly clients: ProtocolClient[] = [];

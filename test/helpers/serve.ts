@@ -42,6 +42,10 @@ export interface RunningServe {
   mmsh(pathname: string): string;
   /** http:// URL of a path on this server */
   http(pathname: string): string;
+  /** the MMS listener's port (waits for it to listen; MMS is on unless the config turns it off) */
+  mmsPort(): Promise<number>;
+  /** mmst:// (or mmsu://, mms://) URL of a path on this server's MMS port */
+  mms(pathname: string, scheme?: 'mmst' | 'mmsu' | 'mms'): Promise<string>;
   dataDir: string;
   configFile: string | null;
   child: ChildProcess;
@@ -73,9 +77,12 @@ export async function startServe(opts: ServeOptions = {}): Promise<RunningServe>
   if (opts.embeddedDefaults) {
     env.MSS_HTTP_PORT ??= '0';
     env.MSS_HTTP_HOST ??= '127.0.0.1';
+    env.MSS_MMSP_PORT ??= '0';
+    env.MSS_MMSP_HOST ??= '127.0.0.1';
     env.MSS_DATA_DIR ??= dataDir;
   } else {
-    const doc = merge({ dataDir, http: { host: '127.0.0.1', port: 0 } }, opts.config ?? {});
+    // every listener on loopback and a free port (parallel test servers never collide on 8080 or 1755)
+    const doc = merge({ dataDir, http: { host: '127.0.0.1', port: 0 }, mmsp: { host: '127.0.0.1', port: 0 } }, opts.config ?? {});
     configFile = path.join(dir, 'config.json');
     await writeFile(configFile, JSON.stringify(doc, null, 2));
     args.push('--config', configFile);
@@ -162,11 +169,14 @@ export async function startServe(opts: ServeOptions = {}): Promise<RunningServe>
   });
   const port = Number(listening.port);
   const url = `http://127.0.0.1:${port}`;
+  const mmsPort = async () => Number((await waitForLog((l) => l.event === 'mmsp.started')).port);
   return {
     url,
     port,
     mmsh: (p) => `mmsh://127.0.0.1:${port}${p.startsWith('/') ? p : '/' + p}`,
     http: (p) => `${url}${p.startsWith('/') ? p : '/' + p}`,
+    mmsPort,
+    mms: async (p, scheme = 'mmst') => `${scheme}://127.0.0.1:${await mmsPort()}${p.startsWith('/') ? p : '/' + p}`,
     dataDir,
     configFile,
     child,

@@ -149,6 +149,16 @@ test('a new header sends $C and the new header to players; the end sends $E and 
   t.is((await handle.ended).endReason, 'finished');
 });
 
+test('a join with sendHeader false gets no header first, but the header of a later stream change', async (t) => {
+  const { packets, layout, header, fanout } = await liveFanout(t);
+  fanout.push(packets[0]);
+  const sink = new MemorySink();
+  fanout.join({ sink, framer, sendHeader: false });
+  t.false(sink.writes.some((b) => b.toString('latin1', 0, 1) === 'H'), 'the protocol sent the header already');
+  fanout.setHeader(header, layout);
+  t.deepEqual(sink.writes.slice(-2).map((b) => b.toString('latin1', 0, 1)), ['C', 'H']);
+});
+
 test('players selecting a subset of streams get filtered packets, framed once per selection', async (t) => {
   const { packets, layout, fanout } = await liveFanout(t);
   const audio = layout.allStreams.find((s) => !layout.videoStreams.includes(s))!;

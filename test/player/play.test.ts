@@ -156,7 +156,7 @@ test('mms:// rolls over to the protocols this build has; an unknown scheme says 
   t.is(run.events.find((e) => e.event === 'playing')?.protocol, 'wmsp');
   const bad = await play(['rtsp://127.0.0.1:1/x', '--quiet']);
   t.is(bad.code, 1);
-  t.regex(bad.stderr, /no protocol client plays rtsp:\/\/ URLs \(this build plays mms:, mmsh:, http:\)/);
+  t.regex(bad.stderr, /no protocol client plays rtsp:\/\/ URLs \(this build plays mms:, mmsh:, http:, mmsu:, mmst:\)/);
   const dead = await play(['mms://127.0.0.1:1/x', '--quiet', '--reconnect', '0']);
   t.is(dead.code, 1);
   t.regex(dead.stderr, /cannot play mms:\/\/127\.0\.0\.1:1\/x.*wmsp mmsh:\/\/127\.0\.0\.1:1\/x/);

@@ -81,14 +81,15 @@ function fakeClient(name: string, schemes: string[], outcome: 'ok' | MssError): 
   };
 }
 
-test('mms:// rolls over in WMP order (RTSP, then WMSP, then MMS) and names every protocol tried', async (t) => {
+test('mms:// rolls over in order (MMS over UDP, MMS over TCP, RTSP, then WMSP) and names every protocol tried', async (t) => {
   const reg = new ProtocolRegistry()
-    .register(fakeClient('mmsp', ['mmst:'], new MssError('unavailable', 'refused')))
+    .register(fakeClient('mmst', ['mmst:'], new MssError('unavailable', 'refused')))
     .register(fakeClient('wmsp', ['mmsh:'], new MssError('not-found', 'HTTP 404')))
+    .register(fakeClient('mmsu', ['mmsu:'], new MssError('timeout', 'no UDP')))
     .register(fakeClient('rtsp', ['rtsp:'], new MssError('unavailable', 'no RTSP here')));
-  t.deepEqual(reg.candidates(new URL('mms://h/x')).map((c) => c.client.name), ['rtsp', 'wmsp', 'mmsp']);
+  t.deepEqual(reg.candidates(new URL('mms://h/x')).map((c) => c.client.name), ['mmsu', 'mmst', 'rtsp', 'wmsp']);
   const err = await t.throwsAsync(openWithRollover(reg, new URL('mms://h/x'), {}));
-  t.regex(err!.message, /tried rtsp rtsp:\/\/h\/x \(no RTSP here\); wmsp wmsp:\/\/h\/x \(HTTP 404\); mmsp mmsp:\/\/h\/x \(refused\)/);
+  t.regex(err!.message, /tried mmsu mmsu:\/\/h\/x \(no UDP\); mmst mmst:\/\/h\/x \(refused\); rtsp rtsp:\/\/h\/x \(no RTSP here\); wmsp wmsp:\/\/h\/x \(HTTP 404\)/);
   const ok = new ProtocolRegistry().register(fakeClient('rtsp', ['rtsp:'], new MssError('unavailable', 'x'))).register(fakeClient('wmsp', ['mmsh:'], 'ok'));
   t.truthy(await openWithRollover(ok, new URL('mms://h/x'), {}));
   const denied = new ProtocolRegistry().register(fakeClient('rtsp', ['rtsp:'], new MssError('unauthorized', '401'))).register(fakeClient('wmsp', ['mmsh:'], 'ok'));

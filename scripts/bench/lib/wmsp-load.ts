@@ -15,8 +15,11 @@
  */
 import net from 'node:net';
 import { WmspFrameParser } from '../../../src/protocols/wmsp/codec.js';
+import { MmsPlayer } from './mmsp-load.js';
 
 export interface LoadOptions {
+  /** wmsp (default): ffmpeg's mmsh requests; mmsp: ffmpeg's mmst exchange (./mmsp-load.ts) on the MMS port */
+  protocol?: 'wmsp' | 'mmsp';
   host: string;
   port: number;
   /** request path, e.g. /live */
@@ -179,7 +182,7 @@ class Player {
   constructor(
     readonly id: number,
     private readonly opts: LoadOptions,
-    private readonly hooks: { joined(p: Player): void; windowActive(): boolean },
+    private readonly hooks: { joined(p: unknown): void; windowActive(): boolean },
   ) {
     if (id === 0) this.verifier = new WmspFrameParser();
   }
@@ -300,7 +303,7 @@ function percentile(sorted: number[], p: number): number {
 async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const emit = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
   const cpu0 = process.cpuUsage();
-  const players: Player[] = [];
+  const players: Array<Player | MmsPlayer> = [];
   let settled = 0;
   let windowActive = false;
   let next = 0;
@@ -309,7 +312,7 @@ async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const allSettled = new Promise<void>((r) => (onAllSettled = r));
   const launch = () => {
     while (inflight < opts.concurrency && next < opts.players) {
-      const p = new Player(next++, opts, hooks);
+      const p = opts.protocol === 'mmsp' ? new MmsPlayer(next++, opts, hooks) : new Player(next++, opts, hooks);
       players.push(p);
       inflight++;
       p.start();

@@ -3,10 +3,11 @@
  * clients, the Pragma tokenizer and the request classifier (MS-WMSP §2.2.1.4, §2.2.2, §2.2.3).
  *
  * Every frame is a 4-byte framing header (0x24 or 0xA4 with the B bit, a packet-id letter, a little-endian u16
- * PacketLength counting the bytes after it); $H/$D/$M carry the 8-byte MMS data packet header
- * (LocationId u32, Incarnation u8, AFFlags u8, PacketSize u16 == PacketLength); $C/$E/$P carry a u32 Reason.
+ * PacketLength counting the bytes after it); $H/$D/$M carry the 8-byte MMS data packet header shared with MMSP
+ * (../shared/mms-data.ts; PacketSize == PacketLength); $C/$E/$P carry a u32 Reason.
  */
 import { MssError } from '../../core/errors.js';
+import { MAX_MMS_DATA_PACKET, MAX_MMS_DATA_PAYLOAD, MMS_DATA_HEADER_BYTES, readMmsDataHeader, writeMmsDataHeader } from '../shared/mms-data.js';
 
 export type WmspFrameType = 'H' | 'D' | 'E' | 'C' | 'M' | 'P' | 'T';
 
@@ -16,9 +17,9 @@ const TYPE_CODES: Record<WmspFrameType, number> = { H: 0x48, D: 0x44, E: 0x45, C
 const CODE_TYPES = new Map<number, WmspFrameType>(Object.entries(TYPE_CODES).map(([t, c]) => [c, t as WmspFrameType]));
 
 /** Largest value of the 16-bit PacketLength/PacketSize fields. */
-export const MAX_MMS_PACKET = 0xffff;
+export const MAX_MMS_PACKET = MAX_MMS_DATA_PACKET;
 /** Largest payload of one $H/$D/$M frame: 65,535 minus the 8-byte MMS data packet header. */
-export const MAX_MMS_PAYLOAD = MAX_MMS_PACKET - 8;
+export const MAX_MMS_PAYLOAD = MAX_MMS_DATA_PAYLOAD;
 
 /** AFFlags values of $H/$M fragments (§2.2.3.1.2). */
 export const AF_FIRST = 0x04;
@@ -35,16 +36,13 @@ function mmsPacket(type: 'H' | 'D' | 'M', payload: Buffer, locationId: number, i
   if (payload.length > MAX_MMS_PAYLOAD) {
     throw new MssError('too-large', `$${type} payload is ${payload.length} bytes, at most ${MAX_MMS_PAYLOAD} fit one MMS data packet`);
   }
-  const size = payload.length + 8;
+  const size = payload.length + MMS_DATA_HEADER_BYTES;
   const out = Buffer.allocUnsafe(4 + size);
   out[0] = FRAME_MARK;
   out[1] = TYPE_CODES[type];
   out.writeUInt16LE(size, 2);
-  out.writeUInt32LE(locationId >>> 0, 4);
-  out[8] = incarnation & 0xff;
-  out[9] = afFlags & 0xff;
-  out.writeUInt16LE(size, 10);
-  payload.copy(out, 12);
+  writeMmsDataHeader(out, 4, { locationId, incarnation, afFlags, packetSize: size });
+  payload.copy(out, 4 + MMS_DATA_HEADER_BYTES);
   return out;
 }
 
@@ -199,17 +197,17 @@ export class WmspFrameParser {
       case 'H':
       case 'D':
       case 'M': {
-        if (body.length < 8) {
+        if (body.length < MMS_DATA_HEADER_BYTES) {
           throw new MssError('malformed', `$${type} at stream offset ${at}: PacketLength ${body.length} is shorter than the 8-byte MMS data packet header`, { offset: at });
         }
-        const packetSize = body.readUInt16LE(6);
-        if (packetSize !== body.length) {
-          throw new MssError('malformed', `$${type} at stream offset ${at}: PacketSize ${packetSize} differs from PacketLength ${body.length}`, { offset: at });
+        const pre = readMmsDataHeader(body, 0);
+        if (pre.packetSize !== body.length) {
+          throw new MssError('malformed', `$${type} at stream offset ${at}: PacketSize ${pre.packetSize} differs from PacketLength ${body.length}`, { offset: at });
         }
-        frame.locationId = body.readUInt32LE(0);
-        frame.incarnation = body[4];
-        frame.afFlags = body[5];
-        frame.payload = body.subarray(8);
+        frame.locationId = pre.locationId;
+        frame.incarnation = pre.incarnation;
+        frame.afFlags = pre.afFlags;
+        frame.payload = body.subarray(MMS_DATA_HEADER_BYTES);
         return frame;
       }
       case 'C':
