@@ -4,7 +4,7 @@
  * pongs, a request that never completes, silence (keep-alive pings, then the idle timeout). Each ends with the
  * spec's error reply or a close, logged once; the server goes on serving.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { HRESULT, encodeTcpMessage } from '../../src/protocols/mmsp/codec.js';
 import { encodeViewer, type ViewerMessage } from '../../src/protocols/mmsp/messages.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';

@@ -4,7 +4,7 @@
  * crossing entries (over TCP and over UDP), and UDP data: only to the control connection's address, resend
  * requests answered with the same bytes and only for the session's own address.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import dgram from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,7 @@
  * mmst:// and mmsu://, and a raw peer that checks the wire (header pieces, packet numbering, incarnations, seeks,
  * stream selection, the refusal codes, in-band Basic, packet-pair, logs).
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';

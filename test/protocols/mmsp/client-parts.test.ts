@@ -1,5 +1,5 @@
 /** The MMS client's socket-free parts: the header put back together from pieces, the StreamSwitch entries. */
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { openAsfFile } from '../../../src/asf/index.js';
 import { frameHeaderPackets, parseMmsDataPacket } from '../../../src/protocols/mmsp/codec.js';
 import { HeaderAssembler, chooseStreams, streamSwitchEntries } from '../../../src/protocols/mmsp/client-parts.js';

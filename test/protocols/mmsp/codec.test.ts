@@ -3,7 +3,7 @@
  * every message both ways, the stream reader on split input, Data packets, resend requests, funnel names and the
  * CLIENT_LOG structure.
  */
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { isMssError } from '../../../src/core/errors.js';
 import {
   AF_HEADER_LAST,

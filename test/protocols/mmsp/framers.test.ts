@@ -4,7 +4,7 @@
  * change gives each play its own ReportEndOfStream/ReportStreamChange (its sequence numbers, its incarnation) and
  * the shared header pieces and media with playIncarnation 0xFF. Also the UDP reorder buffer and the resend ring.
  */
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { openAsfFile } from '../../../src/asf/index.js';
 import { createLogger } from '../../../src/core/log.js';
 import type { PlayerSink } from '../../../src/contracts/media.js';
