@@ -11,6 +11,8 @@ import { PublishingPoint, type Admission, type PlayerSlot } from './point.js';
 import type { PulledStream } from './pull-source.js';
 import { PacingScheduler } from './scheduler.js';
 import { chooseStreams } from './selection.js';
+import { MediaCounters, type MediaEventListener, type RefusalReason } from './counters.js';
+import type { Authenticator } from '../contracts/media.js';
 
 export type { MediaTarget };
 
@@ -18,6 +20,8 @@ const POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export class MediaCore implements Admission, MediaResolver {
   readonly scheduler: PacingScheduler;
+  /** joins, bytes, refusals, drops, peak players; the point and player events hooks listen to */
+  readonly counters = new MediaCounters();
   private readonly points = new Map<string, PublishingPoint>();
   private config: ServerConfig;
   private playersNow = 0;
@@ -34,7 +38,7 @@ export class MediaCore implements Admission, MediaResolver {
   }
 
   private createPoint(cfg: PublishingPointConfig): PublishingPoint {
-    return new PublishingPoint(cfg, { scheduler: this.scheduler, log: this.log, server: () => this.config, admission: this, openPullStream: (url) => {
+    return new PublishingPoint(cfg, { scheduler: this.scheduler, log: this.log, server: () => this.config, admission: this, counters: this.counters, openPullStream: (url) => {
         if (!this.openPullStream) throw new MssError('unsupported', 'pull sources need a WMSP client (none was given to the media core)');
         return this.openPullStream(url);
       } });
@@ -80,24 +84,41 @@ export class MediaCore implements Admission, MediaResolver {
     const name = slash < 0 ? clean.slice(1) : clean.slice(1, slash);
     const rest = slash < 0 ? '' : clean.slice(slash + 1);
     const point = POINT_NAME.test(name) ? this.points.get(name) : undefined;
-    if (!point) throw new MssError('not-found', `no publishing point ${JSON.stringify(name.slice(0, 64))}`);
+    if (!point) this.refuse('not-found', new MssError('not-found', `no publishing point ${JSON.stringify(name.slice(0, 64))}`));
+    // every protocol asks the target (checkAccess): refusals are counted here, whatever the protocol
     const common = {
       point: point.name,
       live: point.live,
-      auth: point.auth,
-      allows: (a: string) => point.access.allows(a),
-      chooseStreams,
+      auth: this.countingAuth(point.auth),
+      allows: (a: string) => {
+        const ok = point.access.allows(a);
+        if (!ok) this.counters.refused('forbidden');
+        return ok;
+      },
+      chooseStreams: ((info, requested, bw) => {
+        try {
+          return chooseStreams(info, requested, bw);
+        } catch (err) {
+          this.counters.refused('no-streams');
+          throw err;
+        }
+      }) satisfies MediaTarget['chooseStreams'],
     };
     if (point.type === 'broadcast') {
-      if (rest.replace(/\/+$/, '') !== '') throw new MssError('not-found', `broadcast point ${point.name} has no file ${JSON.stringify(rest.slice(0, 100))}`);
+      if (rest.replace(/\/+$/, '') !== '') this.refuse('not-found', new MssError('not-found', `broadcast point ${point.name} has no file ${JSON.stringify(rest.slice(0, 100))}`));
       return {
         ...common,
         kind: 'broadcast',
-        describe: () => point.describeLive(),
+        describe: () =>
+          point.describeLive().catch((err: unknown) => {
+            const e = err as MssError;
+            if (e?.code === 'unavailable') this.counters.refused(e.detail.reason === 'stopped' ? 'stopped' : 'unavailable');
+            throw err;
+          }),
         play: (opts, framer, sink, who) => point.joinLive(opts, framer, sink, who),
       };
     }
-    const file = await point.resolveFile(rest);
+    const file = await point.resolveFile(rest).catch((err: unknown) => this.refuse('not-found', err));
     return {
       ...common,
       kind: 'ondemand',
@@ -107,19 +128,38 @@ export class MediaCore implements Admission, MediaResolver {
     };
   }
 
+  /** counts a refusal and throws its error */
+  private refuse(reason: RefusalReason, err: unknown): never {
+    this.counters.refused(reason);
+    throw err;
+  }
+
+  /** the point's authenticator, counting refused credentials (a first request without any is a challenge, not a refusal) */
+  private countingAuth(auth: Authenticator | null): Authenticator | null {
+    if (!auth) return null;
+    return {
+      check: (method, uri, authorization) => {
+        const r = auth.check(method, uri, authorization);
+        if (!r.ok && authorization) this.counters.refused('unauthorized');
+        return r;
+      },
+    };
+  }
+
   /** Admission against the point's and the server's limits; returns the release function. */
   admit(point: PublishingPoint, bitrate: number): () => void {
     const s = this.config;
     const pc = point.config;
-    if (s.maxPlayers && this.playersNow >= s.maxPlayers) throw new MssError('limit-reached', `the server is at its limit of ${s.maxPlayers} players`, { limit: 'server.maxPlayers' });
-    if (pc.maxPlayers && point.playerCount >= pc.maxPlayers) throw new MssError('limit-reached', `publishing point ${pc.name} is at its limit of ${pc.maxPlayers} players`, { limit: 'maxPlayers' });
+    if (s.maxPlayers && this.playersNow >= s.maxPlayers) this.refuse('server-players', new MssError('limit-reached', `the server is at its limit of ${s.maxPlayers} players`, { limit: 'server.maxPlayers' }));
+    if (pc.maxPlayers && point.playerCount >= pc.maxPlayers) this.refuse('point-players', new MssError('limit-reached', `publishing point ${pc.name} is at its limit of ${pc.maxPlayers} players`, { limit: 'maxPlayers' }));
     if (pc.maxPlayerBandwidth && bitrate > pc.maxPlayerBandwidth) {
-      throw new MssError('limit-reached', `the content needs ${bitrate} bit/s, more than the ${pc.maxPlayerBandwidth} bit/s allowed per player on ${pc.name}`, { limit: 'maxPlayerBandwidth' });
+      this.refuse('player-bandwidth', new MssError('limit-reached', `the content needs ${bitrate} bit/s, more than the ${pc.maxPlayerBandwidth} bit/s allowed per player on ${pc.name}`, { limit: 'maxPlayerBandwidth' }));
     }
     if (s.maxBandwidth && this.bitrate + bitrate > s.maxBandwidth) {
-      throw new MssError('limit-reached', `the server would exceed its bandwidth limit of ${s.maxBandwidth} bit/s`, { limit: 'server.maxBandwidth' });
+      this.refuse('server-bandwidth', new MssError('limit-reached', `the server would exceed its bandwidth limit of ${s.maxBandwidth} bit/s`, { limit: 'server.maxBandwidth' }));
     }
     this.playersNow++;
+    this.counters.playersNow(this.playersNow);
     this.bitrate += bitrate;
     let released = false;
     return () => {
@@ -151,6 +191,7 @@ export class MediaCore implements Admission, MediaResolver {
       throw new MssError('conflict', `publishing point ${point.name} does not take pushes (its source is ${point.type === 'broadcast' ? (point.config as { source: { type: string } }).source.type : 'a directory'})`);
     }
     if (point.pusher) throw new MssError('conflict', `publishing point ${point.name} already has a pusher (${point.pusher})`);
+    if (point.operatorStopped) throw new MssError('unavailable', `publishing point ${point.name} was stopped by the operator`);
     void point.ensureStarted();
     const channel = (point as PublishingPoint).liveChannel!;
     channel.reopen();
@@ -256,5 +297,19 @@ export class MediaCore implements Admission, MediaResolver {
 
   get playerCount(): number {
     return this.playersNow;
+  }
+
+  /** bits per second admitted right now (the players' content bitrates) */
+  get admittedBitrate(): number {
+    return this.bitrate;
+  }
+
+  get uptimeMs(): number {
+    return this.startedAt ? Date.now() - this.startedAt : 0;
+  }
+
+  /** point started/stopped, player joined/left (hooks); returns the unsubscribe */
+  onEvent(cb: MediaEventListener): () => void {
+    return this.counters.onEvent(cb);
   }
 }

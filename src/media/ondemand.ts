@@ -7,7 +7,7 @@
  */
 import { filterPacketStreams, readSendTime, seekPacketByTime, type AsfFileHandle } from '../asf/index.js';
 import type { Logger } from '../core/log.js';
-import { PacingScheduler, type PacedTask } from './scheduler.js';
+import { LATE_SEND_MS, PacingScheduler, type PacedTask } from './scheduler.js';
 import type { Frame, PacketFramer, PlayerSink, PlayHandle, PlayOptions, PlayStats } from '../contracts/media.js';
 import { toMssError } from '../core/errors.js';
 
@@ -47,6 +47,8 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
   private slowSince = 0;
   /** wall time the session was paused at (0 = playing) */
   private pausedAt = 0;
+  /** the session ran out of read-ahead while a read was still on its way (a late read) */
+  private starved = false;
   private readonly leadMs: number;
   private readonly batch: number;
   private readonly lowWater: number;
@@ -160,7 +162,10 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
           this.bufferHead = this.buffer.length;
           break;
         }
-        if (this.dueAt(sendTime) > now) break;
+        const due = this.dueAt(sendTime);
+        if (due > now) break;
+        // the opening burst is due "in the past" by design: lateness counts from when sending began
+        if (now - Math.max(due, this.wallStart) > LATE_SEND_MS) this.o.scheduler.lateSends++;
         if (cap > 0 && this.stats.bytesSent > ((now - this.wallStart) * cap) / 8000 + CAP_ALLOWANCE) break;
         const out = this.streams ? filterPacketStreams(packet, packetSize, this.streams) : packet;
         this.bufferHead++;
@@ -183,6 +188,7 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
       this.finish('finished');
       return;
     }
+    if (this.reading && this.bufferHead >= this.buffer.length && this.cursor < this.endPacket) this.starved = true;
     if (!this.reading && this.buffer.length - this.bufferHead < this.lowWater && this.readPos < this.endPacket) this.readAhead();
   }
 
@@ -203,6 +209,10 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
     this.o.file.readPackets(from, n).then(
       (packets) => {
         this.reading = false;
+        if (this.starved) {
+          this.starved = false;
+          this.o.scheduler.lateReads++;
+        }
         if (this.done) return;
         this.readPos = from + n;
         this.buffer.push(...packets);
