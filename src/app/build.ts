@@ -11,6 +11,7 @@ import { MediaServerModule } from './media-server.js';
 import { LogsModule } from '../logs/module.js';
 import { DeviceAgent } from '../device/agent.js';
 import { EncoderModule } from '../encoder/module.js';
+import { MetricsModule } from '../metrics/module.js';
 import type { AppContext } from './context.js';
 
 export type ModuleFactory = (ctx: AppContext) => AppModule;
@@ -22,6 +23,7 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   (ctx) => ctx.modules.get('http')!,
   (ctx) => new MediaServerModule(ctx),
   (ctx) => EncoderModule.fromContext(ctx),
+  (ctx) => new MetricsModule(ctx),
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
   // it stays off when mqtt.url is empty
   (ctx) => new DeviceAgent({ config: ctx.config, modules: () => [...new Set(ctx.modules.values())] }),

@@ -9,6 +9,10 @@ import { serverSchema, type ServerConfig } from './sections/server.js';
 import { encoderSchema, type EncoderConfig } from './sections/encoder.js';
 import { logsSchema, type LogsConfig } from './sections/logs.js';
 import { mqttSchema, type MqttConfig } from './sections/mqtt.js';
+import { metricsSchema, type MetricsConfig } from './sections/metrics.js';
+import { webSchema, type WebConfig } from './sections/web.js';
+import { hooksSchema, type HooksConfig } from './sections/hooks.js';
+import { packagerSchema, type PackagerConfig } from './sections/packager.js';
 
 export type { ConfigIssue } from './schema.js';
 export type * from './sections/server.js';
@@ -16,6 +20,10 @@ export type { HttpConfig } from './sections/http.js';
 export type { EncoderConfig } from './sections/encoder.js';
 export type { LogsConfig } from './sections/logs.js';
 export type { MqttConfig } from './sections/mqtt.js';
+export type { MetricsConfig } from './sections/metrics.js';
+export type { WebConfig } from './sections/web.js';
+export type { HooksConfig, HookCommandConfig } from './sections/hooks.js';
+export type { PackagerConfig } from './sections/packager.js';
 
 /** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
 export const CONFIG_VERSION = 1;
@@ -27,6 +35,10 @@ export interface MssConfig extends GeneralConfig {
   encoder: EncoderConfig;
   logs: LogsConfig;
   mqtt: MqttConfig;
+  metrics: MetricsConfig;
+  web: WebConfig;
+  hooks: HooksConfig;
+  packager: PackagerConfig;
 }
 
 export const configSchema: Schema = {
@@ -40,6 +52,10 @@ export const configSchema: Schema = {
     encoder: encoderSchema,
     logs: logsSchema,
     mqtt: mqttSchema,
+    metrics: metricsSchema,
+    web: webSchema,
+    hooks: hooksSchema,
+    packager: packagerSchema,
   },
 };
 
