@@ -12,6 +12,7 @@ import { LogsModule } from '../logs/module.js';
 import { DeviceAgent } from '../device/agent.js';
 import { EncoderModule } from '../encoder/module.js';
 import { MetricsModule } from '../metrics/module.js';
+import { HooksModule } from '../hooks/module.js';
 import type { AppContext } from './context.js';
 
 export type ModuleFactory = (ctx: AppContext) => AppModule;
@@ -24,6 +25,8 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   (ctx) => new MediaServerModule(ctx),
   (ctx) => EncoderModule.fromContext(ctx),
   (ctx) => new MetricsModule(ctx),
+  // after the modules whose events it runs hooks for
+  (ctx) => new HooksModule(ctx),
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
   // it stays off when mqtt.url is empty
   (ctx) => new DeviceAgent({ config: ctx.config, modules: () => [...new Set(ctx.modules.values())] }),
