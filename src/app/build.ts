@@ -13,7 +13,9 @@ import { DeviceAgent } from '../device/agent.js';
 import { EncoderModule } from '../encoder/module.js';
 import { MetricsModule } from '../metrics/module.js';
 import { HooksModule } from '../hooks/module.js';
+import { ApiModule } from '../api/module.js';
 import type { AppContext } from './context.js';
+import { ConfigService } from './config-service.js';
 
 export type ModuleFactory = (ctx: AppContext) => AppModule;
 
@@ -25,6 +27,7 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   (ctx) => new MediaServerModule(ctx),
   (ctx) => EncoderModule.fromContext(ctx),
   (ctx) => new MetricsModule(ctx),
+  (ctx) => new ApiModule(ctx),
   // after the modules whose events it runs hooks for
   (ctx) => new HooksModule(ctx),
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
@@ -38,10 +41,19 @@ export interface App {
   http: HttpModule;
 }
 
-export function buildApp(config: MssConfig, opts: { log?: Logger; modules?: ReadonlyArray<ModuleFactory> } = {}): App {
+export function buildApp(config: MssConfig, opts: { log?: Logger; modules?: ReadonlyArray<ModuleFactory>; configVersion?: number } = {}): App {
   const log = opts.log ?? createLogger('mss');
   const http = new HttpModule(config.http, log.child('http'));
-  const ctx: AppContext = { config, log, http, hooks: {}, modules: new Map() };
+  const modules = new Map<string, AppModule>();
+  const configService = new ConfigService({
+    initial: config,
+    initialVersion: opts.configVersion,
+    modules: () => [...new Set(modules.values())],
+    log: log.child('config'),
+    // modules that read ctx.config later see the change
+    onApplied: (next) => (ctx.config = next),
+  });
+  const ctx: AppContext = { config, log, http, hooks: {}, modules, configService };
   // the HTTP module exists from the start so every module can add routes in its constructor;
   // it starts listening at its place in the list
   ctx.modules.set('http', http);

@@ -22,7 +22,7 @@ export async function run(args: string[]): Promise<number> {
   setLogLevel(config.logLevel);
   const log = createLogger('mss');
   if (persisted) log.info('serve.persisted-config', { version: persisted.version, dataDir: config.dataDir });
-  const app = buildApp(config, { log });
+  const app = buildApp(config, { log, configVersion: persisted?.version });
 
   let stopping: Promise<void> | null = null;
   const stop = (signal: string) => {
