@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs, with apt, the system programs mss and its tests need, when any is missing.
+# Installs, with apt, the system programs mss and its tests need, when any is missing
+# (chromium: Debian's browser for the status page test, driven headless by playwright-core).
 # Idempotent: does nothing when everything is present. Needs root (or sudo) to install.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ declare -A PACKAGE_OF=(
   [mosquitto]=mosquitto
   [mosquitto_pub]=mosquitto-clients
   [socat]=socat
+  [chromium]=chromium
 )
 
 missing=()
@@ -18,7 +20,7 @@ for cmd in "${!PACKAGE_OF[@]}"; do
 done
 # mosquitto lives in /usr/sbin, which is not on every user's PATH
 if [ ${#missing[@]} -eq 0 ]; then
-  [ "${1:-}" = "--quiet" ] || echo "system deps: all present (ffmpeg, ffprobe, mosquitto, mosquitto_pub, socat)"
+  [ "${1:-}" = "--quiet" ] || echo "system deps: all present (ffmpeg, ffprobe, mosquitto, mosquitto_pub, socat, chromium)"
   exit 0
 fi
 packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')

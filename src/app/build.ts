@@ -14,6 +14,7 @@ import { EncoderModule } from '../encoder/module.js';
 import { MetricsModule } from '../metrics/module.js';
 import { HooksModule } from '../hooks/module.js';
 import { ApiModule } from '../api/module.js';
+import { WebModule } from '../web/module.js';
 import type { AppContext } from './context.js';
 import { ConfigService } from './config-service.js';
 
@@ -28,6 +29,7 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   (ctx) => EncoderModule.fromContext(ctx),
   (ctx) => new MetricsModule(ctx),
   (ctx) => new ApiModule(ctx),
+  (ctx) => new WebModule(ctx),
   // after the modules whose events it runs hooks for
   (ctx) => new HooksModule(ctx),
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
