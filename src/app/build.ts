@@ -15,6 +15,7 @@ import { MetricsModule } from '../metrics/module.js';
 import { HooksModule } from '../hooks/module.js';
 import { ApiModule } from '../api/module.js';
 import { WebModule } from '../web/module.js';
+import { PackagerModule } from '../hooks/packager.js';
 import type { AppContext } from './context.js';
 import { ConfigService } from './config-service.js';
 
@@ -30,6 +31,7 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   (ctx) => new MetricsModule(ctx),
   (ctx) => new ApiModule(ctx),
   (ctx) => new WebModule(ctx),
+  (ctx) => new PackagerModule(ctx),
   // after the modules whose events it runs hooks for
   (ctx) => new HooksModule(ctx),
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
