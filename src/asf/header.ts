@@ -7,7 +7,7 @@ import { MssError } from '../core/errors.js';
 import { ASF_GUID, ASF_GUID_BYTES, guidEquals, guidFromBytes, guidName } from './guid.js';
 import { ByteReader, qwordToNumber, utf16Text } from './reader.js';
 import { parseStreamProperties, type AsfStreamInfo } from './stream-properties.js';
-import { parseProtectionObject, PROTECTION_OBJECT_NAMES, type AsfProtection } from './protection.js';
+import { describeProtectionObject, PROTECTION_OBJECT_NAMES, type AsfProtection } from './protection.js';
 
 import {
   parseCodecList,
@@ -276,7 +276,7 @@ function interpretHeader(raw: Buffer, objects: AsfObject[], base: number): AsfHe
           break;
         default:
           // protection objects are described and kept as they are (never re-encoded)
-          if (PROTECTION_OBJECT_NAMES.has(o.name)) (h.protection ??= []).push(parseProtectionObject(o.name, o.raw, o.offset, base));
+          if (PROTECTION_OBJECT_NAMES.has(o.name)) (h.protection ??= []).push(describeProtectionObject(o.name, o.raw, o.offset, base));
           break; // kept raw: Padding, Metadata Library, unknown...
       }
     }

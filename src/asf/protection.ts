@@ -36,6 +36,8 @@ export interface AsfProtection {
   streams?: number[];
   /** Advanced Content Encryption: one entry per protection system */
   records?: AsfProtection[];
+  /** the object could not be read (a layout this reader does not know): it is still kept and served as it is */
+  unreadable?: string;
 }
 
 /** GUID names of the top-level and header-extension objects that carry protection. */
@@ -170,6 +172,27 @@ const PARSERS: Record<string, (raw: Buffer, at: number) => AsfProtection> = {
   AdvancedContentEncryption: parseAdvancedContentEncryption,
 };
 
+const KIND_OF: Record<string, AsfProtectionKind> = {
+  ContentEncryption: 'content-encryption',
+  ExtendedContentEncryption: 'extended-content-encryption',
+  DigitalSignature: 'digital-signature',
+  ProtectionSystemIdentifier: 'playready',
+  AdvancedContentEncryption: 'advanced-content-encryption',
+};
+
+/**
+ * Like parseProtectionObject, but a DRM object whose inside cannot be read is reported as unreadable instead of
+ * failing the header: what protects a file must never keep it from being served untouched.
+ */
+export function describeProtectionObject(name: string, raw: Buffer, offset: number, base = 0): AsfProtection {
+  try {
+    return parseProtectionObject(name, raw, offset, base);
+  } catch (err) {
+    if (!(err instanceof MssError) || !KIND_OF[name]) throw err;
+    return { kind: KIND_OF[name]!, offset, size: raw.length, unreadable: err.message };
+  }
+}
+
 /**
  * Describes one protection object (raw bytes with their 24-byte head; `offset` inside the Header Object, `base`
  * the Header Object's offset in the input). Throws MssError (truncated, malformed) for a broken object.
@@ -196,6 +219,7 @@ export function describeProtection(p: AsfProtection): string {
   if (p.signatureType !== undefined) facts.push(`type ${p.signatureType}`);
   if (p.keyId) facts.push(`key id ${p.keyId}`);
   if (p.licenseUrl) facts.push(`license ${p.licenseUrl}`);
+  if (p.unreadable) facts.push(`unreadable: ${p.unreadable}`);
   for (const r of p.records ?? []) facts.push(`${r.system}${r.streams?.length ? ` streams ${r.streams.join(',')}` : ''}${r.keyId ? ` key id ${r.keyId}` : ''}${r.licenseUrl ? ` license ${r.licenseUrl}` : ''}`);
   return facts.length ? `${label[p.kind]} (${facts.join(', ')})` : label[p.kind];
 }

@@ -56,6 +56,19 @@ test('a truncated protection object is refused with the field and byte offset', 
   t.regex(err!.message, /ContentEncryption: .* at byte \d+ needs \d+ bytes/);
 });
 
+test('a DRM object this reader cannot read is kept and reported unreadable, never failing the header', async (t) => {
+  const { parseHeaderObject: parse } = await import('../../src/asf/header.js');
+  const { upsertHeaderObject } = await import('../../src/asf/header-builders.js');
+  const head = parseHeaderObject(await readFile(await fixture(FIXTURES.audio20)));
+  const odd = Buffer.concat([contentEncryptionObject().subarray(0, 24), Buffer.from('opaque drm blob')]);
+  odd.writeBigUInt64LE(BigInt(odd.length), 16);
+  const h = parse(upsertHeaderObject(head.raw, odd));
+  t.is(h.protection?.length, 1);
+  t.like(h.protection![0], { kind: 'content-encryption', size: odd.length });
+  t.regex(h.protection![0]!.unreadable ?? '', /Secret Data/);
+  t.regex(describeProtection(h.protection![0]!), /unreadable/);
+});
+
 test('a protected file: the header lists every DRM object and re-serialises byte-identical', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'mss-drm-unit-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
