@@ -36,7 +36,7 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   (ctx) => new HooksModule(ctx),
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
   // it stays off when mqtt.url is empty
-  (ctx) => new DeviceAgent({ config: ctx.config, modules: () => [...new Set(ctx.modules.values())] }),
+  (ctx) => new DeviceAgent({ config: ctx.config, configService: ctx.configService, modules: () => [...new Set(ctx.modules.values())] }),
 ];
 
 export interface App {

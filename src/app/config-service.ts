@@ -5,9 +5,9 @@
  * (the config file the next boot reads, written atomically, and a row in SQLite) and only then make it the
  * running config. Changes are applied one at a time, in arrival order.
  */
-import { join } from 'node:path';
-import { isAbsolute, resolve } from 'node:path';
-import { redactConfig, validateConfig, type ConfigIssue, type MssConfig } from '../config/index.js';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { applyEnvOverrides, redactConfig, validateConfig, type ConfigIssue, type MssConfig } from '../config/index.js';
 import { isMssError, MssError, toMssError } from '../core/errors.js';
 import { setLogLevel, type Logger } from '../core/log.js';
 import type { AppModule, ReconfigureResult } from '../core/module.js';
@@ -40,7 +40,37 @@ export interface ConfigChange {
   source: string;
   /** the operator's document version (MQTT desired documents); API changes keep the current one */
   version?: number;
+  /** rules of one door on top of the schema (MQTT: the broker URL may not be emptied); issues refuse the change */
+  check?(next: MssConfig, previous: MssConfig): ConfigIssue[];
 }
+
+/**
+ * The config the last accepted run-time change set, for `mss serve` to prefer at boot over its config file.
+ * MSS_* environment overrides still apply on top. Undefined when there never was one.
+ */
+export function loadPersistedConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env): { config: MssConfig; version: number } | undefined {
+  const file = join(dataDir, PERSISTED_CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let doc: { version?: unknown; config?: unknown };
+  try {
+    doc = JSON.parse(text) as typeof doc;
+  } catch (err) {
+    throw new MssError('malformed', `${file}: not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof doc.config !== 'object' || doc.config === null) throw new MssError('malformed', `${file}: no config object`);
+  const { doc: withEnv, issues } = applyEnvOverrides(doc.config as Record<string, unknown>, env);
+  if (issues.length > 0) throw new MssError('invalid-config', `${file}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { errors: issues });
+  const config = validateConfig(withEnv);
+  if (!isAbsolute(config.dataDir)) config.dataDir = resolve(config.dataDir);
+  return { config, version: typeof doc.version === 'number' ? doc.version : 0 };
+}
+
+export type ConfigAppliedListener = (config: MssConfig, result: ConfigApplyResult, change: ConfigChange) => void;
 
 export interface ConfigApplyResult {
   status: 'applied' | 'pending-restart' | 'unchanged';
@@ -55,8 +85,8 @@ export interface ConfigServiceDeps {
   /** the modules that take a new config, in start order */
   modules(): readonly AppModule[];
   log: Logger;
-  /** told once a change runs (the device agent follows its mqtt section, the app context its config) */
-  onApplied?(config: MssConfig, result: ConfigApplyResult, change: ConfigChange): void;
+  /** told once a change runs (the app context follows it; more listeners with onApplied()) */
+  onApplied?: ConfigAppliedListener;
   /** the version of the persisted document at boot */
   initialVersion?: number;
 }
@@ -67,10 +97,18 @@ export class ConfigService {
   private queue: Promise<unknown> = Promise.resolve();
   private restartPending = false;
   private db: Db | null = null;
+  private readonly listeners = new Set<ConfigAppliedListener>();
 
   constructor(private readonly deps: ConfigServiceDeps) {
     this.current = deps.initial;
     this.version = deps.initialVersion ?? 0;
+    if (deps.onApplied) this.listeners.add(deps.onApplied);
+  }
+
+  /** follows every change that runs (the device agent keeps its mqtt settings current); returns the unsubscribe */
+  onApplied(cb: ConfigAppliedListener): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
   }
 
   running(): MssConfig {
@@ -118,8 +156,10 @@ export class ConfigService {
     const next = validateConfig(doc);
     if (!isAbsolute(next.dataDir)) next.dataDir = resolve(next.dataDir);
     if (next.dataDir !== previous.dataDir) {
-      throw invalid([{ path: 'dataDir', message: `cannot be changed at run time (the box uses ${previous.dataDir})` }]);
+      throw invalid([{ path: 'dataDir', message: `cannot be changed at run time (the box uses ${previous.dataDir}); leave it out of the document` }]);
     }
+    const refused = change.check?.(next, previous) ?? [];
+    if (refused.length > 0) throw invalid(refused);
     const version = change.version ?? this.version;
     const changed = changedSections(previous, next);
     if (changed.length === 0) {
@@ -158,7 +198,13 @@ export class ConfigService {
     if (needsRestart) this.restartPending = true;
     const result: ConfigApplyResult = { status: this.restartPending ? 'pending-restart' : 'applied', changed, modules: results, version };
     this.deps.log.info('config.applied', { source: change.source, version, status: result.status, changed });
-    this.deps.onApplied?.(next, result, change);
+    for (const l of this.listeners) {
+      try {
+        l(next, result, change);
+      } catch (err) {
+        this.deps.log.error('config.listener-failed', { error: err });
+      }
+    }
     return result;
   }
 

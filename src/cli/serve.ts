@@ -1,6 +1,6 @@
 import { buildApp } from '../app/build.js';
 import { loadConfig } from '../config/index.js';
-import { loadPersistedConfig } from '../device/config-sync.js';
+import { loadPersistedConfig } from '../app/config-service.js';
 import { createLogger, setLogLevel } from '../core/log.js';
 import { parseArgs } from './args.js';
 

@@ -14,6 +14,7 @@ import { applyMigrations, openStore, type Db } from '../store/db.js';
 import { packageVersion as readPackageVersion } from '../core/version.js';
 import { CommandTable, errorReply, type CommandReply } from './commands.js';
 import { ConfigSync, type ReportedConfig } from './config-sync.js';
+import { ConfigService } from '../app/config-service.js';
 import { DeviceConnection } from './connection.js';
 import { coreCommands } from './core-commands.js';
 import { resolveDeviceId, readBoardSerial } from './identity.js';
@@ -38,6 +39,8 @@ export interface DeviceAgentOptions {
   boardSerial?: () => Promise<string | undefined>;
   /** called after a desired config was applied and persisted */
   onConfigApplied?: (config: MssConfig, report: ReportedConfig) => void;
+  /** the app's config path (the API changes the config through it too); absent: the agent makes its own */
+  configService?: ConfigService;
 }
 
 /** structural hooks a module may offer the agent */
@@ -84,8 +87,12 @@ export class DeviceAgent implements AppModule {
   private started = false;
   private statusState: 'online' | 'rebooting' | 'updating' = 'online';
 
+  private configService?: ConfigService;
+  private ownsConfigService = false;
+
   constructor(private readonly opts: DeviceAgentOptions) {
-    this.config = opts.config;
+    this.config = opts.configService?.running() ?? opts.config;
+    this.configService = opts.configService;
   }
 
   get id(): string {
@@ -143,16 +150,19 @@ export class DeviceAgent implements AppModule {
     this.jobs = new JobRunner(this.db, (id, report) => this.publishJobStatus(id, report), this.log);
     this.jobs.register(logUploadJob({ dir: join(this.config.dataDir, 'device-jobs'), logs: () => this.logSources(), deviceId: () => this.deviceId }));
 
-    this.configSync = new ConfigSync({
-      kv: this.kv,
-      modules: () => this.otherModules(),
-      running: () => this.config,
-      setRunning: (c) => {
+    // the app's one config path; an agent running alone (tests, benchmarks) makes its own over its modules
+    if (!this.configService) {
+      this.configService = new ConfigService({ initial: this.config, modules: () => this.otherModules(), log: this.log.child('config') });
+      this.ownsConfigService = true;
+    }
+    const service = this.configService;
+    this.unhook.push(
+      service.onApplied((c) => {
         this.config = c;
         this.outbox?.setMaxRows(c.mqtt.outboxMaxRows);
-      },
-      log: this.log,
-    });
+      }),
+    );
+    this.configSync = new ConfigSync({ kv: this.kv, service, log: this.log });
 
     this.state = new StateCoalescer(mc.stateIntervalMs, (module, json) => this.publishRetainedNow(this.topics!.state(module), json));
     this.hookModules();
@@ -209,6 +219,7 @@ export class DeviceAgent implements AppModule {
     await this.conn?.stop({ topic: this.topics!.status, payload: this.statusPayload('offline') });
     this.logStore?.flush();
     if (this.ownsDb) this.db?.close();
+    if (this.ownsConfigService) this.configService?.close();
     this.log.info('agent-stopped', { deviceId: this.deviceId });
   }
 

@@ -1,19 +1,19 @@
 /**
- * Config as a document: the operator's desired config is validated by the same schema as the config file,
- * applied live through the modules' `reconfigure`, persisted (SQLite and an atomically written file the next
- * boot reads) and only then reported. A bad document is rejected whole, with every error by path.
+ * Config as a document over MQTT: the operator's desired config is completed with what only the device knows,
+ * then applied through the app's one config path (ConfigService: the config schema's validation, reconfigure
+ * with roll back, the boot file written atomically and a SQLite revision), and only then reported. A bad
+ * document is rejected whole, with every error by path. The control API changes the config through the same
+ * service; a retained desired document already applied is not applied again, so those changes stay.
  */
-import { readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { applyEnvOverrides, redactConfig, validateConfig, type ConfigIssue, type MssConfig } from '../config/index.js';
-import { isMssError, MssError, toMssError } from '../core/errors.js';
-import { setLogLevel, type Logger } from '../core/log.js';
-import type { AppModule, ReconfigureResult } from '../core/module.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { type ConfigIssue, type MssConfig } from '../config/index.js';
+import { toMssError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { ReconfigureResult } from '../core/module.js';
+import { issuesOf, type ConfigService } from '../app/config-service.js';
 import type { DeviceKv } from './kv.js';
 import type { DesiredConfigDoc } from './topics.js';
 
-export const PERSISTED_CONFIG_FILE = 'config.desired.json';
+export { changedSections, loadPersistedConfig, PERSISTED_CONFIG_FILE } from '../app/config-service.js';
 const REDACTED = '***';
 
 export interface ReportedConfig {
@@ -27,45 +27,19 @@ export interface ReportedConfig {
   config: MssConfig;
 }
 
-/**
- * The config the last accepted desired document set, for `mss serve` to prefer at boot over its config file.
- * MSS_* environment overrides still apply on top. Undefined when the device never received one.
- */
-export function loadPersistedConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env): { config: MssConfig; version: number } | undefined {
-  const file = join(dataDir, PERSISTED_CONFIG_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  let doc: { version?: unknown; config?: unknown };
-  try {
-    doc = JSON.parse(text) as typeof doc;
-  } catch (err) {
-    throw new MssError('malformed', `${file}: not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof doc.config !== 'object' || doc.config === null) throw new MssError('malformed', `${file}: no config object`);
-  const { doc: withEnv, issues } = applyEnvOverrides(doc.config as Record<string, unknown>, env);
-  if (issues.length > 0) throw new MssError('invalid-config', `${file}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { errors: issues });
-  const config = validateConfig(withEnv);
-  if (!isAbsolute(config.dataDir)) config.dataDir = resolve(config.dataDir);
-  return { config, version: typeof doc.version === 'number' ? doc.version : 0 };
-}
-
 export interface ConfigSyncDeps {
   kv: DeviceKv;
-  /** every module except the agent, in start order */
-  modules(): readonly AppModule[];
-  running(): MssConfig;
-  setRunning(config: MssConfig): void;
+  /** the app's one config path (the agent makes its own when it runs alone) */
+  service: ConfigService;
   log: Logger;
 }
 
 export class ConfigSync {
-  private restartPending = false;
-
   constructor(private readonly deps: ConfigSyncDeps) {}
+
+  private running(): MssConfig {
+    return this.deps.service.running();
+  }
 
   /** version of the last desired document that was applied (persisted) */
   get appliedVersion(): number | null {
@@ -76,90 +50,42 @@ export class ConfigSync {
   /** What config/reported says when nothing new arrived (after every reconnect). */
   current(status: ReportedConfig['status'] = 'applied'): ReportedConfig {
     const stored = this.deps.kv.get('config-last-report');
+    const pending = this.deps.service.pendingRestart;
     if (stored) {
       const last = JSON.parse(stored) as Omit<ReportedConfig, 'config'>;
       // a restart this process has not needed yet was done by starting it
-      const status = last.status === 'pending-restart' && !this.restartPending ? 'applied' : last.status;
-      return { ...last, status, config: redactConfig(this.deps.running()) };
+      const s = last.status === 'pending-restart' && !pending ? 'applied' : last.status;
+      return { ...last, status: s, config: this.deps.service.redacted() };
     }
-    return { version: this.appliedVersion ?? 0, appliedVersion: this.appliedVersion, status, errors: [], config: redactConfig(this.deps.running()) };
+    return { version: this.appliedVersion ?? 0, appliedVersion: this.appliedVersion, status: pending ? 'pending-restart' : status, errors: [], config: this.deps.service.redacted() };
   }
 
   rejectUnreadable(err: unknown, version: number | null): ReportedConfig {
     const e = toMssError(err);
-    const report = this.report({ version: version ?? -1, status: 'rejected', errors: [{ path: '', message: e.message }] });
-    return report;
+    return this.report({ version: version ?? -1, status: 'rejected', errors: [{ path: '', message: e.message }] });
   }
 
   async applyDesired(desired: DesiredConfigDoc): Promise<ReportedConfig> {
-    const previous = this.deps.running();
-    let next: MssConfig;
+    // the retained document comes again after every reconnect: once applied, it is not applied again (changes
+    // made since, through the control API, stay)
+    if (desired.version === this.appliedVersion && this.deps.kv.get('config-last-report')) return this.current();
+    const doc = this.completeDocument(desired.config as Record<string, unknown>, this.running());
     try {
-      next = validateConfig(this.completeDocument(desired.config as Record<string, unknown>, previous));
+      const r = await this.deps.service.apply(doc, {
+        source: 'mqtt',
+        version: desired.version,
+        check: (next) => (next.mqtt.url === '' ? [{ path: 'mqtt.url', message: 'must name a broker: an empty url would cut the device off from management' }] : []),
+      });
+      this.deps.kv.set('config-applied', JSON.stringify({ version: desired.version, config: this.running() }));
+      this.deps.kv.set('config-applied-version', String(desired.version));
+      const status = r.status === 'pending-restart' ? 'pending-restart' : 'applied';
+      if (r.changed.length) this.deps.log.info('config-applied', { version: desired.version, status, changed: r.changed });
+      return this.report({ version: desired.version, status, errors: [], changed: r.changed, ...(r.changed.length ? { modules: r.modules } : {}) });
     } catch (err) {
-      const issues: ConfigIssue[] = isMssError(err) && Array.isArray(err.detail.errors) ? (err.detail.errors as ConfigIssue[]) : [{ path: '', message: toMssError(err).message }];
+      const issues = issuesOf(err);
       this.deps.log.warn('config-rejected', { version: desired.version, errors: issues.length });
       return this.report({ version: desired.version, status: 'rejected', errors: issues });
     }
-    if (!isAbsolute(next.dataDir)) next.dataDir = resolve(next.dataDir);
-    if (next.dataDir !== previous.dataDir) {
-      // the database, the persisted config and the logs live there: moving it is a local decision
-      return this.report({ version: desired.version, status: 'rejected', errors: [{ path: 'dataDir', message: `cannot be changed remotely (the device uses ${previous.dataDir}); leave it out of the document` }] });
-    }
-    if (next.mqtt.url === '') {
-      return this.report({ version: desired.version, status: 'rejected', errors: [{ path: 'mqtt.url', message: 'must name a broker: an empty url would cut the device off from management' }] });
-    }
-    const changed = changedSections(previous, next);
-    if (changed.length === 0) {
-      // the retained document comes again after every reconnect: rewrite the flash only when it is new
-      if (desired.version !== this.appliedVersion) await this.persist(desired.version, next);
-      return this.report({ version: desired.version, status: this.restartPending ? 'pending-restart' : 'applied', errors: [], changed });
-    }
-
-    // Apply module by module; if one fails, put back the ones already changed and reject.
-    const results: Record<string, ReconfigureResult> = {};
-    const done: AppModule[] = [];
-    try {
-      for (const m of this.deps.modules()) {
-        if (!m.reconfigure) continue;
-        results[m.name] = await m.reconfigure(next, previous);
-        done.push(m);
-      }
-    } catch (err) {
-      const e = toMssError(err);
-      const failed = this.deps.modules().find((m) => m.reconfigure && !done.includes(m) && !(m.name in results));
-      this.deps.log.error('config-apply-failed', { module: failed?.name, err: e });
-      for (const m of done.reverse()) {
-        try {
-          await m.reconfigure!(previous, next);
-        } catch (rollbackErr) {
-          this.deps.log.error('config-rollback-failed', { module: m.name, err: rollbackErr });
-        }
-      }
-      return this.report({ version: desired.version, status: 'rejected', errors: issuesFrom(e, failed?.name) });
-    }
-    if (next.logLevel !== previous.logLevel) setLogLevel(next.logLevel);
-
-    try {
-      await this.persist(desired.version, next);
-    } catch (err) {
-      for (const m of [...done].reverse()) await m.reconfigure!(previous, next).catch(() => undefined);
-      if (next.logLevel !== previous.logLevel) setLogLevel(previous.logLevel);
-      return this.report({ version: desired.version, status: 'rejected', errors: [{ path: '', message: `cannot persist the config: ${toMssError(err).message}` }] });
-    }
-    this.deps.setRunning(next);
-
-    const needsRestart =
-      Object.values(results).includes('pending-restart') ||
-      // the agent's own connection and the board profile are read once at boot
-      changed.some((s) => s === 'mqtt' || s === 'board') ||
-      // a section changed that no module took live
-      (changed.some((s) => s !== 'logLevel' && s !== 'version') && !Object.values(results).includes('applied'));
-    // once a change waits for a restart, every later report says so until the process restarts
-    if (needsRestart) this.restartPending = true;
-    const status = this.restartPending ? 'pending-restart' : 'applied';
-    this.deps.log.info('config-applied', { version: desired.version, status, changed });
-    return this.report({ version: desired.version, status, errors: [], changed, modules: results });
   }
 
   /**
@@ -188,38 +114,10 @@ export class ConfigSync {
     return out;
   }
 
-  private async persist(version: number, config: MssConfig): Promise<void> {
-    const doc = JSON.stringify({ version, config }, null, 2);
-    await writeFileAtomic(join(config.dataDir, PERSISTED_CONFIG_FILE), doc);
-    this.deps.kv.set('config-applied', doc);
-    this.deps.kv.set('config-applied-version', String(version));
-  }
-
   private report(r: Omit<ReportedConfig, 'appliedVersion' | 'config'>): ReportedConfig {
-    const full: ReportedConfig = { ...r, appliedVersion: this.appliedVersion, config: redactConfig(this.deps.running()) };
+    const full: ReportedConfig = { ...r, appliedVersion: this.appliedVersion, config: this.deps.service.redacted() };
     const { config: _omit, ...rest } = full;
     this.deps.kv.set('config-last-report', JSON.stringify(rest));
     return full;
   }
-}
-
-function issuesFrom(err: MssError, module: string | undefined): ConfigIssue[] {
-  if (Array.isArray(err.detail.errors)) return err.detail.errors as ConfigIssue[];
-  return [{ path: typeof err.detail.path === 'string' ? err.detail.path : '', message: `${module ?? 'a module'} could not apply it: ${err.message}` }];
-}
-
-/** Top-level sections whose value differs (deep, key-order independent). */
-export function changedSections(a: MssConfig, b: MssConfig): string[] {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].filter((k) => canonical((a as unknown as Record<string, unknown>)[k]) !== canonical((b as unknown as Record<string, unknown>)[k])).sort();
-}
-
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, value: unknown) => {
-    if (value && typeof value === 'object' && !Array.isArray(value)) {
-      return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y)));
-    }
-    if (value instanceof RegExp) return String(value);
-    return value;
-  });
 }
