@@ -12,6 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openAsfFile, parseHeaderObject, type AsfHeader } from '../../src/asf/index.js';
 import { assembleHeader } from '../../src/protocols/wmsp/codec.js';
+import { PushClient } from '../../src/protocols/wmhttp/client.js';
+import { createLogger } from '../../src/core/log.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 import { DRM_FACTS, makeProtectedFile } from '../helpers/protected.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
@@ -52,6 +54,7 @@ test.before(async () => {
         publishingPoints: [
           { name: 'drm', type: 'ondemand', path: dir },
           { name: 'drmlive', type: 'broadcast', source: { type: 'file', path: file, loop: true }, start: 'boot', archive: path.join(dir, 'archive.asf') },
+          { name: 'drmpush', type: 'broadcast', source: { type: 'push' } },
         ],
       },
     },
@@ -92,6 +95,27 @@ test('broadcast: the live header keeps every DRM object as it is; the status sho
   const status = (await (await fetch(srv.http('/api/status'))).json()) as { points: Array<{ name: string; protected: boolean }> };
   t.true(status.points.find((p) => p.name === 'drm')?.protected, 'the on-demand point served a protected file');
   t.true(status.points.find((p) => p.name === 'drmlive')?.protected);
+});
+
+test('pushed by an encoder (MS-WMHTTP): the DRM objects reach players as they are', async (t) => {
+  const asf = await openAsfFile(file);
+  t.teardown(() => asf.close());
+  const client = new PushClient({ url: srv.http('/drmpush'), log: createLogger('test.push') });
+  client.setHeader(asf.layout.headerBytes);
+  client.start();
+  t.teardown(() => client.stop());
+  await new Promise<void>((r) => client.once('connected', () => r()));
+  const packets = await asf.readPackets(0, 50);
+  let i = 0;
+  const feeder = setInterval(() => client.pushPacket(packets[i++ % packets.length]!), 20);
+  t.teardown(() => clearInterval(feeder));
+  let res = await rawRequest(srv.port, '/drmpush', { pragmas: FFMPEG_DESCRIBE, httpVersion: '1.1' });
+  for (let n = 0; n < 50 && res.status !== 200; n++) {
+    await new Promise((r) => setTimeout(r, 100));
+    res = await rawRequest(srv.port, '/drmpush', { pragmas: FFMPEG_DESCRIBE, httpVersion: '1.1' });
+  }
+  t.is(res.status, 200);
+  t.deepEqual(drmObjects(parseHeaderObject(assembleHeader(res.frames))), drmObjects(asf.layout.header));
 });
 
 test('ffprobe reads the protected stream over mmsh', async (t) => {
