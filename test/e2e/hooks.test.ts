@@ -1,6 +1,7 @@
 /**
  * Hooks in a real `mss serve`: a configured recorder program gets point-started for a boot broadcast and
- * player-joined / player-left (with the player's protocol, address and bytes) for an on-demand play.
+ * player-joined / player-left (with the player's protocol, address and bytes) for an on-demand play, and
+ * point-stopped when the operator stops the broadcast.
  */
 import test from 'ava';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -33,7 +34,7 @@ test('a hook records point and player events of a running server', async (t) => 
           { name: 'live', type: 'broadcast', source: { type: 'file', path: media, loop: true }, start: 'boot' },
         ],
       },
-      hooks: { commands: [{ events: ['point-started', 'player-joined', 'player-left'], command: '/bin/sh', args: ['-c', `cat >> '${out}'`] }] },
+      hooks: { commands: [{ events: ['point-started', 'point-stopped', 'player-joined', 'player-left'], command: '/bin/sh', args: ['-c', `cat >> '${out}'`] }] },
     },
   });
   t.teardown(srv.stop);
@@ -49,4 +50,12 @@ test('a hook records point and player events of a running server', async (t) => 
   const left = events.find((e) => e.type === 'player-left')!;
   t.like(left, { point: 'vod', protocol: 'wmsp', reason: 'finished' });
   t.true((left.bytesSent as number) > 100_000);
+
+  // the operator stops the broadcast: point-stopped
+  t.is((await fetch(srv.http('/api/v1/points/live/stop'), { method: 'POST' })).status, 200);
+  const stopped = await waitFor(async () => {
+    const text = await readFile(out, 'utf8').catch(() => '');
+    return text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.type === 'point-stopped');
+  });
+  t.like(stopped, { point: 'live' });
 });
