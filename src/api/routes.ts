@@ -11,13 +11,13 @@ import { matchPath, type ApiOperation } from './operations.js';
 
 export const API_PREFIX = '/api/v1';
 
-function sendJson(res: ServerResponse, status: number, value: unknown, method: string | undefined, headers: Record<string, string> = {}): void {
+function sendJson(res: ServerResponse, status: number, value: unknown, method: string | undefined, headers: Record<string, string | string[]> = {}): void {
   const body = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...headers });
   res.end(method === 'HEAD' ? undefined : body);
 }
 
-export function sendJsonError(res: ServerResponse, err: unknown, method?: string, headers: Record<string, string> = {}): number {
+export function sendJsonError(res: ServerResponse, err: unknown, method?: string, headers: Record<string, string | string[]> = {}): number {
   const e = toMssError(err);
   const status = statusForError(e);
   if (res.headersSent || res.destroyed) {

@@ -10,6 +10,7 @@ import { encoderSchema, type EncoderConfig } from './sections/encoder.js';
 import { logsSchema, type LogsConfig } from './sections/logs.js';
 import { mqttSchema, type MqttConfig } from './sections/mqtt.js';
 import { metricsSchema, type MetricsConfig } from './sections/metrics.js';
+import { apiSchema, type ApiConfig } from './sections/api.js';
 import { webSchema, type WebConfig } from './sections/web.js';
 import { hooksSchema, type HooksConfig } from './sections/hooks.js';
 import { packagerSchema, type PackagerConfig } from './sections/packager.js';
@@ -21,6 +22,7 @@ export type { EncoderConfig } from './sections/encoder.js';
 export type { LogsConfig } from './sections/logs.js';
 export type { MqttConfig } from './sections/mqtt.js';
 export type { MetricsConfig } from './sections/metrics.js';
+export type { ApiConfig } from './sections/api.js';
 export type { WebConfig } from './sections/web.js';
 export type { HooksConfig, HookCommandConfig } from './sections/hooks.js';
 export type { PackagerConfig } from './sections/packager.js';
@@ -35,6 +37,7 @@ export interface MssConfig extends GeneralConfig {
   encoder: EncoderConfig;
   logs: LogsConfig;
   mqtt: MqttConfig;
+  api: ApiConfig;
   metrics: MetricsConfig;
   web: WebConfig;
   hooks: HooksConfig;
@@ -52,6 +55,7 @@ export const configSchema: Schema = {
     encoder: encoderSchema,
     logs: logsSchema,
     mqtt: mqttSchema,
+    api: apiSchema,
     metrics: metricsSchema,
     web: webSchema,
     hooks: hooksSchema,
@@ -190,5 +194,6 @@ export function redactConfig(config: MssConfig): MssConfig {
   for (const p of out.server.publishingPoints) {
     for (const u of p.auth.users) u.password = '***';
   }
+  for (const u of out.api.auth.users) u.password = '***';
   return out;
 }

@@ -1,0 +1,54 @@
+/**
+ * The operator routes behind the api section's guard, in a real `mss serve`: the control API, /metrics and the
+ * status page ask for credentials (Basic and Digest, curl as a real client), refuse wrong ones and addresses
+ * outside api.access, all as JSON; /health stays open; metrics.protect false opens /metrics alone.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { startServe, type RunningServe } from '../helpers/serve.js';
+
+const basic = (user: string, pw: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
+
+function curl(args: string[]): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...args], { timeout: 30_000 }, (err, stdout) => resolve({ code: err ? 1 : 0, stdout: String(stdout) })));
+}
+
+async function serveWith(t: { teardown(fn: () => unknown): void }, extra: Record<string, unknown>): Promise<RunningServe> {
+  const srv = await startServe({ config: { server: { publishingPoints: [] }, ...extra } });
+  t.teardown(srv.stop);
+  return srv;
+}
+
+test('accounts: 401 with a challenge without or with wrong credentials, 200 with the right ones (Basic and Digest)', async (t) => {
+  const srv = await serveWith(t, { api: { auth: { scheme: 'digest', realm: 'ops', users: [{ name: 'ops', password: 'op-secret' }] } } });
+  for (const p of ['/api/v1/points', '/metrics', '/']) {
+    const res = await fetch(srv.http(p));
+    t.is(res.status, 401, p);
+    t.regex(res.headers.get('www-authenticate') ?? '', /^Digest realm="ops"/, p);
+    t.is(((await res.json()) as { error: { code: string } }).error.code, 'unauthorized');
+  }
+  t.is((await fetch(srv.http('/api/v1/server'), { headers: basic('ops', 'op-secret') })).status, 401, 'a digest account does not take Basic');
+  t.is((await curl(['--digest', '-u', 'ops:op-secret', srv.http('/api/v1/server')])).stdout, '200');
+  t.is((await curl(['--digest', '-u', 'ops:wrong', srv.http('/api/v1/server')])).stdout, '401');
+  t.is((await curl(['--digest', '-u', 'ops:op-secret', srv.http('/metrics')])).stdout, '200');
+  t.is((await curl(['--digest', '-u', 'ops:op-secret', srv.http('/')])).stdout, '200');
+  t.is((await fetch(srv.http('/health'))).status, 200, '/health is for load balancers: always open');
+  await srv.waitForLog((l) => l.event === 'http.rejected' && l.status === 401 && l.route === 'api-v1');
+});
+
+test('Basic accounts; metrics.protect false leaves /metrics open and the API closed', async (t) => {
+  const srv = await serveWith(t, { api: { auth: { scheme: 'basic', users: [{ name: 'ops', password: 'pw' }] } }, metrics: { protect: false } });
+  t.is((await fetch(srv.http('/api/v1/points'), { headers: basic('ops', 'pw') })).status, 200);
+  t.is((await fetch(srv.http('/api/v1/points'), { headers: basic('ops', 'nope') })).status, 401);
+  t.is((await fetch(srv.http('/metrics'))).status, 200);
+  t.is((await fetch(srv.http('/api/v1/points'))).status, 401);
+});
+
+test('an address outside api.access is refused with 403, even with credentials; /health still answers', async (t) => {
+  const srv = await serveWith(t, { api: { access: { allow: ['10.9.9.9'] } } });
+  const res = await fetch(srv.http('/api/v1/points'));
+  t.is(res.status, 403);
+  t.is(((await res.json()) as { error: { code: string } }).error.code, 'forbidden');
+  t.is((await fetch(srv.http('/'))).status, 403);
+  t.is((await fetch(srv.http('/health'))).status, 200);
+});
