@@ -16,6 +16,9 @@ import { ffmpegPlay, rawRequest } from '../protocols/wmsp/raw-client.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = '/usr/bin/chromium';
+/** the page's window, typed loosely (this project compiles without the DOM library); predicates are serialised, so each names it itself */
+interface PageElement { textContent: string | null; dataset: Record<string, string | undefined> }
+type PageWindow = { document: { querySelector(s: string): PageElement | null; getElementById(id: string): PageElement | null } };
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 test('the status page renders the point the test started, a player and a live sparkline', async (t) => {
@@ -46,16 +49,16 @@ test('the status page renders the point the test started, a player and a live sp
   t.is(await page.title(), 'mss status');
   const row = page.locator('tr[data-point="teststream"]');
   await row.waitFor({ timeout: 20_000 });
-  // (expressions run in the page)
-  await page.waitForFunction(`document.querySelector('tr[data-point="teststream"]')?.textContent?.includes('broadcasting')`, undefined, { timeout: 20_000 });
+  // predicates run in the page (functions, not strings: the page's CSP forbids eval)
+  await page.waitForFunction(() => (globalThis as unknown as PageWindow).document.querySelector('tr[data-point="teststream"]')?.textContent?.includes('broadcasting'), undefined, { timeout: 20_000 });
   const rowText = (await row.textContent()) ?? '';
   t.regex(rowText, /broadcast/);
   t.regex(rowText, /mmsh:\/\/127\.0\.0\.1:\d+\/teststream/);
   t.regex(rowText, /\/teststream\.asx/);
-  await page.waitForFunction(`Number(document.getElementById('player-count')?.textContent) >= 1`, undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => Number((globalThis as unknown as PageWindow).document.getElementById('player-count')?.textContent) >= 1, undefined, { timeout: 20_000 });
   t.regex((await page.locator('#players').textContent()) ?? '', /wmsp/);
   // refreshed live: the update counter moves and the sparkline gathers samples
-  await page.waitForFunction(`Number(document.getElementById('spark-line')?.dataset.samples) >= 3`, undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => Number((globalThis as unknown as PageWindow).document.getElementById('spark-line')?.dataset.samples) >= 3, undefined, { timeout: 20_000 });
   t.true(Number(await page.locator('#updated').getAttribute('data-count')) >= 4);
   t.deepEqual(errors, []);
 
