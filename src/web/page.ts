@@ -69,7 +69,8 @@ const SCRIPT = `
     while (samples.length > 60) samples.shift();
     const max = Math.max(1, ...samples);
     const line = $('spark-line');
-    line.setAttribute('points', samples.map((v, i) => (i * 320 / 59).toFixed(1) + ',' + (46 - (v / max) * 44).toFixed(1)).join(' '));
+    const step = 320 / Math.max(1, samples.length - 1);
+    line.setAttribute('points', samples.map((v, i) => (i * step).toFixed(1) + ',' + (46 - (v / max) * 44).toFixed(1)).join(' '));
     line.dataset.samples = String(samples.length);
     $('throughput').textContent = samples.length ? kbps(samples[samples.length - 1]) : 'measuring…';
   }
