@@ -16,6 +16,7 @@ import { WmspServer } from '../protocols/wmsp/server.js';
 import { PushReceiver } from '../protocols/wmhttp/server.js';
 import { openWmspStream } from '../protocols/wmsp/client.js';
 import type { AppContext } from './context.js';
+import { operatorAccess } from '../api/operator-access.js';
 
 const POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -56,7 +57,8 @@ export class MediaServerModule implements AppModule {
         authenticatorFor: async (point, template) => (this.core.point(point) ?? (template ? this.core.point(template) : undefined))?.auth ?? null,
       },
     });
-    this.routes = [this.statusRoute(), this.asxRoute(), this.push.route(70), this.wmsp.route(50)];
+    // the status is an operator route: behind the same guard as the control API
+    this.routes = [operatorAccess(ctx)(this.statusRoute()), this.asxRoute(), this.push.route(70), this.wmsp.route(50)];
     for (const r of this.routes) ctx.http.addRoute(r);
   }
 
