@@ -18,6 +18,7 @@ const pathOf = (url: string | undefined) => (url ?? '').split('?')[0];
 export class MetricsModule implements AppModule {
   readonly name = 'metrics';
   private collector: MetricsCollector | null = null;
+  private loading: Promise<MetricsCollector> | null = null;
   private readonly log: Logger;
   private scrapes = 0;
   private state: 'stopped' | 'running' = 'stopped';
@@ -34,20 +35,28 @@ export class MetricsModule implements AppModule {
   }
 
   async start(): Promise<void> {
-    if (this.ctx.config.metrics.enabled) {
+    if (this.ctx.config.metrics.enabled) await this.ensureCollector();
+    this.state = 'running';
+  }
+
+  /** the collector, loaded at first need: the listener takes scrapes before this module's start has run */
+  private ensureCollector(): Promise<MetricsCollector> {
+    this.loading ??= (async () => {
       // loaded only when enabled: prom-client and its collectors cost memory a small board may want back
       const { MetricsCollector } = await import('./collect.js');
       this.collector = new MetricsCollector(
         { media: () => (this.ctx.modules.get('media') as MediaServerModule | undefined)?.core, modules: () => this.modules() },
         { processMetrics: this.ctx.config.metrics.processMetrics },
       );
-    }
-    this.state = 'running';
+      return this.collector;
+    })();
+    return this.loading;
   }
 
   async stop(): Promise<void> {
     this.collector?.stop();
     this.collector = null;
+    this.loading = null;
     this.state = 'stopped';
   }
 
@@ -66,10 +75,10 @@ export class MetricsModule implements AppModule {
       match: (req) => pathOf(req.url) === '/metrics',
       handle: async (req, res) => {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new MssError('unsupported', `/metrics answers GET, not ${req.method}`, { status: 405 });
-        if (!this.collector) throw new MssError('unavailable', 'metrics are not running');
+        const collector = await this.ensureCollector();
         this.scrapes++;
-        const body = await this.collector.render();
-        res.writeHead(200, { 'Content-Type': this.collector.contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
+        const body = await collector.render();
+        res.writeHead(200, { 'Content-Type': collector.contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
         res.end(req.method === 'HEAD' ? undefined : body);
       },
     };
