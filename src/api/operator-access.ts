@@ -1,13 +1,13 @@
 /**
- * The one place where operator routes (the control API, /metrics, the status page) are protected. Every such
- * route is registered through `operatorAccess(ctx)`, so the access check is wired here and nowhere else: the
- * `api` section's address list first (403), then its accounts, Basic or Digest through the same authenticator
- * publishing points use (401 with the challenges). Refusals are JSON, like every API error, and logged once.
- * The section is read per request, so a config change takes effect at once.
+ * The one place where operator routes (the control API, /metrics, the status page, /api/status) are protected.
+ * Every such route is registered through `operatorAccess(ctx)`, so the access check is wired here and nowhere
+ * else: loopback only unless api.allowRemote (403), then the api section's credentials, Basic or Digest through
+ * the authenticator publishing points use, or a bearer token (401 with the challenge). Refusals are JSON, like
+ * every API error, and logged once. The section is read per request, so a config change takes effect at once.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AppContext } from '../app/context.js';
-import { createAccessList, type AccessList } from '../auth/access.js';
 import { createAuthenticator, type Authenticator } from '../auth/http-auth.js';
 import type { ApiConfig } from '../config/index.js';
 import { MssError } from '../core/errors.js';
@@ -23,30 +23,52 @@ export type OperatorRouteWrapper = (route: HttpRoute, opts?: OperatorRouteOption
 
 interface Guard {
   key: string;
-  access: AccessList;
+  cfg: ApiConfig;
   auth: Authenticator | null;
+  /** SHA-256 of each bearer token: compared in constant time whatever the length */
+  tokens: Buffer[];
 }
 
 /** one guard per app, rebuilt when the api section changes (the authenticator keeps its nonces meanwhile) */
 const guards = new WeakMap<AppContext, Guard>();
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 function guardFor(ctx: AppContext): Guard {
-  const cfg: ApiConfig = ctx.config.api;
+  const cfg = ctx.config.api;
   const key = JSON.stringify(cfg);
   let g = guards.get(ctx);
   if (!g || g.key !== key) {
-    g = { key, access: createAccessList(cfg.access), auth: cfg.auth.scheme === 'none' ? null : createAuthenticator(cfg.auth) };
+    const scheme = cfg.auth.scheme;
+    const auth = scheme === 'basic' || scheme === 'digest' ? createAuthenticator({ scheme, realm: cfg.auth.realm, users: cfg.auth.users }) : null;
+    g = { key, cfg, auth, tokens: cfg.auth.tokens.map(sha256) };
     guards.set(ctx, g);
   }
   return g;
 }
 
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1)$/;
+
+function bearerOk(g: Guard, authorization: string | undefined): boolean {
+  const m = /^Bearer ([A-Za-z0-9\-._~+/]{1,256}=*)$/.exec(authorization ?? '');
+  if (!m) return false;
+  const h = sha256(m[1]!);
+  let ok = false;
+  for (const t of g.tokens) ok = timingSafeEqual(t, h) || ok;
+  return ok;
+}
+
 /** null when the request may go on; otherwise the refusal and its headers */
-export function checkOperator(ctx: AppContext, req: IncomingMessage, remote: string): { error: MssError; headers: Record<string, string | string[]> } | null {
+export function checkOperator(ctx: AppContext, req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, remote: string): { error: MssError; headers: Record<string, string | string[]> } | null {
   const g = guardFor(ctx);
-  if (!g.access.allows(remote)) return { error: new MssError('forbidden', `${remote} may not use the operator routes (api.access)`), headers: {} };
-  if (!g.auth) return null;
-  const r = g.auth.check(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
+  if (!g.cfg.allowRemote && !LOOPBACK.test(remote)) return { error: new MssError('forbidden', `${remote} may not use the operator routes (api.allowRemote is off)`), headers: {} };
+  const scheme = g.cfg.auth.scheme;
+  if (scheme === 'none') return null;
+  const authorization = req.headers.authorization;
+  if (scheme === 'bearer') {
+    if (bearerOk(g, authorization)) return null;
+    return { error: new MssError('unauthorized', 'a bearer token is required for the operator routes'), headers: { 'WWW-Authenticate': `Bearer realm="${g.cfg.auth.realm}"` } };
+  }
+  const r = g.auth!.check(req.method ?? 'GET', req.url ?? '/', authorization);
   if (r.ok) return null;
   return { error: new MssError('unauthorized', 'credentials are required for the operator routes'), headers: { 'WWW-Authenticate': r.challenge } };
 }

@@ -195,5 +195,6 @@ export function redactConfig(config: MssConfig): MssConfig {
     for (const u of p.auth.users) u.password = '***';
   }
   for (const u of out.api.auth.users) u.password = '***';
+  out.api.auth.tokens = out.api.auth.tokens.map(() => '***');
   return out;
 }

@@ -98,13 +98,15 @@ export class ConfigSync {
     if (out.dataDir === undefined) out.dataDir = running.dataDir;
     const mqtt = out.mqtt as Record<string, unknown> | undefined;
     if (mqtt && typeof mqtt === 'object' && mqtt.password === REDACTED) mqtt.password = running.mqtt.password;
-    const apiUsers = ((out.api as { auth?: { users?: unknown } } | undefined)?.auth?.users ?? []) as Array<Record<string, unknown>>;
-    if (Array.isArray(apiUsers)) {
-      for (const u of apiUsers) {
+    const apiAuth = (out.api as { auth?: { users?: unknown; tokens?: unknown } } | undefined)?.auth;
+    if (Array.isArray(apiAuth?.users)) {
+      for (const u of apiAuth.users as Array<Record<string, unknown>>) {
         const old = running.api.auth.users.find((x) => x.name === u?.name);
         if (u?.password === REDACTED && old) u.password = old.password;
       }
     }
+    // tokens are shown as "***" one for one: a "***" keeps the token at its place
+    if (Array.isArray(apiAuth?.tokens)) apiAuth.tokens = (apiAuth.tokens as unknown[]).map((tok, i) => (tok === REDACTED && running.api.auth.tokens[i] ? running.api.auth.tokens[i] : tok));
     const server = out.server as { publishingPoints?: unknown } | undefined;
     if (server && Array.isArray(server.publishingPoints)) {
       for (const p of server.publishingPoints as Array<Record<string, unknown>>) {

@@ -1,7 +1,8 @@
 /**
  * The operator routes behind the api section's guard, in a real `mss serve`: the control API, /metrics and the
- * status page ask for credentials (Basic and Digest, curl as a real client), refuse wrong ones and addresses
- * outside api.access, all as JSON; /health stays open; metrics.protect false opens /metrics alone.
+ * status page ask for credentials (Basic and Digest, curl as a real client), refuse wrong ones
+ * and bearer tokens, all as JSON; /health stays open; metrics.protect false opens /metrics alone. (Other hosts than
+ * loopback are refused unless api.allowRemote: test/api/operator-access.test.ts.)
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
@@ -44,11 +45,12 @@ test('Basic accounts; metrics.protect false leaves /metrics open and the API clo
   t.is((await fetch(srv.http('/api/v1/points'))).status, 401);
 });
 
-test('an address outside api.access is refused with 403, even with credentials; /health still answers', async (t) => {
-  const srv = await serveWith(t, { api: { access: { allow: ['10.9.9.9'] } } });
-  const res = await fetch(srv.http('/api/v1/points'));
-  t.is(res.status, 403);
-  t.is(((await res.json()) as { error: { code: string } }).error.code, 'forbidden');
-  t.is((await fetch(srv.http('/'))).status, 403);
-  t.is((await fetch(srv.http('/health'))).status, 200);
+test('bearer tokens: the right token passes, another is refused with a Bearer challenge', async (t) => {
+  const token = 'tok-0123456789abcdef';
+  const srv = await serveWith(t, { api: { auth: { scheme: 'bearer', tokens: [token] } } });
+  t.is((await fetch(srv.http('/api/v1/server'), { headers: { Authorization: `Bearer ${token}` } })).status, 200);
+  const wrong = await fetch(srv.http('/api/v1/server'), { headers: { Authorization: 'Bearer tok-wrong-wrong-wrong' } });
+  t.is(wrong.status, 401);
+  t.regex(wrong.headers.get('www-authenticate') ?? '', /^Bearer realm="mss api"/);
+  t.is((await fetch(srv.http('/metrics'), { headers: { Authorization: `Bearer ${token}` } })).status, 200);
 });

@@ -59,7 +59,7 @@ export interface ServerConfig {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-export const authSchema: Schema = {
+const authSchema: Schema = {
   kind: 'object',
   doc: 'Who may play from this point',
   fields: {
@@ -82,7 +82,7 @@ export const authSchema: Schema = {
   },
 };
 
-export const accessSchema: Schema = {
+const accessSchema: Schema = {
   kind: 'object',
   doc: 'IP allow and deny lists',
   fields: {
