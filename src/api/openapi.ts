@@ -92,8 +92,8 @@ export function openApiDocument(operations: readonly ApiOperation[]): Json {
     openapi: '3.1.0',
     info: { title: 'mss control API', version: packageVersion(), description: 'Publishing points, players and the server of an mss box. An operation with x-mss-command is also that device command over MQTT (cmd/<name>, args: its path parameters and the body under the name its description gives).' },
     paths,
-    components: { schemas: components(), securitySchemes: { basic: { type: 'http', scheme: 'basic' }, digest: { type: 'http', scheme: 'digest' } } },
-    // the api section's accounts (its scheme says which); none when api.auth.scheme is none
-    security: [{ basic: [] }, { digest: [] }, {}],
+    components: { schemas: components(), securitySchemes: { basic: { type: 'http', scheme: 'basic' }, digest: { type: 'http', scheme: 'digest' }, bearer: { type: 'http', scheme: 'bearer' } } },
+    // the api section's scheme says which one; none when api.auth.scheme is none
+    security: [{ basic: [] }, { digest: [] }, { bearer: [] }, {}],
   };
 }
