@@ -16,7 +16,7 @@ import { apiRoute } from './routes.js';
 import { storeUpload } from './upload.js';
 
 export class ApiModule implements AppModule {
-  readonly name = 'api';
+  readonly name = 'control-api';
   readonly operations: readonly ApiOperation[];
   private document: unknown;
   private state: 'stopped' | 'running' = 'stopped';

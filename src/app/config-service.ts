@@ -5,16 +5,15 @@
  * (the config file the next boot reads, written atomically, and a row in SQLite) and only then make it the
  * running config. Changes are applied one at a time, in arrival order.
  */
-import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { applyEnvOverrides, redactConfig, validateConfig, type ConfigIssue, type MssConfig } from '../config/index.js';
+import { redactConfig, validateConfig, type ConfigIssue, type MssConfig } from '../config/index.js';
 import { isMssError, MssError, toMssError } from '../core/errors.js';
 import { setLogLevel, type Logger } from '../core/log.js';
 import type { AppModule, ReconfigureResult } from '../core/module.js';
 import { writeFileAtomic } from '../device/atomic-file.js';
 import { openStore, type Db, type Migration } from '../store/db.js';
 
-/** read at boot by `mss serve` (loadPersistedConfig), written by every door */
+/** read at boot by `mss serve` (loadPersistedConfig in device/config-sync.ts), written by every door */
 export const PERSISTED_CONFIG_FILE = 'config.desired.json';
 export const DATABASE_FILE = 'mss.db';
 
@@ -42,32 +41,6 @@ export interface ConfigChange {
   version?: number;
   /** rules of one door on top of the schema (MQTT: the broker URL may not be emptied); issues refuse the change */
   check?(next: MssConfig, previous: MssConfig): ConfigIssue[];
-}
-
-/**
- * The config the last accepted run-time change set, for `mss serve` to prefer at boot over its config file.
- * MSS_* environment overrides still apply on top. Undefined when there never was one.
- */
-export function loadPersistedConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env): { config: MssConfig; version: number } | undefined {
-  const file = join(dataDir, PERSISTED_CONFIG_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  let doc: { version?: unknown; config?: unknown };
-  try {
-    doc = JSON.parse(text) as typeof doc;
-  } catch (err) {
-    throw new MssError('malformed', `${file}: not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof doc.config !== 'object' || doc.config === null) throw new MssError('malformed', `${file}: no config object`);
-  const { doc: withEnv, issues } = applyEnvOverrides(doc.config as Record<string, unknown>, env);
-  if (issues.length > 0) throw new MssError('invalid-config', `${file}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { errors: issues });
-  const config = validateConfig(withEnv);
-  if (!isAbsolute(config.dataDir)) config.dataDir = resolve(config.dataDir);
-  return { config, version: typeof doc.version === 'number' ? doc.version : 0 };
 }
 
 export type ConfigAppliedListener = (config: MssConfig, result: ConfigApplyResult, change: ConfigChange) => void;
@@ -160,25 +133,33 @@ export class ConfigService {
     }
     const refused = change.check?.(next, previous) ?? [];
     if (refused.length > 0) throw invalid(refused);
+    // everything a module would refuse is found now, before any module changes anything
+    const moduleIssues = this.checkModules(next, previous);
+    if (moduleIssues.length > 0) throw invalid(moduleIssues);
     const version = change.version ?? this.version;
     const changed = changedSections(previous, next);
     if (changed.length === 0) {
       if (version !== this.version) await this.persist(next, version, change, changed);
       return { status: this.restartPending ? 'pending-restart' : 'unchanged', changed, modules: {}, version };
     }
+    // module by module; if one fails, the ones already changed are put back, the failing one too (it may have
+    // changed part of what it owns before it failed)
     const results: Record<string, ReconfigureResult> = {};
     const done: AppModule[] = [];
+    let failed: AppModule | undefined;
     try {
       for (const m of this.deps.modules()) {
         if (!m.reconfigure) continue;
+        failed = m;
         results[m.name] = await m.reconfigure(next, previous);
         done.push(m);
       }
+      failed = undefined;
     } catch (err) {
       const e = toMssError(err);
-      const failed = this.deps.modules().find((m) => m.reconfigure && !done.includes(m));
       this.deps.log.error('config.apply-failed', { module: failed?.name, source: change.source, error: e });
-      await this.rollBack(done, previous, next);
+      await this.rollBack([...done, ...(failed ? [failed] : [])], previous, next);
+      this.deps.log.info('config.rolled-back', { source: change.source, modules: [...(failed ? [failed] : []), ...done].map((m) => m.name) });
       throw e.code === 'invalid-config' ? e : invalid([{ path: typeof e.detail.path === 'string' ? e.detail.path : '', message: `${failed?.name ?? 'a module'} could not apply it: ${e.message}` }], e.code === 'internal' ? 'internal' : 'conflict');
     }
     if (next.logLevel !== previous.logLevel) setLogLevel(next.logLevel);
@@ -206,6 +187,19 @@ export class ConfigService {
       }
     }
     return result;
+  }
+
+  private checkModules(next: MssConfig, previous: MssConfig): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    for (const m of this.deps.modules()) {
+      if (!m.checkConfig) continue;
+      try {
+        issues.push(...m.checkConfig(next, previous));
+      } catch (err) {
+        issues.push({ path: '', message: `${m.name} could not check the config: ${toMssError(err).message}` });
+      }
+    }
+    return issues;
   }
 
   private async rollBack(done: AppModule[], previous: MssConfig, next: MssConfig): Promise<void> {

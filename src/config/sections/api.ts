@@ -1,11 +1,7 @@
 import type { Schema } from '../schema.js';
 
-/**
- * Who may use the operator routes: the control API, /metrics (unless metrics.protect is off), the status page.
- * (The same shape as the api section being built on the harden branch, so the two meet without a reshape.)
- */
 export interface ApiConfig {
-  /** answer hosts other than loopback (off: 403 for them) */
+  /** answer operator endpoints (/api/*) from addresses other than loopback */
   allowRemote: boolean;
   auth: {
     scheme: 'none' | 'basic' | 'digest' | 'bearer';
@@ -13,16 +9,24 @@ export interface ApiConfig {
     users: Array<{ name: string; password: string }>;
     tokens: string[];
   };
+  /** a failed attempt's refusal is answered after this delay */
+  refusalDelayMs: number;
+  /** failed attempts per address and minute before refusals come at once (429) */
+  maxFailuresPerMinute: number;
 }
 
+/**
+ * The operator endpoints (/api/status, /api/logs, and every later one). The development default answers loopback
+ * only, without credentials; a board profile overlay turns `allowRemote` and `auth.scheme` on.
+ */
 export const apiSchema: Schema = {
   kind: 'object',
-  doc: 'Who may use the operator routes (control API, /metrics, status page): loopback only without credentials by default',
+  doc: 'Who may use the operator endpoints (/api/status, /api/logs, ...)',
   fields: {
-    allowRemote: { kind: 'bool', doc: 'Answer other hosts than loopback (off: 403 for them); turn it on with auth', default: false },
+    allowRemote: { kind: 'bool', doc: 'Answer other hosts than loopback (off: 403 for them); a board profile turns it on with auth', default: false },
     auth: {
       kind: 'object',
-      doc: 'Credentials the operator routes ask for (every caller, loopback included, once a scheme is set)',
+      doc: 'Credentials the operator endpoints ask for (every caller, loopback included, once a scheme is set)',
       fields: {
         scheme: { kind: 'enum', doc: 'none, HTTP Basic, Digest, or a bearer token (Authorization: Bearer ...)', values: ['none', 'basic', 'digest', 'bearer'], default: 'none' },
         realm: { kind: 'string', doc: 'Realm shown in the challenge', default: 'mss api', maxLength: 128, pattern: /^[^"\\]*$/ },
@@ -31,6 +35,7 @@ export const apiSchema: Schema = {
           doc: 'Accounts for basic and digest (none: nobody gets in)',
           default: [],
           maxItems: 100,
+          unique: 'name',
           items: {
             kind: 'object',
             doc: 'An account',
@@ -49,5 +54,7 @@ export const apiSchema: Schema = {
         },
       },
     },
+    refusalDelayMs: { kind: 'int', doc: 'A wrong password or token is answered after this delay', default: 1000, min: 0, max: 30000 },
+    maxFailuresPerMinute: { kind: 'int', doc: 'Failed attempts per address and minute; more are refused at once (429) until the minute has room', default: 10, min: 1, max: 10000 },
   },
 };
