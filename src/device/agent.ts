@@ -24,7 +24,7 @@ import { ConfigService } from '../app/config-service.js';
 import { DeviceConnection } from './connection.js';
 import { coreCommands } from './core-commands.js';
 import { resolveDeviceId, readBoardSerial } from './identity.js';
-import { JobRunner, type JobStatusReport } from './jobs.js';
+import { JobRunner, type JobStatusReport, type TerminalJobStatus } from './jobs.js';
 import { DeviceKv } from './kv.js';
 import { BurstDetector } from './burst-detector.js';
 import { LogForwarder } from './log-forwarder.js';
@@ -59,6 +59,8 @@ let cachedVersion: string | undefined;
 let logForwarder: DeviceAgent | undefined;
 const packageVersion = (): string => (cachedVersion ??= readPackageVersion());
 const MAX_CONCURRENT_COMMANDS = 8;
+/** job states after which a job runs no more */
+const FINISHED_JOB: ReadonlySet<string> = new Set<TerminalJobStatus>(['successful', 'failed', 'rejected']);
 const HEALTH_POLL_MS = 1000;
 const BURST_WINDOW_MS = 10_000;
 const BURST_SAMPLE_MS = 2000;
@@ -98,6 +100,7 @@ export class DeviceAgent implements AppModule {
   private slot: string | null = null;
 
   private configService?: ConfigService;
+  private readonly eventListeners = new Set<(type: string, data: Record<string, unknown>) => void>();
   private ownsConfigService = false;
 
   constructor(private readonly opts: DeviceAgentOptions) {
@@ -157,7 +160,7 @@ export class DeviceAgent implements AppModule {
     })) this.table.add('agent', c);
     this.table.addModules(this.otherModules());
 
-    this.jobs = new JobRunner(this.db, (id, report) => this.publishJobStatus(id, report), this.log);
+    this.jobs = new JobRunner(this.db, (id, report) => this.onJobStatus(id, report), this.log);
     this.jobs.register(logUploadJob({ dir: join(this.config.dataDir, 'device-jobs'), logs: () => this.logSources(), deviceId: () => this.deviceId }));
     this.jobs.register(
       firmwareUpdateJob({
@@ -395,6 +398,25 @@ export class DeviceAgent implements AppModule {
     if (!this.connected) return false;
     this.conn!.publish(topic, json, { qos: 1, retain: true }).catch(() => undefined);
     return true;
+  }
+
+  /** update-finished (and any other finished job) for listeners of onEvent: the hooks module */
+  onEvent(cb: (type: string, data: Record<string, unknown>) => void): () => void {
+    this.eventListeners.add(cb);
+    return () => this.eventListeners.delete(cb);
+  }
+
+  private onJobStatus(id: string, report: JobStatusReport | null): void {
+    this.publishJobStatus(id, report);
+    if (!report || !FINISHED_JOB.has(report.status)) return;
+    const type = report.type === 'firmware-update' ? 'update-finished' : 'job-finished';
+    for (const l of this.eventListeners) {
+      try {
+        l(type, { jobId: id, job: report.type, status: report.status, reason: report.reason || undefined, attempt: report.attempt });
+      } catch (err) {
+        this.log.warn('event-listener-failed', { type, err });
+      }
+    }
   }
 
   private publishJobStatus(id: string, report: JobStatusReport | null): void {
