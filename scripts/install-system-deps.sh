@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs, with apt, the system programs mss and its tests need, when any is missing.
+# Installs, with apt, the system programs mss and its tests need, when any is missing
+# (chromium: Debian's browser for the status page test, driven headless by playwright-core).
 # Idempotent: does nothing when everything is present. Needs root (or sudo) to install.
 set -euo pipefail
 
@@ -17,6 +18,8 @@ declare -A PACKAGE_OF=(
   [gcc]=gcc
   [make]=make
   [python3]=python3
+  # the status page test drives Debian's browser headless (playwright-core)
+  [chromium]=chromium
 )
 
 missing=()
@@ -25,7 +28,7 @@ for cmd in "${!PACKAGE_OF[@]}"; do
 done
 # mosquitto lives in /usr/sbin, which is not on every user's PATH
 if [ ${#missing[@]} -eq 0 ]; then
-  [ "${1:-}" = "--quiet" ] || echo "system deps: all present (ffmpeg, ffprobe, mosquitto, mosquitto_pub, socat, gcc, make, python3)"
+  [ "${1:-}" = "--quiet" ] || echo "system deps: all present (ffmpeg, ffprobe, mosquitto, mosquitto_pub, socat, gcc, make, python3, chromium)"
   exit 0
 fi
 packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')

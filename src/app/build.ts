@@ -17,7 +17,13 @@ import { LogsModule } from '../logs/module.js';
 import { DeviceAgent } from '../device/agent.js';
 import { EncoderModule } from '../encoder/module.js';
 import { WatchdogModule } from '../watchdog/module.js';
+import { MetricsModule } from '../metrics/module.js';
+import { HooksModule } from '../hooks/module.js';
+import { ApiModule } from '../api/module.js';
+import { WebModule } from '../web/module.js';
+import { PackagerModule } from '../hooks/packager.js';
 import type { AppContext } from './context.js';
+import { ConfigService } from './config-service.js';
 
 export type ModuleFactory = (ctx: AppContext) => AppModule;
 
@@ -35,9 +41,15 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   (ctx) => new EncoderServeModule(ctx),
   (ctx) => new MmspModule(ctx),
   (ctx) => EncoderModule.fromContext(ctx),
+  (ctx) => new MetricsModule(ctx),
+  (ctx) => new ApiModule(ctx),
+  (ctx) => new WebModule(ctx),
+  (ctx) => new PackagerModule(ctx),
+  // after the modules whose events it runs hooks for
+  (ctx) => new HooksModule(ctx),
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
   // it stays off when mqtt.url is empty
-  (ctx) => new DeviceAgent({ config: ctx.config, modules: () => [...new Set(ctx.modules.values())] }),
+  (ctx) => new DeviceAgent({ config: ctx.config, configService: ctx.configService, modules: () => [...new Set(ctx.modules.values())] }),
   // last: READY=1 to systemd once everything above started, then watchdog pings while the loop and core modules are healthy
   (ctx) => new WatchdogModule({ config: ctx.config.watchdog, modules: () => [...new Set(ctx.modules.values())], core: ['logs', 'http', 'media'] }),
 ];
@@ -48,11 +60,20 @@ export interface App {
   http: HttpModule;
 }
 
-export function buildApp(config: MssConfig, opts: { log?: Logger; modules?: ReadonlyArray<ModuleFactory> } = {}): App {
+export function buildApp(config: MssConfig, opts: { log?: Logger; modules?: ReadonlyArray<ModuleFactory>; configVersion?: number } = {}): App {
   const log = opts.log ?? createLogger('mss');
   const http = new HttpModule(config.http, log.child('http'));
   const api = new ApiAccessModule(config.api, log.child('api'));
-  const ctx: AppContext = { config, log, http, api, hooks: {}, modules: new Map() };
+  const modules = new Map<string, AppModule>();
+  const configService = new ConfigService({
+    initial: config,
+    initialVersion: opts.configVersion,
+    modules: () => [...new Set(modules.values())],
+    log: log.child('config'),
+    // modules that read ctx.config later see the change
+    onApplied: (next) => (ctx.config = next),
+  });
+  const ctx: AppContext = { config, log, http, api, hooks: {}, modules, configService };
   // the HTTP module and the API guard exist from the start so every module can add (protected) routes in its
   // constructor; the listener starts at its place in the list
   ctx.modules.set('http', http);

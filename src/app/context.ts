@@ -8,6 +8,7 @@ import type { Logger } from '../core/log.js';
 import type { AppModule } from '../core/module.js';
 import type { HttpRouteRegistry, OperatorRouteGuard } from '../http/route.js';
 import type { MediaServerHooks } from '../contracts/sessions.js';
+import type { ConfigService } from './config-service.js';
 
 export interface AppContext {
   config: MssConfig;
@@ -18,4 +19,6 @@ export interface AppContext {
   hooks: MediaServerHooks;
   /** modules created so far, in list order (a later module may look up an earlier one) */
   modules: Map<string, AppModule>;
+  /** the one path for run-time config changes (API, device commands, MQTT): validate, apply, persist */
+  configService?: ConfigService;
 }

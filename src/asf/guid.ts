@@ -58,6 +58,9 @@ export const ASF_GUID = {
   StreamBitrateProperties: '7BF875CE-468D-11D1-8D82-006097C9A2B2',
   ContentEncryption: '2211B3FB-BD23-11D2-B4B7-00A0C955FC6E',
   ExtendedContentEncryption: '298AE614-2622-4C17-B935-DAE07EE9289C',
+  DigitalSignature: '2211B3FC-BD23-11D2-B4B7-00A0C955FC6E',
+  /** PlayReady's header object in ASF (the ASF Protection System Identifier Object) */
+  ProtectionSystemIdentifier: '9A04F079-9840-4286-AB92-E65BE0885F95',
   Padding: '1806D474-CADF-4509-A4BA-9AABCB96AAE8',
   // header extension children
   ExtendedStreamProperties: '14E6A5CB-C672-4332-8399-A96952065B5A',
@@ -68,6 +71,7 @@ export const ASF_GUID = {
   AdvancedMutualExclusion: 'A08649CF-4775-4670-8A16-6E35357566CD',
   StreamPrioritization: 'D4FED15B-88D3-454F-81F0-ED5C45999E24',
   IndexParameters: 'D6E229DF-35DA-11D1-9034-00A0C90349BE',
+  AdvancedContentEncryption: '43058533-6981-49E6-9B74-AD12CB86D58C',
   // reserved fields inside objects
   HeaderExtensionReserved1: 'ABD3D211-A9BA-11CF-8EE6-00C00C205365',
   CodecListReserved: '86D15241-311D-11D0-A3A4-00A0C90348F6',
@@ -76,6 +80,9 @@ export const ASF_GUID = {
   MutexLanguage: 'D6E22A00-35DA-11D1-9034-00A0C90349BE',
   MutexBitrate: 'D6E22A01-35DA-11D1-9034-00A0C90349BE',
   MutexUnknown: 'D6E22A02-35DA-11D1-9034-00A0C90349BE',
+  // content protection systems
+  ProtectionSystemPlayReady: 'F4637010-03C3-42CD-B932-B48ADF3A6A54',
+  ProtectionSystemWmdrmNetworkDevices: '7A079BB6-DAA4-4E12-A5CA-91D38DC11A8D',
   // stream types
   AudioMedia: 'F8699E40-5B4D-11CF-A8FD-00805F5C442B',
   VideoMedia: 'BC19EFC0-5B4D-11CF-A8FD-00805F5C442B',

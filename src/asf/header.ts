@@ -7,6 +7,7 @@ import { MssError } from '../core/errors.js';
 import { ASF_GUID, ASF_GUID_BYTES, guidEquals, guidFromBytes, guidName } from './guid.js';
 import { ByteReader, qwordToNumber, utf16Text } from './reader.js';
 import { parseStreamProperties, type AsfStreamInfo } from './stream-properties.js';
+import { describeProtectionObject, PROTECTION_OBJECT_NAMES, type AsfProtection } from './protection.js';
 
 import {
   parseCodecList,
@@ -96,6 +97,8 @@ export interface AsfHeader {
   streamPriorities?: AsfStreamPriority[];
   scriptCommands?: AsfScriptCommand[];
   markers?: AsfMarker[];
+  /** DRM objects (Content Encryption, Extended Content Encryption, Digital Signature, PlayReady, Advanced Content Encryption), kept raw */
+  protection?: AsfProtection[];
   /** total bitrate for pacing: sum of per-stream bitrates when all are known, else File Properties Maximum Bitrate */
   totalBitrate: number;
 }
@@ -272,7 +275,9 @@ function interpretHeader(raw: Buffer, objects: AsfObject[], base: number): AsfHe
           h.markers = parseMarkerObject(o.raw, at).markers;
           break;
         default:
-          break; // kept raw: Padding, Marker, Script Command, Content Encryption, Metadata Library, unknown...
+          // protection objects are described and kept as they are (never re-encoded)
+          if (PROTECTION_OBJECT_NAMES.has(o.name)) (h.protection ??= []).push(describeProtectionObject(o.name, o.raw, o.offset, base));
+          break; // kept raw: Padding, Metadata Library, unknown...
       }
     }
   };

@@ -7,6 +7,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { MssError, isMssError, systemReason } from '../core/errors.js';
 import { measureFileBitrates, openAsfFile, type AsfFileLayout } from '../asf/file.js';
 import type { AsfHeader } from '../asf/header.js';
+import { describeProtection, type AsfProtection } from '../asf/protection.js';
 import { measureStreamBitrates, readSendTime } from '../asf/packet.js';
 import { AsfStreamParser } from '../asf/stream-parser.js';
 import { parseArgs, withPrefix, type OptionSpec } from './args.js';
@@ -145,6 +146,8 @@ export interface ProbeReport {
     encrypted: boolean;
     name?: string;
   }[];
+  /** DRM objects of the header (passed through untouched when served) */
+  protection: AsfProtection[];
 }
 
 export function buildProbeReport(input: string, src: ProbeInput): ProbeReport {
@@ -180,6 +183,7 @@ export function buildProbeReport(input: string, src: ProbeInput): ProbeReport {
       encrypted: s.encrypted,
       ...(s.name ? { name: s.name } : {}),
     })),
+    protection: h.protection ?? [],
   };
   if (h.contentDescription?.title) report.title = h.contentDescription.title;
   if (h.contentDescription?.author) report.author = h.contentDescription.author;
@@ -218,6 +222,10 @@ export function formatProbeReport(r: ProbeReport): string {
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   for (const row of rows) lines.push(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+  if (r.protection.length > 0) {
+    lines.push('', 'protected: yes (DRM objects are served untouched; mss does not decrypt)');
+    for (const p of r.protection) lines.push(`  ${describeProtection(p)}`);
+  }
   return lines.join('\n') + '\n';
 }
 

@@ -37,12 +37,12 @@ export async function run(args: string[]): Promise<number> {
   const log = createLogger('mss');
   for (const u of unknownEnvVars(process.env, configSchema)) log.warn('env.unknown', { variable: u.name, suggestion: u.suggestion, message: unknownEnvMessage(u) });
   let config = loadConfig({ file: options.config as string | undefined });
-  // a config the operator sent over MQTT (validated and persisted by the device agent) wins over the file
+  // a config changed at run time (over MQTT or the control API, validated and persisted) wins over the file
   const persisted = loadPersistedConfig(config.dataDir, process.env, config);
   if (persisted) config = persisted.config;
   setLogLevel(config.logLevel);
   if (persisted) log.info('serve.persisted-config', { version: persisted.version, dataDir: config.dataDir });
-  const app = buildApp(config, { log });
+  const app = buildApp(config, { log, configVersion: persisted?.version });
 
   let stopping: Promise<void> | null = null;
   const stop = (signal: string) => {

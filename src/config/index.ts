@@ -18,6 +18,10 @@ import { applyBoardDefaults, boardConfigDefaults } from '../../board/overlay.js'
 import { msbdSchema, type MsbdConfig } from './sections/msbd.js';
 import { apiSchema, type ApiConfig } from './sections/api.js';
 import { mmspSchema, type MmspConfig } from './sections/mmsp.js';
+import { metricsSchema, type MetricsConfig } from './sections/metrics.js';
+import { webSchema, type WebConfig } from './sections/web.js';
+import { hooksSchema, type HooksConfig } from './sections/hooks.js';
+import { packagerSchema, type PackagerConfig } from './sections/packager.js';
 
 export type { ConfigIssue } from './schema.js';
 export type * from './sections/server.js';
@@ -31,6 +35,10 @@ export type { MsbdConfig } from './sections/msbd.js';
 export type { ApiConfig } from './sections/api.js';
 export type { ProxyConfig, ProxyCacheConfig, ProxyForwardConfig, OriginCredentials } from './sections/proxy.js';
 export type { MmspConfig } from './sections/mmsp.js';
+export type { MetricsConfig } from './sections/metrics.js';
+export type { WebConfig } from './sections/web.js';
+export type { HooksConfig, HookCommandConfig } from './sections/hooks.js';
+export type { PackagerConfig } from './sections/packager.js';
 
 /** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
 export const CONFIG_VERSION = 1;
@@ -48,6 +56,10 @@ export interface MssConfig extends GeneralConfig {
   api: ApiConfig;
   proxy: ProxyConfig;
   mmsp: MmspConfig;
+  metrics: MetricsConfig;
+  web: WebConfig;
+  hooks: HooksConfig;
+  packager: PackagerConfig;
 }
 
 export const configSchema: Schema = {
@@ -67,6 +79,10 @@ export const configSchema: Schema = {
     api: apiSchema,
     proxy: proxySchema,
     mmsp: mmspSchema,
+    metrics: metricsSchema,
+    web: webSchema,
+    hooks: hooksSchema,
+    packager: packagerSchema,
   },
 };
 

@@ -20,10 +20,11 @@ import { applyMigrations, openStore, type Db } from '../store/db.js';
 import { packageVersion as readPackageVersion } from '../core/version.js';
 import { CommandTable, errorReply, type CommandReply } from './commands.js';
 import { ConfigSync, type ReportedConfig } from './config-sync.js';
+import { ConfigService } from '../app/config-service.js';
 import { DeviceConnection } from './connection.js';
 import { coreCommands } from './core-commands.js';
 import { resolveDeviceId, readBoardSerial } from './identity.js';
-import { JobRunner, type JobStatusReport } from './jobs.js';
+import { JobRunner, type JobStatusReport, type TerminalJobStatus } from './jobs.js';
 import { DeviceKv } from './kv.js';
 import { BurstDetector } from './burst-detector.js';
 import { LogForwarder } from './log-forwarder.js';
@@ -44,6 +45,8 @@ export interface DeviceAgentOptions {
   boardSerial?: () => Promise<string | undefined>;
   /** called after a desired config was applied and persisted */
   onConfigApplied?: (config: MssConfig, report: ReportedConfig) => void;
+  /** the app's config path (the API changes the config through it too); absent: the agent makes its own */
+  configService?: ConfigService;
   /** modules the post-update health check needs ready (default: logs, http, media) */
   updateCore?: readonly string[];
 }
@@ -56,6 +59,8 @@ let cachedVersion: string | undefined;
 let logForwarder: DeviceAgent | undefined;
 const packageVersion = (): string => (cachedVersion ??= readPackageVersion());
 const MAX_CONCURRENT_COMMANDS = 8;
+/** job states after which a job runs no more */
+const FINISHED_JOB: ReadonlySet<string> = new Set<TerminalJobStatus>(['successful', 'failed', 'rejected']);
 const HEALTH_POLL_MS = 1000;
 const BURST_WINDOW_MS = 10_000;
 const BURST_SAMPLE_MS = 2000;
@@ -94,8 +99,13 @@ export class DeviceAgent implements AppModule {
   private installerInstance?: Installer;
   private slot: string | null = null;
 
+  private configService?: ConfigService;
+  private readonly eventListeners = new Set<(type: string, data: Record<string, unknown>) => void>();
+  private ownsConfigService = false;
+
   constructor(private readonly opts: DeviceAgentOptions) {
-    this.config = opts.config;
+    this.config = opts.configService?.running() ?? opts.config;
+    this.configService = opts.configService;
   }
 
   get id(): string {
@@ -150,7 +160,7 @@ export class DeviceAgent implements AppModule {
     })) this.table.add('agent', c);
     this.table.addModules(this.otherModules());
 
-    this.jobs = new JobRunner(this.db, (id, report) => this.publishJobStatus(id, report), this.log);
+    this.jobs = new JobRunner(this.db, (id, report) => this.onJobStatus(id, report), this.log);
     this.jobs.register(logUploadJob({ dir: join(this.config.dataDir, 'device-jobs'), logs: () => this.logSources(), deviceId: () => this.deviceId }));
     this.jobs.register(
       firmwareUpdateJob({
@@ -167,16 +177,19 @@ export class DeviceAgent implements AppModule {
     );
     if (this.config.update.installer !== 'none') this.slot = await this.installer().bootedSlot().catch(() => null);
 
-    this.configSync = new ConfigSync({
-      kv: this.kv,
-      modules: () => this.otherModules(),
-      running: () => this.config,
-      setRunning: (c) => {
+    // the app's one config path; an agent running alone (tests, benchmarks) makes its own over its modules
+    if (!this.configService) {
+      this.configService = new ConfigService({ initial: this.config, modules: () => this.otherModules(), log: this.log.child('config') });
+      this.ownsConfigService = true;
+    }
+    const service = this.configService;
+    this.unhook.push(
+      service.onApplied((c) => {
         this.config = c;
         this.outbox?.setMaxRows(c.mqtt.outboxMaxRows);
-      },
-      log: this.log,
-    });
+      }),
+    );
+    this.configSync = new ConfigSync({ kv: this.kv, service, log: this.log });
 
     this.state = new StateCoalescer(mc.stateIntervalMs, (module, json) => this.publishRetainedNow(this.topics!.state(module), json));
     this.hookModules();
@@ -233,6 +246,7 @@ export class DeviceAgent implements AppModule {
     await this.conn?.stop({ topic: this.topics!.status, payload: this.statusPayload('offline') });
     this.logStore?.flush();
     if (this.ownsDb) this.db?.close();
+    if (this.ownsConfigService) this.configService?.close();
     this.log.info('agent-stopped', { deviceId: this.deviceId });
   }
 
@@ -384,6 +398,25 @@ export class DeviceAgent implements AppModule {
     if (!this.connected) return false;
     this.conn!.publish(topic, json, { qos: 1, retain: true }).catch(() => undefined);
     return true;
+  }
+
+  /** update-finished (and any other finished job) for listeners of onEvent: the hooks module */
+  onEvent(cb: (type: string, data: Record<string, unknown>) => void): () => void {
+    this.eventListeners.add(cb);
+    return () => this.eventListeners.delete(cb);
+  }
+
+  private onJobStatus(id: string, report: JobStatusReport | null): void {
+    this.publishJobStatus(id, report);
+    if (!report || !FINISHED_JOB.has(report.status)) return;
+    const type = report.type === 'firmware-update' ? 'update-finished' : 'job-finished';
+    for (const l of this.eventListeners) {
+      try {
+        l(type, { jobId: id, job: report.type, status: report.status, reason: report.reason || undefined, attempt: report.attempt });
+      } catch (err) {
+        this.log.warn('event-listener-failed', { type, err });
+      }
+    }
   }
 
   private publishJobStatus(id: string, report: JobStatusReport | null): void {

@@ -1,21 +1,24 @@
 /**
- * Config as a document: the operator's desired config is validated by the same schema as the config file,
- * applied live through the modules' `reconfigure`, persisted (SQLite and an atomically written file the next
- * boot reads) and only then reported. A bad document is rejected whole, with every error by path.
+ * Config as a document over MQTT: the operator's desired config is completed with what only the device knows,
+ * checked against the rules of this door (local-only settings, the broker URL), then applied through the app's
+ * one config path (ConfigService: the config schema, every module's checks, reconfigure with roll back, the boot
+ * file written atomically and a SQLite revision) and only then reported. A bad document is rejected whole, with
+ * every error by path. The control API changes the config through the same service; a retained desired document
+ * already applied is not applied again, so those changes stay.
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { applyEnvOverrides, configSchema, redactConfig, validateConfig, type ConfigIssue, type MssConfig } from '../config/index.js';
 import { redactDeep, redactText, restoreRedacted } from '../config/redact.js';
 import { localOnlyPaths } from '../config/schema.js';
-import { isMssError, MssError, toMssError } from '../core/errors.js';
-import { setLogLevel, type Logger } from '../core/log.js';
-import type { AppModule, ReconfigureResult } from '../core/module.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { MssError, toMssError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { ReconfigureResult } from '../core/module.js';
+import { issuesOf, PERSISTED_CONFIG_FILE, type ConfigService } from '../app/config-service.js';
 import type { DeviceKv } from './kv.js';
 import type { DesiredConfigDoc } from './topics.js';
 
-export const PERSISTED_CONFIG_FILE = 'config.desired.json';
+export { PERSISTED_CONFIG_FILE, changedSections } from '../app/config-service.js';
 
 export interface ReportedConfig {
   version: number;
@@ -59,17 +62,21 @@ export function loadPersistedConfig(dataDir: string, env: NodeJS.ProcessEnv = pr
 
 export interface ConfigSyncDeps {
   kv: DeviceKv;
-  /** every module except the agent, in start order */
-  modules(): readonly AppModule[];
-  running(): MssConfig;
-  setRunning(config: MssConfig): void;
+  /** the app's one config path (the agent makes its own when it runs alone) */
+  service: ConfigService;
   log: Logger;
 }
 
 export class ConfigSync {
-  private restartPending = false;
-
   constructor(private readonly deps: ConfigSyncDeps) {}
+
+  private get restartPending(): boolean {
+    return this.deps.service.pendingRestart;
+  }
+
+  private running(): MssConfig {
+    return this.deps.service.running();
+  }
 
   /** version of the last desired document that was applied (persisted) */
   get appliedVersion(): number | null {
@@ -84,9 +91,9 @@ export class ConfigSync {
       const last = JSON.parse(stored) as Omit<ReportedConfig, 'config'>;
       // a restart this process has not needed yet was done by starting it
       const status = last.status === 'pending-restart' && !this.restartPending ? 'applied' : last.status;
-      return { ...last, status, config: redactConfig(this.deps.running()) };
+      return { ...last, status, config: redactConfig(this.running()) };
     }
-    return { version: this.appliedVersion ?? 0, appliedVersion: this.appliedVersion, status, errors: [], config: redactConfig(this.deps.running()) };
+    return { version: this.appliedVersion ?? 0, appliedVersion: this.appliedVersion, status, errors: [], config: redactConfig(this.running()) };
   }
 
   rejectUnreadable(err: unknown, version: number | null): ReportedConfig {
@@ -96,86 +103,37 @@ export class ConfigSync {
   }
 
   async applyDesired(desired: DesiredConfigDoc): Promise<ReportedConfig> {
-    const previous = this.deps.running();
-    let next: MssConfig;
+    // the retained document comes again after every reconnect: once applied it is not applied again, so changes
+    // made since through the control API stay (config/reported shows what runs)
+    if (desired.version === this.appliedVersion && this.deps.kv.get('config-last-report')) return this.current();
+    const previous = this.running();
+    let doc: Record<string, unknown>;
     try {
-      next = validateConfig(this.completeDocument(desired.config as Record<string, unknown>, previous));
+      doc = this.completeDocument(desired.config as Record<string, unknown>, previous);
     } catch (err) {
-      const issues: ConfigIssue[] = isMssError(err) && Array.isArray(err.detail.errors) ? (err.detail.errors as ConfigIssue[]) : [{ path: '', message: toMssError(err).message }];
-      this.deps.log.warn('config-rejected', { version: desired.version, errors: issues.length });
+      return this.report({ version: desired.version, status: 'rejected', errors: issuesOf(err) });
+    }
+    try {
+      const r = await this.deps.service.apply(doc, {
+        source: 'mqtt',
+        version: desired.version,
+        check: (next, prev) => {
+          // a program the device runs, or where its state lives, is decided on the device only
+          const local = localOnlyChanges(next, prev);
+          if (local.length > 0) return local;
+          return next.mqtt.url === '' ? [{ path: 'mqtt.url', message: 'must name a broker: an empty url would cut the device off from management' }] : [];
+        },
+      });
+      this.deps.kv.set('config-applied', JSON.stringify({ version: desired.version, config: this.running() }));
+      this.deps.kv.set('config-applied-version', String(desired.version));
+      const status = r.status === 'pending-restart' ? 'pending-restart' : 'applied';
+      if (r.changed.length) this.deps.log.info('config-applied', { version: desired.version, status, changed: r.changed });
+      return this.report({ version: desired.version, status, errors: [], changed: r.changed, ...(r.changed.length ? { modules: r.modules } : {}) });
+    } catch (err) {
+      const issues = issuesOf(err);
+      this.deps.log.warn('config-rejected', { version: desired.version, errors: issues.length, localOnly: issues.some((i) => /set only in the device's own config/.test(i.message)) || undefined });
       return this.report({ version: desired.version, status: 'rejected', errors: issues });
     }
-    if (!isAbsolute(next.dataDir)) next.dataDir = resolve(next.dataDir);
-    // a program the device runs, or where its state lives, is decided on the device only
-    const localIssues = localOnlyChanges(next, previous);
-    if (localIssues.length > 0) {
-      this.deps.log.warn('config-rejected', { version: desired.version, errors: localIssues.length, localOnly: localIssues.map((i) => i.path) });
-      return this.report({ version: desired.version, status: 'rejected', errors: localIssues });
-    }
-    // everything a module would refuse is found now, before any module changes anything
-    const moduleIssues = this.checkModules(next, previous);
-    if (moduleIssues.length > 0) {
-      this.deps.log.warn('config-rejected', { version: desired.version, errors: moduleIssues.length });
-      return this.report({ version: desired.version, status: 'rejected', errors: moduleIssues });
-    }
-    if (next.mqtt.url === '') {
-      return this.report({ version: desired.version, status: 'rejected', errors: [{ path: 'mqtt.url', message: 'must name a broker: an empty url would cut the device off from management' }] });
-    }
-    const changed = changedSections(previous, next);
-    if (changed.length === 0) {
-      // the retained document comes again after every reconnect: rewrite the flash only when it is new
-      if (desired.version !== this.appliedVersion) await this.persist(desired.version, next);
-      return this.report({ version: desired.version, status: this.restartPending ? 'pending-restart' : 'applied', errors: [], changed });
-    }
-
-    // Apply module by module; if one fails, put back the ones already changed (the failing one too: it may have
-    // changed part of what it owns before it failed) and reject.
-    const results: Record<string, ReconfigureResult> = {};
-    const done: AppModule[] = [];
-    let failed: AppModule | undefined;
-    try {
-      for (const m of this.deps.modules()) {
-        if (!m.reconfigure) continue;
-        failed = m;
-        results[m.name] = await m.reconfigure(next, previous);
-        done.push(m);
-      }
-      failed = undefined;
-    } catch (err) {
-      const e = toMssError(err);
-      this.deps.log.error('config-apply-failed', { module: failed?.name, err: e });
-      for (const m of [...(failed ? [failed] : []), ...done.reverse()]) {
-        try {
-          await m.reconfigure!(previous, next);
-        } catch (rollbackErr) {
-          this.deps.log.error('config-rollback-failed', { module: m.name, err: rollbackErr });
-        }
-      }
-      this.deps.log.info('config-rolled-back', { version: desired.version, modules: [...(failed ? [failed] : []), ...done].map((m) => m.name) });
-      return this.report({ version: desired.version, status: 'rejected', errors: issuesFrom(e, failed?.name) });
-    }
-    if (next.logLevel !== previous.logLevel) setLogLevel(next.logLevel);
-
-    try {
-      await this.persist(desired.version, next);
-    } catch (err) {
-      for (const m of [...done].reverse()) await m.reconfigure!(previous, next).catch(() => undefined);
-      if (next.logLevel !== previous.logLevel) setLogLevel(previous.logLevel);
-      return this.report({ version: desired.version, status: 'rejected', errors: [{ path: '', message: `cannot persist the config: ${toMssError(err).message}` }] });
-    }
-    this.deps.setRunning(next);
-
-    const needsRestart =
-      Object.values(results).includes('pending-restart') ||
-      // the agent's own connection and the board profile are read once at boot
-      changed.some((s) => s === 'mqtt' || s === 'board') ||
-      // a section changed that no module took live
-      (changed.some((s) => s !== 'logLevel' && s !== 'version') && !Object.values(results).includes('applied'));
-    // once a change waits for a restart, every later report says so until the process restarts
-    if (needsRestart) this.restartPending = true;
-    const status = this.restartPending ? 'pending-restart' : 'applied';
-    this.deps.log.info('config-applied', { version: desired.version, status, changed });
-    return this.report({ version: desired.version, status, errors: [], changed, modules: results });
   }
 
   /**
@@ -193,28 +151,8 @@ export class ConfigSync {
     return out;
   }
 
-  private checkModules(next: MssConfig, previous: MssConfig): ConfigIssue[] {
-    const issues: ConfigIssue[] = [];
-    for (const m of this.deps.modules()) {
-      if (!m.checkConfig) continue;
-      try {
-        issues.push(...m.checkConfig(next, previous));
-      } catch (err) {
-        issues.push({ path: '', message: `${m.name} could not check the config: ${toMssError(err).message}` });
-      }
-    }
-    return issues;
-  }
-
-  private async persist(version: number, config: MssConfig): Promise<void> {
-    const doc = JSON.stringify({ version, config }, null, 2);
-    await writeFileAtomic(join(config.dataDir, PERSISTED_CONFIG_FILE), doc);
-    this.deps.kv.set('config-applied', doc);
-    this.deps.kv.set('config-applied-version', String(version));
-  }
-
   private report(r: Omit<ReportedConfig, 'appliedVersion' | 'config'>): ReportedConfig {
-    const full: ReportedConfig = { ...r, errors: redactDeep(r.errors), appliedVersion: this.appliedVersion, config: redactConfig(this.deps.running()) };
+    const full: ReportedConfig = { ...r, errors: redactDeep(r.errors), appliedVersion: this.appliedVersion, config: redactConfig(this.running()) };
     const { config: _omit, ...rest } = full;
     this.deps.kv.set('config-last-report', JSON.stringify(rest));
     return full;
@@ -256,25 +194,4 @@ export function withLocalOnlyFrom(config: MssConfig, local: MssConfig): MssConfi
   const out = structuredClone(config);
   for (const path of localOnlyPaths(configSchema)) setPath(out as unknown as Record<string, unknown>, path, getPath(local, path));
   return out;
-}
-
-function issuesFrom(err: MssError, module: string | undefined): ConfigIssue[] {
-  if (Array.isArray(err.detail.errors)) return err.detail.errors as ConfigIssue[];
-  return [{ path: typeof err.detail.path === 'string' ? err.detail.path : '', message: `${module ?? 'a module'} could not apply it: ${err.message}` }];
-}
-
-/** Top-level sections whose value differs (deep, key-order independent). */
-export function changedSections(a: MssConfig, b: MssConfig): string[] {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].filter((k) => canonical((a as unknown as Record<string, unknown>)[k]) !== canonical((b as unknown as Record<string, unknown>)[k])).sort();
-}
-
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, value: unknown) => {
-    if (value && typeof value === 'object' && !Array.isArray(value)) {
-      return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y)));
-    }
-    if (value instanceof RegExp) return String(value);
-    return value;
-  });
 }

@@ -120,7 +120,8 @@ export class LogsModule implements AppModule, LogIntake {
   }
 
   telemetry(): Record<string, unknown> {
-    return { ...this.counters };
+    // queued: entries waiting for their group commit (the log store's queue, bounded by MAX_QUEUED)
+    return { ...this.counters, queued: this.queue.length };
   }
 
   async reconfigure(next: MssConfig, previous: MssConfig): Promise<ReconfigureResult> {

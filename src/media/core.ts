@@ -13,6 +13,8 @@ import type { OriginRoute } from './origin-point.js';
 import type { PulledStream } from './pull-source.js';
 import { PacingScheduler } from './scheduler.js';
 import { chooseStreams } from './selection.js';
+import { MediaCounters, type MediaEventListener, type RefusalReason } from './counters.js';
+import type { Authenticator } from '../contracts/media.js';
 
 export type { MediaTarget };
 
@@ -22,6 +24,8 @@ export const FORWARD_POINT = 'forward-proxy';
 
 export class MediaCore implements Admission, MediaResolver {
   readonly scheduler: PacingScheduler;
+  /** joins, bytes, refusals, drops, peak players; the point and player events hooks listen to */
+  readonly counters = new MediaCounters();
   private readonly points = new Map<string, PublishingPoint>();
   private config: ServerConfig;
   private playersNow = 0;
@@ -47,6 +51,7 @@ export class MediaCore implements Admission, MediaResolver {
       log: this.log,
       server: () => this.config,
       admission: this,
+      counters: this.counters,
       openPullStream: (url: string) => {
         if (!this.openPullStream) throw new MssError('unsupported', 'pull sources need a protocol client (none was given to the media core)');
         return this.openPullStream(url);
@@ -81,8 +86,30 @@ export class MediaCore implements Admission, MediaResolver {
     return this.originTarget(point, await point.routeOrigin(url, true));
   }
 
+  /** what every target of a point shares; access, credential and selection refusals are counted for every protocol */
+  private commonOf(point: PublishingPoint, live: boolean): Pick<MediaTarget, 'point' | 'live' | 'auth' | 'allows' | 'chooseStreams'> {
+    return {
+      point: point.name,
+      live,
+      auth: this.countingAuth(point.auth),
+      allows: (a: string) => {
+        const ok = point.access.allows(a);
+        if (!ok) this.counters.refused('forbidden');
+        return ok;
+      },
+      chooseStreams: ((info, requested, bw) => {
+        try {
+          return chooseStreams(info, requested, bw);
+        } catch (err) {
+          this.counters.refused('no-streams');
+          throw err;
+        }
+      }) satisfies MediaTarget['chooseStreams'],
+    };
+  }
+
   private originTarget(point: PublishingPoint, route: OriginRoute<PublishingPoint>): MediaTarget {
-    const common = { point: point.name, live: route.kind === 'broadcast', auth: point.auth, allows: (a: string) => point.access.allows(a), chooseStreams };
+    const common = this.commonOf(point, route.kind === 'broadcast');
     if (route.kind === 'broadcast') {
       const child = route.child;
       return { ...common, kind: 'broadcast', describe: () => child.describeLive(), play: (opts, framer, sink, who) => child.joinLive(opts, framer, sink, who) };
@@ -138,26 +165,26 @@ export class MediaCore implements Admission, MediaResolver {
     const name = slash < 0 ? clean.slice(1) : clean.slice(1, slash);
     const rest = slash < 0 ? '' : clean.slice(slash + 1);
     const point = POINT_NAME.test(name) ? this.points.get(name) : undefined;
-    if (!point) throw new MssError('not-found', `no publishing point ${JSON.stringify(name.slice(0, 64))}`);
+    if (!point) this.refuse('not-found', new MssError('not-found', `no publishing point ${JSON.stringify(name.slice(0, 64))}`));
     // an origin point asks the proxy what the URL is (memoized there; the protocol checks access afterwards)
     if (point.router) return this.originTarget(point, await point.routeOrigin(rest));
-    const common = {
-      point: point.name,
-      live: point.live,
-      auth: point.auth,
-      allows: (a: string) => point.access.allows(a),
-      chooseStreams,
-    };
+    // every protocol asks the target (checkAccess): refusals are counted here, whatever the protocol
+    const common = this.commonOf(point, point.live);
     if (point.type === 'broadcast') {
-      if (rest.replace(/\/+$/, '') !== '') throw new MssError('not-found', `broadcast point ${point.name} has no file ${JSON.stringify(rest.slice(0, 100))}`);
+      if (rest.replace(/\/+$/, '') !== '') this.refuse('not-found', new MssError('not-found', `broadcast point ${point.name} has no file ${JSON.stringify(rest.slice(0, 100))}`));
       return {
         ...common,
         kind: 'broadcast',
-        describe: () => point.describeLive(),
+        describe: () =>
+          point.describeLive().catch((err: unknown) => {
+            const e = err as MssError;
+            if (e?.code === 'unavailable') this.counters.refused(e.detail.reason === 'stopped' ? 'stopped' : 'unavailable');
+            throw err;
+          }),
         play: (opts, framer, sink, who) => point.joinLive(opts, framer, sink, who),
       };
     }
-    const file = await point.resolveFile(rest);
+    const file = await point.resolveFile(rest).catch((err: unknown) => this.refuse('not-found', err));
     return {
       ...common,
       kind: 'ondemand',
@@ -167,19 +194,38 @@ export class MediaCore implements Admission, MediaResolver {
     };
   }
 
+  /** counts a refusal and throws its error */
+  private refuse(reason: RefusalReason, err: unknown): never {
+    this.counters.refused(reason);
+    throw err;
+  }
+
+  /** the point's authenticator, counting refused credentials (a first request without any is a challenge, not a refusal) */
+  private countingAuth(auth: Authenticator | null): Authenticator | null {
+    if (!auth) return null;
+    return {
+      check: (method, uri, authorization) => {
+        const r = auth.check(method, uri, authorization);
+        if (!r.ok && authorization) this.counters.refused('unauthorized');
+        return r;
+      },
+    };
+  }
+
   /** Admission against the point's and the server's limits; returns the release function. */
   admit(point: PublishingPoint, bitrate: number): () => void {
     const s = this.config;
     const pc = point.config;
-    if (s.maxPlayers && this.playersNow >= s.maxPlayers) throw new MssError('limit-reached', `the server is at its limit of ${s.maxPlayers} players`, { limit: 'server.maxPlayers' });
-    if (pc.maxPlayers && point.playerCount >= pc.maxPlayers) throw new MssError('limit-reached', `publishing point ${pc.name} is at its limit of ${pc.maxPlayers} players`, { limit: 'maxPlayers' });
+    if (s.maxPlayers && this.playersNow >= s.maxPlayers) this.refuse('server-players', new MssError('limit-reached', `the server is at its limit of ${s.maxPlayers} players`, { limit: 'server.maxPlayers' }));
+    if (pc.maxPlayers && point.playerCount >= pc.maxPlayers) this.refuse('point-players', new MssError('limit-reached', `publishing point ${pc.name} is at its limit of ${pc.maxPlayers} players`, { limit: 'maxPlayers' }));
     if (pc.maxPlayerBandwidth && bitrate > pc.maxPlayerBandwidth) {
-      throw new MssError('limit-reached', `the content needs ${bitrate} bit/s, more than the ${pc.maxPlayerBandwidth} bit/s allowed per player on ${pc.name}`, { limit: 'maxPlayerBandwidth' });
+      this.refuse('player-bandwidth', new MssError('limit-reached', `the content needs ${bitrate} bit/s, more than the ${pc.maxPlayerBandwidth} bit/s allowed per player on ${pc.name}`, { limit: 'maxPlayerBandwidth' }));
     }
     if (s.maxBandwidth && this.bitrate + bitrate > s.maxBandwidth) {
-      throw new MssError('limit-reached', `the server would exceed its bandwidth limit of ${s.maxBandwidth} bit/s`, { limit: 'server.maxBandwidth' });
+      this.refuse('server-bandwidth', new MssError('limit-reached', `the server would exceed its bandwidth limit of ${s.maxBandwidth} bit/s`, { limit: 'server.maxBandwidth' }));
     }
     this.playersNow++;
+    this.counters.playersNow(this.playersNow);
     this.bitrate += bitrate;
     let released = false;
     return () => {
@@ -211,6 +257,7 @@ export class MediaCore implements Admission, MediaResolver {
       throw new MssError('conflict', `publishing point ${point.name} does not take pushes (its source is ${point.type === 'broadcast' ? (point.config as { source: { type: string } }).source.type : 'a directory'})`);
     }
     if (point.pusher) throw new MssError('conflict', `publishing point ${point.name} already has a pusher (${point.pusher})`);
+    if (point.operatorStopped) throw new MssError('unavailable', `publishing point ${point.name} was stopped by the operator`);
     void point.ensureStarted();
     const channel = (point as PublishingPoint).liveChannel!;
     channel.reopen();
@@ -328,5 +375,19 @@ export class MediaCore implements Admission, MediaResolver {
 
   get playerCount(): number {
     return this.playersNow;
+  }
+
+  /** bits per second admitted right now (the players' content bitrates) */
+  get admittedBitrate(): number {
+    return this.bitrate;
+  }
+
+  get uptimeMs(): number {
+    return this.startedAt ? Date.now() - this.startedAt : 0;
+  }
+
+  /** point started/stopped, player joined/left (hooks); returns the unsubscribe */
+  onEvent(cb: MediaEventListener): () => void {
+    return this.counters.onEvent(cb);
   }
 }

@@ -8,7 +8,7 @@ import { openAsfFile, readSendTime, restampPacket, seekPacketByTime, type AsfFil
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { LiveChannel } from './live.js';
-import { PacingScheduler, type PacedTask } from './scheduler.js';
+import { LATE_SEND_MS, PacingScheduler, type PacedTask } from './scheduler.js';
 
 export interface FeedEntry {
   path: string;
@@ -80,6 +80,7 @@ export class FileFeeder implements PacedTask {
       }
       const due = this.wallOrigin + (item.sendTime - this.timelineOrigin);
       if (due > now) break;
+      if (now - due > LATE_SEND_MS) this.opts.scheduler.lateSends++;
       this.bufferHead++;
       ch.pushPacket(item.packet);
     }

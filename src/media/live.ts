@@ -22,6 +22,7 @@ export function describeHeader(header: AsfHeader, headerBytes: Buffer, extra: Pa
     packetCount: 0,
     fileSize: 0,
     generation: 0,
+    protected: (header.protection?.length ?? 0) > 0,
     ...extra,
   };
 }
@@ -44,6 +45,9 @@ export class LiveChannel implements LiveIngest {
   /** who feeds it: file, playlist, push from <address> */
   feeder = '';
   startedAt = 0;
+  /** told when the stream starts (its first header after a (re)open) and when it ends */
+  onStateChange: ((state: 'started' | 'stopped', detail: string) => void) | null = null;
+  private announced = false;
   packetsIn = 0;
   bytesIn = 0;
 
@@ -82,6 +86,10 @@ export class LiveChannel implements LiveIngest {
     if (!this.startedAt) this.startedAt = Date.now();
     this.fanout.setHeader(live, streamLayout(header));
     this.archiver?.startFile(header.raw);
+    if (!this.announced) {
+      this.announced = true;
+      this.onStateChange?.('started', '');
+    }
     const waiters = this.headerWaiters;
     this.headerWaiters = [];
     for (const w of waiters) w();
@@ -109,6 +117,10 @@ export class LiveChannel implements LiveIngest {
     this.log.info('live.ended', { point: this.name, reason: reason ?? 'finished', packets: this.packetsIn });
     this.fanout.end(reason && reason !== 'finished' ? 'error' : 'finished');
     this.description = null;
+    if (this.announced) {
+      this.announced = false;
+      this.onStateChange?.('stopped', reason ?? 'finished');
+    }
     void this.archiver?.finish();
     const waiters = this.headerWaiters;
     this.headerWaiters = [];

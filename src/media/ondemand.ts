@@ -7,7 +7,7 @@
  */
 import { filterPacketStreams, readSendTime, seekPacketByTime } from '../asf/index.js';
 import type { Logger } from '../core/log.js';
-import { PacingScheduler, type PacedTask } from './scheduler.js';
+import { LATE_SEND_MS, PacingScheduler, type PacedTask } from './scheduler.js';
 import type { Frame, PacketFramer, PlayerSink, PlayHandle, PlayOptions, PlayStats } from '../contracts/media.js';
 import { toMssError } from '../core/errors.js';
 import type { MediaFileHandle } from './origin.js';
@@ -49,6 +49,8 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
   private slowSince = 0;
   /** wall time the session was paused at (0 = playing) */
   private pausedAt = 0;
+  /** the session ran out of read-ahead while a read was still on its way (a late read) */
+  private starved = false;
   /** why the playback is ending the sink itself */
   private ending: string | undefined;
   private readonly leadMs: number;
@@ -174,7 +176,10 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
           this.bufferHead = this.buffer.length;
           break;
         }
-        if (this.dueAt(sendTime) > now) break;
+        const due = this.dueAt(sendTime);
+        if (due > now) break;
+        // the opening burst is due "in the past" by design: lateness counts from when sending began
+        if (now - Math.max(due, this.wallStart) > LATE_SEND_MS) this.o.scheduler.lateSends++;
         if (cap > 0 && this.stats.bytesSent > ((now - this.wallStart) * cap) / 8000 + CAP_ALLOWANCE) break;
         const out = this.streams ? filterPacketStreams(packet, packetSize, this.streams) : packet;
         this.bufferHead++;
@@ -195,6 +200,7 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
       this.endSink('finished', this.o.framer.end('finished'));
       return;
     }
+    if (this.reading && this.bufferHead >= this.buffer.length && this.cursor < this.endPacket) this.starved = true;
     if (!this.reading && this.buffer.length - this.bufferHead < this.lowWater && this.readPos < this.endPacket) this.readAhead();
   }
 
@@ -215,6 +221,10 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
     this.o.file.readPackets(from, n).then(
       (packets) => {
         this.reading = false;
+        if (this.starved) {
+          this.starved = false;
+          this.o.scheduler.lateReads++;
+        }
         if (this.done) return;
         this.readPos = from + n;
         this.buffer.push(...packets);

@@ -24,6 +24,7 @@ import { resolveMediaFile, safeSegments } from './paths.js';
 import { chooseStreams } from './selection.js';
 import { parseWsxPlaylist } from './playlist.js';
 import type { PacingScheduler } from './scheduler.js';
+import type { MediaCounters } from './counters.js';
 import type { ContentDescription, PacketFramer, PlayerIdentity, PlayerSink, PlayHandle, PlayOptions, PlayStats } from '../contracts/media.js';
 
 const MAX_PLAYLIST_BYTES = 1024 * 1024;
@@ -33,6 +34,8 @@ const HEADER_WAIT_MS = 10_000;
 const DEMAND_IDLE_MS = 30_000;
 /** a boot-started pull that is down (its upstream lost for good, or never reached) is tried again this often */
 const PULL_RESTART_MS = 10_000;
+/** on-demand files whose protection was seen, remembered for the status (bounded) */
+const MAX_PROTECTED_FILES = 1000;
 
 /** Server-wide player and bandwidth bookkeeping. */
 export interface Admission {
@@ -49,6 +52,8 @@ export interface PointDeps {
   openPullStream?: (url: string) => PulledStream;
   /** the proxy: what origin URLs serve (reverse-proxied points and the forward proxy); undefined without one */
   origins?: () => OriginAccess | undefined;
+  /** the core's counters and event hub (joins, bytes, drops; point and player events) */
+  counters: MediaCounters;
 }
 
 export interface PointRole {
@@ -99,6 +104,10 @@ export class PublishingPoint {
   readonly router: OriginRouter<PublishingPoint> | null = null;
   /** when a boot-started pull that is down is tried again (0: not scheduled) */
   private restartAt = 0;
+  /** stopped through the API or a command: players and pushes are refused until it is started again */
+  operatorStopped = false;
+  /** on-demand files described so far that carry DRM objects */
+  private readonly protectedFiles = new Set<string>();
 
   constructor(readonly config: PublishingPointConfig, private readonly deps: PointDeps, role: PointRole = {}) {
     this.name = config.name;
@@ -191,15 +200,21 @@ export class PublishingPoint {
       playerQueueBytes: server.playerQueueBytes,
       slowPlayerTimeoutMs: server.slowPlayerTimeoutMs,
       batchMs: server.liveBatchMs,
-      onDrop: () => this.totals.drops++,
     });
-    this.channel = new LiveChannel(this.name, fanout, this.log, cfg.archive, this.live);
+    const channel = new LiveChannel(this.name, fanout, this.log, cfg.archive, this.live);
+    channel.onStateChange = (state, detail) => {
+      if (this.channel !== channel) return;
+      if (state === 'started') this.deps.counters.emit({ type: 'point-started', point: this.name, source: channel.feeder || cfg.source.type, protected: channel.content?.protected === true });
+      else this.deps.counters.emit({ type: 'point-stopped', point: this.name, reason: detail });
+    };
+    this.channel = channel;
     return this.channel;
   }
 
   /** starts a file/playlist broadcast (once; concurrent callers share the start) */
   ensureStarted(): Promise<void> {
     if (this.config.type !== 'broadcast') return Promise.resolve();
+    if (this.operatorStopped) return Promise.reject(new MssError('unavailable', `publishing point ${this.name} was stopped by the operator`, { reason: 'stopped' }));
     const src = this.config.source;
     if (src.type === 'push') {
       this.ensureChannel();
@@ -290,6 +305,21 @@ export class PublishingPoint {
     this.channel = null;
   }
 
+  /** the operator's stop: the broadcast ends (players get an end of stream) and stays stopped until startBroadcast */
+  async stopBroadcast(): Promise<void> {
+    if (this.config.type !== 'broadcast') throw new MssError('conflict', `publishing point ${this.name} is on-demand: only broadcasts start and stop`);
+    this.operatorStopped = true;
+    await this.stop();
+    this.log.info('point.stopped-by-operator', {});
+  }
+
+  /** the operator's start: file, playlist and pull sources start now; a push point waits for its encoder again */
+  async startBroadcast(): Promise<void> {
+    if (this.config.type !== 'broadcast') throw new MssError('conflict', `publishing point ${this.name} is on-demand: only broadcasts start and stop`);
+    this.operatorStopped = false;
+    await this.ensureStarted();
+  }
+
   /** housekeeping from the media core: stop an idle demand-started broadcast, retry a boot pull that is down */
   sweep(now: number): void {
     this.router?.sweep(now);
@@ -329,13 +359,16 @@ export class PublishingPoint {
   async describeFile(file: string, open?: FileOpener): Promise<ContentDescription> {
     const f = await this.opener(file, open)();
     try {
-      return describeFile(f);
+      const d = describeFile(f);
+      if (d.protected && this.protectedFiles.size < MAX_PROTECTED_FILES) this.protectedFiles.add(file);
+      return d;
     } finally {
       await f.close();
     }
   }
 
   async describeLive(): Promise<ContentDescription> {
+    if (this.operatorStopped) throw new MssError('unavailable', `publishing point ${this.name} was stopped by the operator`, { reason: 'stopped' });
     await this.ensureStarted().catch((err: unknown) => {
       // the point exists; its source does not work (missing file, bad playlist): unavailable, not "not found"
       throw new MssError('unavailable', `publishing point ${this.name} cannot broadcast: ${(err as Error).message}`);
@@ -405,7 +438,11 @@ export class PublishingPoint {
   private addSlot(who: PlayerIdentity, bitrate: number, opts: PlayOptions): PlayerSlot {
     const slot: PlayerSlot = { id: nextSlotId++, point: this.name, who, bitrate, startedAt: Date.now(), role: opts.role ?? 'player', handle: null };
     this.active.add(slot);
-    if (slot.role === 'player') this.totals.sessions++;
+    if (slot.role === 'player') {
+      this.totals.sessions++;
+      this.deps.counters.joined(this.name, who.protocol);
+    }
+    this.deps.counters.emit({ type: 'player-joined', point: this.name, id: slot.id, role: slot.role, who, bitrate });
     return slot;
   }
 
@@ -414,6 +451,23 @@ export class PublishingPoint {
     release();
     this.totals.bytesSent += stats.bytesSent;
     this.totals.packetsSent += stats.packetsSent;
+    if (stats.endReason === 'slow-player') this.totals.drops++;
+    const c = this.deps.counters;
+    c.sessionEnded(this.name, slot.who.protocol, stats.bytesSent, stats.endReason);
+    c.emit({ type: 'player-left', point: this.name, id: slot.id, role: slot.role, who: slot.who, bitrate: slot.bitrate, bytesSent: stats.bytesSent, durationMs: Date.now() - slot.startedAt, reason: stats.endReason ?? 'finished' });
+  }
+
+  /** bytes sent to the players of this point by protocol: running sessions only (ended ones are in the counters) */
+  runningBytesByProtocol(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const s of this.active) out.set(s.who.protocol, (out.get(s.who.protocol) ?? 0) + (s.handle?.stats.bytesSent ?? 0));
+    return out;
+  }
+
+  /** whether what this point serves carries DRM objects (broadcast: the current stream; on-demand: a file seen so far) */
+  get protected(): boolean {
+    if (this.config.type === 'ondemand') return this.protectedFiles.size > 0;
+    return this.channel?.content?.protected === true;
   }
 
   /** the players and relay outputs playing now (an origin point's live children's included) */
@@ -458,7 +512,7 @@ export class PublishingPoint {
 
   /** status API view */
   status(): Record<string, unknown> {
-    const base: Record<string, unknown> = { name: this.name, type: this.type, ...this.stats() };
+    const base: Record<string, unknown> = { name: this.name, type: this.type, ...this.stats(), protected: this.protected };
     if (this.router) {
       const live = this.router.liveUrls().map(([url, c]) => {
         const s = c.status();
@@ -466,13 +520,14 @@ export class PublishingPoint {
       });
       return { ...base, origin: this.config.type === 'ondemand' ? this.config.origin || undefined : undefined, proxy: this.deps.origins?.()?.pointStatus(this.name), live };
     }
-    if (this.config.type === 'ondemand') return { ...base, path: this.config.path };
+    if (this.config.type === 'ondemand') return { ...base, path: this.config.path, protectedFiles: this.protectedFiles.size };
     const ch = this.channel;
     const content = ch?.content;
     return {
       ...base,
       source: { ...this.config.source, pusher: this.pusher ?? undefined },
       start: this.config.start,
+      state: this.operatorStopped ? 'stopped' : content ? 'broadcasting' : this.starting ? 'starting' : 'idle',
       broadcasting: Boolean(content),
       startedAt: ch?.startedAt ? new Date(ch.startedAt).toISOString() : undefined,
       contentBitrate: content?.bitrate,

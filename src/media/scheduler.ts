@@ -3,6 +3,9 @@
  * playlist broadcast feeder and every live catch-up, instead of a timer per session. Each tick calls the tasks'
  * tick(now); a task sends what is due and returns. The timer only runs while there are tasks.
  */
+/** a packet sent this much after its due time counts as a late send (ticks are 50 ms; normal jitter is far less) */
+export const LATE_SEND_MS = 500;
+
 export interface PacedTask {
   /** sends what is due at `now` (ms, monotonic); must not throw (the scheduler logs and removes a task that does) */
   tick(now: number): void;
@@ -14,6 +17,13 @@ export class PacingScheduler {
   private ticking = false;
   private readonly sweeps = new Set<(now: number) => void>();
   private lastSweep = 0;
+  /** packets that left more than LATE_SEND_MS after they were due (a busy box, a slow player holding its queue) */
+  lateSends = 0;
+  /** read-aheads that finished after a session had already run out of packets to send */
+  lateReads = 0;
+  /** ticks that ran more than a period late (the event loop was busy) */
+  lateTicks = 0;
+  private lastTick = 0;
 
   constructor(
     /**
@@ -58,6 +68,8 @@ export class PacingScheduler {
   runTick(now = PacingScheduler.now()): void {
     if (this.ticking) return;
     this.ticking = true;
+    if (this.lastTick && now - this.lastTick > this.tickMs * 2) this.lateTicks++;
+    this.lastTick = now;
     try {
       for (const task of this.tasks) {
         try {
@@ -84,6 +96,7 @@ export class PacingScheduler {
 
   private ensureRunning(): void {
     if (this.timer) return;
+    this.lastTick = 0;
     this.timer = setInterval(() => this.runTick(), this.tickMs);
     this.timer.unref();
   }

@@ -160,3 +160,28 @@ test('over MQTT: jobs/<id> runs and jobs/<id>/status is retained; removing the j
   const after = await fleet.show(id);
   t.is((after.jobs as Record<string, unknown>)['logs-1'], undefined);
 });
+
+test('a finished job is an event for onEvent listeners (hooks): job-finished, update-finished for firmware updates', async (t) => {
+  const broker = await startMosquitto();
+  const tmp = await tempDir();
+  const target = await uploadServer();
+  t.teardown(async () => {
+    await target.close();
+    await broker.stop();
+    await tmp.remove();
+  });
+  const agent: DeviceAgent = new DeviceAgent({ config: agentConfig({ url: broker.url, dataDir: tmp.dir }), modules: () => [agent] });
+  const events: Array<{ type: string; data: Record<string, unknown> }> = [];
+  agent.onEvent((type, data) => events.push({ type, data }));
+  await agent.start();
+  t.teardown(() => agent.stop());
+  const fleet = await FleetClient.connect({ url: broker.url });
+  t.teardown(() => fleet.close());
+  const id = agent.id;
+  await fleet.subscribe(`mss/v1/${id}/jobs/+/status`);
+  const done = fleet.waitFor(`mss/v1/${id}/jobs/logs-2/status`, (v) => (v as { status?: string })?.status === 'successful', 20_000);
+  await fleet.publishJob(id, 'logs-2', { type: 'log-upload', url: target.url, method: 'POST', from: Date.now() - 3600_000, sources: ['mss'] });
+  await done;
+  t.like(events.find((e) => e.type === 'job-finished'), { data: { jobId: 'logs-2', job: 'log-upload', status: 'successful' } });
+});
+
