@@ -2,7 +2,7 @@
  * One implementation, two doors: the control API's operations as device commands over MQTT (a real mosquitto,
  * the `mss fleet` client), changing the same config the HTTP API shows.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import path from 'node:path';
 import { FleetClient } from '../../src/fleet/client.js';
 import { brokerForTest, uniqueDeviceId } from '../helpers/device.js';

@@ -3,7 +3,7 @@
  * served (never "no API operation", never 405), every other method on a documented path is 405, and the
  * publishing point schema is the config schema's.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import path from 'node:path';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';

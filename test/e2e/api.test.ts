@@ -2,7 +2,7 @@
  * The control API of a real `mss serve` (MQTT off): publishing point CRUD validated by the config schema and
  * persisted across a restart, broadcast stop/start, players listed and disconnected, server limits, JSON errors.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

@@ -4,7 +4,7 @@
  * its archive: the DRM objects identical), report the points as protected, and `mss probe` must name the objects
  * with their key ids and license URLs. ffprobe (a real player's demuxer) reads the protected stream.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,7 @@
  * player-joined / player-left (with the player's protocol, address and bytes) for an on-demand play, and
  * point-stopped when the operator stops the broadcast.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

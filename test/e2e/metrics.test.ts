@@ -3,7 +3,7 @@
  * credentials and one for a player limit, the scrape (parsed by a real Prometheus text-format parser) shows
  * players, joins and bytes by point and protocol, refusals by reason, the WMS counters, RSS and event-loop lag.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import path from 'node:path';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 import { scrape } from '../helpers/prometheus.js';

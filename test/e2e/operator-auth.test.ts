@@ -4,7 +4,7 @@
  * refuse wrong ones; /health stays open; metrics.protect false opens /metrics alone. (Other hosts than loopback
  * are refused unless api.allowRemote: the guard's own tests.)
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 

@@ -3,7 +3,7 @@
  * configured packager (a test program that adds DRM objects), and is published protected and playable; a file
  * the packager refuses is not published, its exit status and output are logged and kept beside it in failed/.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,7 @@
  * profile. The page renders, shows the broadcast point this test added (through the API) with its URLs, shows a
  * player while one plays, refreshes on its own, and a screenshot is saved under test/artifacts/ for review.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
