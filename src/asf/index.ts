@@ -7,3 +7,4 @@ export * from './file.js';
 export * from './writer.js';
 export * from './stream-parser.js';
 export * from './header-builders.js';
+export * from './packet-facts.js';
