@@ -62,7 +62,7 @@ export class MediaServerModule implements AppModule {
 
   async start(): Promise<void> {
     await this.core.start();
-    this.wmsp.start();
+    this.wmsp.start(this.core.scheduler);
     this.state = 'running';
     this.log.info('media.started', { points: this.core.pointNames() });
   }

@@ -6,55 +6,19 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { ConnectionGuard, connectionOf, listenOn, peerAddress } from '../net/listener.js';
 import type { HttpConfig } from '../config/index.js';
-import { MssError, toMssError, type MssErrorCode } from '../core/errors.js';
+import { MssError, toMssError } from '../core/errors.js';
+import { reasonPhrase, statusForError } from '../protocols/shared/status.js';
+
+export { reasonPhrase, statusForError };
 import type { Logger } from '../core/log.js';
 import type { AppModule, ModuleHealth } from '../core/module.js';
 import type { HttpRequestContext, HttpRoute, HttpRouteRegistry } from './route.js';
 
-/** HTTP status for each error code (protocols may map differently where their spec says so). */
-export const STATUS_FOR_CODE: Record<MssErrorCode, number> = {
-  truncated: 400,
-  malformed: 400,
-  'too-large': 413,
-  unsupported: 400,
-  'invalid-config': 400,
-  'invalid-argument': 400,
-  'not-found': 404,
-  forbidden: 403,
-  unauthorized: 401,
-  conflict: 409,
-  'limit-reached': 503,
-  timeout: 408,
-  unavailable: 503,
-  expired: 410,
-  internal: 500,
-};
-
-const REASONS: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout',
-  409: 'Conflict', 410: 'Gone', 413: 'Payload Too Large', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 453: 'Not Enough Bandwidth',
-  500: 'Internal Server Error', 503: 'Service Unavailable',
-};
-
-export function reasonPhrase(status: number): string {
-  return REASONS[status] ?? 'Error';
-}
-
-/** The HTTP status of an error: a status the error names itself (e.g. 429 for a rate limit), else by its code. */
-export function statusForError(e: MssError): number {
-  const named = e.detail.status;
-  if (typeof named === 'number' && Number.isInteger(named) && named >= 400 && named <= 599) return named;
-  return e.code === 'too-large' && /header/i.test(e.message) ? 431 : STATUS_FOR_CODE[e.code];
-}
-
 const silentLog: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLog, enabled: () => false };
 
-/** Peer address without the IPv4-mapped IPv6 prefix. */
-export function peerAddress(socket: Socket | undefined | null): string {
-  const a = socket?.remoteAddress ?? '';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
-}
+export { peerAddress };
 
 /** Writes a small text error response (when the response is still untouched) and logs the rejection once. */
 export function rejectRequest(res: ServerResponse, ctx: Pick<HttpRequestContext, 'log' | 'remoteAddress'>, status: number, message: string, fields: Record<string, unknown> = {}, headers: Record<string, string | string[]> = {}): void {
@@ -72,13 +36,15 @@ export class HttpModule implements AppModule, HttpRouteRegistry {
   readonly name = 'http';
   private server: Server | null = null;
   private routes: HttpRoute[] = [];
-  private readonly sockets = new Set<Socket>();
+  private readonly guard: ConnectionGuard;
   private state: 'stopped' | 'starting' | 'running' | 'failed' = 'stopped';
   private rejected = 0;
   private requests = 0;
   private listening: AddressInfo | null = null;
 
-  constructor(private config: HttpConfig, private readonly log: Logger) {}
+  constructor(private config: HttpConfig, private readonly log: Logger) {
+    this.guard = new ConnectionGuard('http', config, log);
+  }
 
   addRoute(route: HttpRoute): void {
     this.routes = [...this.routes.filter((r) => r.name !== route.name), route].sort((a, b) => b.priority - a.priority);
@@ -107,39 +73,22 @@ export class HttpModule implements AppModule, HttpRouteRegistry {
       requireHostHeader: false,
       joinDuplicateHeaders: false,
     });
-    server.maxConnections = cfg.maxConnections;
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      // a connection idle this long with no request at all is closed (streams turn this off)
-      socket.setTimeout(cfg.idleTimeoutMs, () => {
-        this.rejected++;
-        this.log.warn('http.rejected', { remote: peerAddress(socket), reason: 'idle timeout', timeoutMs: cfg.idleTimeoutMs });
-        socket.destroy();
-      });
-    });
-    server.on('drop', (data: { remoteAddress?: string }) => {
-      this.rejected++;
-      this.log.warn('http.rejected', { remote: (data?.remoteAddress ?? '').replace(/^::ffff:/, ''), reason: 'too many connections', maxConnections: cfg.maxConnections });
+    // connection limits (total and per address) and the idle/streaming timers of every connection
+    server.prependListener('connection', (socket: Socket) => {
+      if (!this.guard.admit(socket)) socket.destroy();
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       void this.onRequest(req, res);
     });
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => {
-        this.state = 'failed';
-        reject(new MssError('unavailable', `cannot listen on ${cfg.host}:${cfg.port}: ${err.message}`));
-      };
-      server.once('error', onError);
-      server.listen(cfg.port, cfg.host, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
+    try {
+      this.listening = await listenOn(server, cfg, 'HTTP');
+    } catch (err) {
+      this.state = 'failed';
+      throw err;
+    }
     server.on('error', (err) => this.log.error('http.error', { error: err }));
     this.server = server;
-    this.listening = server.address() as AddressInfo;
     this.state = 'running';
     this.log.info('http.listening', { host: this.listening.address, port: this.listening.port });
   }
@@ -194,8 +143,21 @@ export class HttpModule implements AppModule, HttpRouteRegistry {
       log,
       readBody: (maxBytes: number) => readBody(req, Math.min(maxBytes, maxBody)),
     };
-    // a request is being handled: the per-connection idle timer restarts for it
-    req.socket.setTimeout(this.config.idleTimeoutMs);
+    // a request is being handled: the per-connection idle timer restarts for it (a stream switches it to streaming)
+    const conn = connectionOf(req.socket);
+    if (conn) {
+      conn.idle();
+      conn.requestComplete();
+      if (conn.requests > this.config.maxRequestsPerConnection) {
+        // a pipelined flood: one connection may not make requests without end
+        this.rejected++;
+        if (conn.requests === this.config.maxRequestsPerConnection + 1) {
+          log.warn('http.rejected', { remote: remoteAddress, reason: 'too many requests on one connection', maxRequestsPerConnection: this.config.maxRequestsPerConnection });
+        }
+        req.socket.destroy();
+        return;
+      }
+    }
     const route = this.routes.find((r) => {
       try {
         return r.match(req, ctx);
@@ -227,7 +189,7 @@ export class HttpModule implements AppModule, HttpRouteRegistry {
     if (!server) return;
     this.server = null;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
+    this.guard.closeAll();
     server.closeAllConnections();
     await closed;
     this.state = 'stopped';
@@ -238,16 +200,22 @@ export class HttpModule implements AppModule, HttpRouteRegistry {
     return {
       ok: this.state === 'running',
       state: this.state,
-      detail: { port: this.listening?.port, connections: this.sockets.size, requests: this.requests, rejected: this.rejected },
+      detail: { port: this.listening?.port, connections: this.guard.size, requests: this.requests, rejected: this.rejected },
     };
   }
 
   telemetry(): Record<string, unknown> {
-    return { connections: this.sockets.size, requests: this.requests, rejected: this.rejected };
+    const g = this.guard.stats();
+    return { connections: g.connections, requests: this.requests, rejected: this.rejected + g.rejected, timedOut: g.timedOut };
   }
 
   connectionCount(): number {
-    return this.sockets.size;
+    return this.guard.size;
+  }
+
+  /** connection counters (totals, top addresses) */
+  connectionStats(): ReturnType<ConnectionGuard['stats']> {
+    return this.guard.stats();
   }
 }
 

@@ -14,7 +14,7 @@ import { MssError, toMssError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Authenticator } from '../../auth/http-auth.js';
 import type { HttpRequestContext, HttpRoute } from '../../http/route.js';
-import { STATUS_FOR_CODE, reasonPhrase } from '../../http/server.js';
+import { STATUS_FOR_CODE, reasonPhrase } from '../shared/status.js';
 import {
   classifyPushRequest,
   isEncoderUserAgent,

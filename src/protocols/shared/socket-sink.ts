@@ -1,0 +1,104 @@
+/**
+ * A PlayerSink over a TCP socket, for every stream protocol: WMSP responses (a raw HTTP head first, chunked in
+ * pipelined mode), RTSP interleaved data and MMS TCP data (the control connection outlives the stream: keepOpen).
+ * Writes never block; the core watches queuedBytes (the socket's pending bytes) to find slow players.
+ */
+import type { Socket } from 'node:net';
+import type { PlayerSink } from '../../contracts/media.js';
+
+export interface SocketSinkOptions {
+  /** written before the first byte of the stream (a response head), then dropped */
+  head?: string | Buffer;
+  /** HTTP/1.1 chunked transfer coding for every write, and the last chunk at the end */
+  chunked?: boolean;
+  /** at the end of the stream keep the connection open (its control protocol goes on) and call onEnd */
+  keepOpen?: boolean;
+  onEnd?: () => void;
+}
+
+const LAST_CHUNK = '0\r\n\r\n';
+
+export class SocketSink implements PlayerSink {
+  private head: string | Buffer | undefined;
+  private headWritten = false;
+  private ended = false;
+  private readonly closeListeners: Array<() => void> = [];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly opts: SocketSinkOptions = {},
+  ) {
+    this.head = opts.head;
+    this.headWritten = opts.head === undefined;
+  }
+
+  /** whether anything (the head at least) went out */
+  get started(): boolean {
+    return this.headWritten && this.opts.head !== undefined;
+  }
+
+  /** writes the head now (a stream that starts with no data yet still answers its request) */
+  start(): void {
+    if (this.headWritten || this.socket.destroyed) return;
+    this.headWritten = true;
+    this.socket.write(this.head!);
+    this.head = undefined; // not kept for the life of the stream
+  }
+
+  write(buf: Buffer): void {
+    if (this.ended || this.socket.destroyed) return;
+    this.start();
+    if (this.opts.chunked) {
+      this.socket.write(buf.length.toString(16) + '\r\n');
+      this.socket.write(buf);
+      this.socket.write('\r\n');
+    } else {
+      this.socket.write(buf);
+    }
+  }
+
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.start();
+    this.ended = true;
+    if (this.socket.destroyed) return;
+    if (this.opts.chunked) this.socket.write(LAST_CHUNK);
+    if (this.opts.keepOpen) {
+      // the connection lives on for more requests: this stream's close callbacks must not pile up on it
+      for (const l of this.closeListeners.splice(0)) this.socket.off('close', l);
+      this.opts.onEnd?.();
+    } else {
+      this.socket.end();
+    }
+  }
+
+  destroy(_reason: string): void {
+    this.ended = true;
+    this.socket.destroy();
+  }
+
+  get closed(): boolean {
+    return this.ended || this.socket.destroyed;
+  }
+
+  onClose(cb: () => void): void {
+    if (this.socket.destroyed) {
+      queueMicrotask(cb);
+      return;
+    }
+    this.closeListeners.push(cb);
+    this.socket.once('close', cb);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * A PlayerSink that sends every write as one datagram to one address:port (an RTSP/UDP or MMSU player, a multicast
+ * group) from a socket the protocol owns. At most `maxInFlightBytes` are handed to the kernel at once, the rest wait
+ * in a queue the core sees as queuedBytes, so a burst never exceeds the socket buffer and a player that cannot keep
+ * up is found slow like a TCP one. A hard bound destroys the sink should a caller ignore queuedBytes.
+ */
+import type { Socket as DgramSocket } from 'node:dgram';
+import type { PlayerSink } from '../../contracts/media.js';
+
+export interface UdpSinkOptions {
+  socket: DgramSocket;
+  address: string;
+  port: number;
+  /** bytes handed to the kernel and not yet confirmed (default 64 KB) */
+  maxInFlightBytes?: number;
+  /** queued + in flight beyond this destroys the sink (default 8 MB) */
+  hardLimitBytes?: number;
+  /** a send failed (the sink goes on; the protocol may count or end the session) */
+  onError?: (err: Error) => void;
+}
+
+export class UdpSink implements PlayerSink {
+  private readonly queue: Buffer[] = [];
+  private queueHead = 0;
+  private queued = 0;
+  private inFlight = 0;
+  private ended = false;
+  private destroyed = false;
+  private closeCallbacks: Array<() => void> | null = [];
+  readonly stats = { datagrams: 0, bytes: 0, errors: 0 };
+
+  constructor(private readonly o: UdpSinkOptions) {}
+
+  write(buf: Buffer): void {
+    if (this.ended || this.destroyed) return;
+    this.queue.push(buf);
+    this.queued += buf.length;
+    if (this.queued + this.inFlight > (this.o.hardLimitBytes ?? 8 * 1024 * 1024)) {
+      this.destroy('udp queue over its hard limit');
+      return;
+    }
+    this.pump();
+  }
+
+  get queuedBytes(): number {
+    return this.queued + this.inFlight;
+  }
+
+  end(): void {
+    if (this.ended || this.destroyed) return;
+    this.ended = true;
+    if (this.queued === 0 && this.inFlight === 0) this.fireClose();
+  }
+
+  destroy(_reason: string): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.queue.length = 0;
+    this.queueHead = 0;
+    this.queued = 0;
+    this.fireClose();
+  }
+
+  get closed(): boolean {
+    return this.ended || this.destroyed;
+  }
+
+  onClose(cb: () => void): void {
+    if (!this.closeCallbacks) queueMicrotask(cb);
+    else this.closeCallbacks.push(cb);
+  }
+
+  private pump(): void {
+    const limit = this.o.maxInFlightBytes ?? 64 * 1024;
+    while (this.queueHead < this.queue.length && (this.inFlight === 0 || this.inFlight + this.queue[this.queueHead]!.length <= limit)) {
+      const buf = this.queue[this.queueHead++]!;
+      this.queued -= buf.length;
+      this.inFlight += buf.length;
+      try {
+        this.o.socket.send(buf, this.o.port, this.o.address, (err) => this.sent(buf.length, err));
+      } catch (err) {
+        // the socket is closed (the protocol is stopping): nothing more can be sent
+        this.inFlight -= buf.length;
+        this.o.onError?.(err as Error);
+        this.destroy('udp socket closed');
+        return;
+      }
+    }
+    if (this.queueHead > 256 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  private sent(bytes: number, err: Error | null): void {
+    this.inFlight -= bytes;
+    if (err) {
+      this.stats.errors++;
+      this.o.onError?.(err);
+    } else {
+      this.stats.datagrams++;
+      this.stats.bytes += bytes;
+    }
+    if (this.destroyed) return;
+    this.pump();
+    if (this.ended && this.queued === 0 && this.inFlight === 0) this.fireClose();
+  }
+
+  private fireClose(): void {
+    const cbs = this.closeCallbacks;
+    this.closeCallbacks = null;
+    for (const cb of cbs ?? []) cb();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Raw WMSP responses. WMSP answers HTTP/1.0 (or HTTP/1.1 chunked in pipelined mode) with headers Node's
+ * ServerResponse would not write, so responses go to the socket as bytes. Each request's ServerResponse is then
+ * retired (marked sent and ended, writing nothing): Node frees the request/response pair and moves a pipelined
+ * connection on to the next one, instead of keeping one pair alive per request for the life of the connection.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { reasonPhrase } from '../shared/status.js';
+
+export const SERVER_HEADER = 'Cougar/9.01.01.3814';
+export const CONTENT_HEADER = 'application/vnd.ms.wms-hdr.asfv1';
+export const CONTENT_FRAMED = 'application/x-mms-framed';
+/** what a plain HTTP client (no Pragma: ffprobe http://, a browser download) is sent: the ASF stream as it is */
+export const CONTENT_ASF = 'video/x-ms-asf';
+const SUPPORTED = 'com.microsoft.wm.srvppair, com.microsoft.wm.sswitch, com.microsoft.wm.predstrm, com.microsoft.wm.startupprofile';
+
+export interface HeadOptions {
+  status?: number;
+  version?: '1.0' | '1.1';
+  contentType?: string;
+  contentLength?: number;
+  pragma?: string[];
+  cacheControl?: string;
+  chunked?: boolean;
+  keepAlive?: boolean;
+  supported?: boolean;
+  extra?: Record<string, string | string[]>;
+}
+
+export function responseHead(o: HeadOptions): string {
+  const status = o.status ?? 200;
+  const lines = [`HTTP/${o.version ?? '1.0'} ${status} ${reasonPhrase(status)}`, `Server: ${SERVER_HEADER}`, `Date: ${new Date().toUTCString()}`];
+  if (o.contentType) lines.push(`Content-Type: ${o.contentType}`);
+  if (o.contentLength !== undefined) lines.push(`Content-Length: ${o.contentLength}`);
+  lines.push(`Cache-Control: ${o.cacheControl ?? 'no-cache'}`);
+  for (const p of o.pragma ?? []) lines.push(`Pragma: ${p}`);
+  if (o.supported) lines.push(`Supported: ${SUPPORTED}`);
+  for (const [k, v] of Object.entries(o.extra ?? {})) for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
+  if (o.chunked) lines.push('Transfer-Encoding: chunked');
+  lines.push(o.keepAlive ? 'Connection: Keep-Alive' : 'Connection: close');
+  return lines.join('\r\n') + '\r\n\r\n';
+}
+
+/** Marks Node's response for this request as sent by us and ends it (nothing more is written). */
+export function retireResponse(res: ServerResponse): void {
+  if (res.writableEnded) return;
+  // What was written to the socket stands for the head: with these set, end() writes nothing and emits 'finish',
+  // the event Node's HTTP server waits for before it frees the pair and serves the next pipelined request.
+  const raw = res as unknown as { _header: string | null; _headerSent: boolean };
+  if (!raw._header) raw._header = 'raw';
+  raw._headerSent = true;
+  res.end();
+}
+
+/** Writes a whole raw response (head and body), retires the request's response, and closes unless keeping alive. */
+export function sendRaw(res: ServerResponse, socket: Socket, head: string, body: readonly Buffer[] = [], close = true): void {
+  if (!socket.destroyed) {
+    socket.cork();
+    socket.write(head);
+    for (const b of body) socket.write(b);
+    socket.uncork();
+  }
+  // after the bytes: Node may end a connection that is not kept alive once the response is retired
+  retireResponse(res);
+  if (close && !socket.destroyed) socket.end();
+}
