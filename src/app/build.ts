@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { ModuleRunner, type AppModule } from '../core/module.js';
 import { HttpModule } from '../http/server.js';
 import { MediaServerModule } from './media-server.js';
+import { RtspModule } from './rtsp-module.js';
 import { LogsModule } from '../logs/module.js';
 import { DeviceAgent } from '../device/agent.js';
 import { EncoderModule } from '../encoder/module.js';
@@ -21,6 +22,7 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   (ctx) => new LogsModule(ctx),
   (ctx) => ctx.modules.get('http')!,
   (ctx) => new MediaServerModule(ctx),
+  (ctx) => new RtspModule(ctx),
   (ctx) => EncoderModule.fromContext(ctx),
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
   // it stays off when mqtt.url is empty

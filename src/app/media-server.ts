@@ -19,6 +19,20 @@ import type { AppContext } from './context.js';
 
 const POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** A protocol module on a listener of its own (RTSP): its part of /api/status and of the .asx announcements. */
+export interface ProtocolPresence {
+  name: string;
+  status(): unknown;
+  /** the URL players use for a stream path on this host, listed before mmsh:// in .asx files */
+  streamUrl?(hostname: string, path: string): string | undefined;
+}
+
+/** the host name of a Host header (`h:8080`, `[::1]:8080`) */
+function hostnameOf(host: string): string {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::\d+)?$/.exec(host);
+  return m ? m[1]! : host;
+}
+
 function firstSegment(rawPath: string): string {
   const p = rawPath.split('?')[0];
   const slash = p.indexOf('/', 1);
@@ -34,6 +48,7 @@ export class MediaServerModule implements AppModule {
   private readonly log: Logger;
   private state: 'stopped' | 'running' | 'failed' = 'stopped';
   private readonly routes: HttpRoute[];
+  private readonly protocols: ProtocolPresence[] = [];
 
   constructor(private readonly ctx: AppContext) {
     this.log = ctx.log.child('media');
@@ -86,6 +101,13 @@ export class MediaServerModule implements AppModule {
     return this.core.reconfigure(next.server);
   }
 
+  /** a protocol module adds its status and its stream URLs (called from its start) */
+  addProtocol(p: ProtocolPresence): void {
+    const i = this.protocols.findIndex((x) => x.name === p.name);
+    if (i >= 0) this.protocols.splice(i, 1);
+    this.protocols.push(p);
+  }
+
   /** encoder push into a broadcast point (see LiveIngest) */
   openLiveIngest(pointName: string, opts: LiveIngestOptions): LiveIngest {
     return this.core.openLiveIngest(pointName, opts);
@@ -95,7 +117,10 @@ export class MediaServerModule implements AppModule {
   private asxFor(streamPath: string, host: string): string {
     const h = host || `127.0.0.1:${this.ctx.config.http.port}`;
     const title = decodeURIComponent(streamPath.replace(/^\//, ''));
-    return buildAsx({ title, entries: [{ title, refs: [`mms://${h}${streamPath}`, `mmsh://${h}${streamPath}`, `http://${h}${streamPath}`] }] });
+    // RTSP first when it runs, mmsh:// as the fallback (as Windows Media Services announced); mms:// otherwise
+    const first = this.protocols.map((p) => p.streamUrl?.(hostnameOf(h), streamPath)).filter((u): u is string => u !== undefined);
+    const refs = first.length > 0 ? [...first, `mmsh://${h}${streamPath}`, `http://${h}${streamPath}`] : [`mms://${h}${streamPath}`, `mmsh://${h}${streamPath}`, `http://${h}${streamPath}`];
+    return buildAsx({ title, entries: [{ title, refs }] });
   }
 
   private asxRoute(): HttpRoute {
@@ -128,7 +153,8 @@ export class MediaServerModule implements AppModule {
       match: (req) => (req.url ?? '').split('?')[0] === '/api/status',
       handle: (req, res) => {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new MssError('unsupported', `/api/status answers GET, not ${req.method}`);
-        const body = JSON.stringify({ ...this.core.status(), wmsp: { sessions: this.wmsp.sessionCount, ...this.wmsp.counters } });
+        const others = Object.fromEntries(this.protocols.map((p) => [p.name, p.status()]));
+        const body = JSON.stringify({ ...this.core.status(), wmsp: { sessions: this.wmsp.sessionCount, ...this.wmsp.counters }, ...others });
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
         res.end(req.method === 'HEAD' ? undefined : body);
       },

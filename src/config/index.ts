@@ -9,6 +9,7 @@ import { serverSchema, type ServerConfig } from './sections/server.js';
 import { encoderSchema, type EncoderConfig } from './sections/encoder.js';
 import { logsSchema, type LogsConfig } from './sections/logs.js';
 import { mqttSchema, type MqttConfig } from './sections/mqtt.js';
+import { rtspSchema, type RtspConfig } from './sections/rtsp.js';
 
 export type { ConfigIssue } from './schema.js';
 export type * from './sections/server.js';
@@ -16,6 +17,7 @@ export type { HttpConfig } from './sections/http.js';
 export type { EncoderConfig } from './sections/encoder.js';
 export type { LogsConfig } from './sections/logs.js';
 export type { MqttConfig } from './sections/mqtt.js';
+export type { RtspConfig } from './sections/rtsp.js';
 
 /** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
 export const CONFIG_VERSION = 1;
@@ -27,6 +29,7 @@ export interface MssConfig extends GeneralConfig {
   encoder: EncoderConfig;
   logs: LogsConfig;
   mqtt: MqttConfig;
+  rtsp: RtspConfig;
 }
 
 export const configSchema: Schema = {
@@ -40,6 +43,7 @@ export const configSchema: Schema = {
     encoder: encoderSchema,
     logs: logsSchema,
     mqtt: mqttSchema,
+    rtsp: rtspSchema,
   },
 };
 
@@ -70,6 +74,8 @@ export function migrateConfig(doc: Record<string, unknown>): Record<string, unkn
 export function validateConfig(doc: unknown): MssConfig {
   if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) doc = migrateConfig(doc as Record<string, unknown>);
   const { value, issues } = validate(configSchema, doc);
+  const rtsp = (value as Partial<MssConfig>).rtsp;
+  if (rtsp?.udp && rtsp.udp.portMin + 1 > rtsp.udp.portMax) issues.push({ path: 'rtsp.udp.portMax', message: `must be above rtsp.udp.portMin (${rtsp.udp.portMin}) to hold an RTP/RTCP pair` });
   if (issues.length > 0) throw invalidConfig(issues);
   return value as MssConfig;
 }

@@ -42,6 +42,8 @@ export interface SessionSummary {
   packetsSent: number;
   /** the status the player was given: 200 played, 4xx/5xx refused or failed (as the protocol sent it) */
   status: number;
+  /** how the media went (default: UDP for msb, else TCP) */
+  transport?: 'TCP' | 'UDP';
 }
 
 export interface MediaServerHooks {

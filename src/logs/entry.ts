@@ -92,7 +92,7 @@ export function sessionEntry(s: SessionSummary, now = Date.now()): NewLogEntry {
     'c-status': String(Math.min(999, Math.max(100, Math.trunc(s.status)))),
     'cs-User-Agent': set('cs-User-Agent', s.userAgent || undefined),
     protocol: wmlogProtocol(s.protocol),
-    transport: s.protocol === 'msb' ? 'UDP' : 'TCP',
+    transport: s.transport ?? (s.protocol === 'msb' ? 'UDP' : 'TCP'),
     'sc-bytes': String(Math.max(0, Math.trunc(s.bytesSent))),
     's-pkts-sent': String(Math.max(0, Math.trunc(s.packetsSent))),
     's-session-id': String(s.clientId),

@@ -6,6 +6,7 @@
  *   const srv = await startServe({ server: { publishingPoints: [...] } });
  *   t.teardown(srv.stop);
  *   // srv.url = 'http://127.0.0.1:40123', srv.port, srv.mmsh('/vod/a.wmv') = 'mmsh://127.0.0.1:40123/vod/a.wmv'
+ *   // srv.rtspPort, srv.rtsp('/vod/a.wmv') = 'rtsp://127.0.0.1:40125/vod/a.wmv' (RTSP on an ephemeral port too)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -41,6 +42,10 @@ export interface RunningServe {
   mmsh(pathname: string): string;
   /** http:// URL of a path on this server */
   http(pathname: string): string;
+  /** the RTSP listener's port (0 when RTSP is disabled) */
+  rtspPort: number;
+  /** rtsp:// URL of a path on this server */
+  rtsp(pathname: string): string;
   dataDir: string;
   configFile: string | null;
   child: ChildProcess;
@@ -73,8 +78,10 @@ export async function startServe(opts: ServeOptions = {}): Promise<RunningServe>
     env.MSS_HTTP_PORT ??= '0';
     env.MSS_HTTP_HOST ??= '127.0.0.1';
     env.MSS_DATA_DIR ??= dataDir;
+    env.MSS_RTSP_PORT ??= '0';
+    env.MSS_RTSP_HOST ??= '127.0.0.1';
   } else {
-    const doc = merge({ dataDir, http: { host: '127.0.0.1', port: 0 } }, opts.config ?? {});
+    const doc = merge({ dataDir, http: { host: '127.0.0.1', port: 0 }, rtsp: { host: '127.0.0.1', port: 0 } }, opts.config ?? {});
     configFile = path.join(dir, 'config.json');
     await writeFile(configFile, JSON.stringify(doc, null, 2));
     args.push('--config', configFile);
@@ -158,11 +165,22 @@ export async function startServe(opts: ServeOptions = {}): Promise<RunningServe>
   });
   const port = Number(listening.port);
   const url = `http://127.0.0.1:${port}`;
+  // RTSP starts after the HTTP listener (its module comes later in the list); absent when disabled
+  const rtspEnabled = (opts.config?.rtsp as { enabled?: boolean } | undefined)?.enabled !== false && opts.env?.MSS_RTSP_ENABLED !== 'false';
+  const rtspLine = rtspEnabled
+    ? await waitForLog((l) => l.event === 'rtsp.listening', opts.startTimeoutMs ?? 30_000).catch(async (err) => {
+        await stop();
+        throw err;
+      })
+    : undefined;
+  const rtspPort = rtspLine ? Number(rtspLine.port) : 0;
   return {
     url,
     port,
     mmsh: (p) => `mmsh://127.0.0.1:${port}${p.startsWith('/') ? p : '/' + p}`,
     http: (p) => `${url}${p.startsWith('/') ? p : '/' + p}`,
+    rtspPort,
+    rtsp: (p) => `rtsp://127.0.0.1:${rtspPort}${p.startsWith('/') ? p : '/' + p}`,
     dataDir,
     configFile,
     child,

@@ -9,14 +9,15 @@
  * packet that ends an ASF packet. Trailing padding may be left out (its Padding Length field then reads 0).
  *
  * Length of a whole packet (L=1): the spec says the ASF packet's size; FFmpeg reads it as counting from the first
- * byte of the payload header (a comment there says real servers send that). `lengthMode` picks one:
+ * byte of the payload header (a comment there says real servers send that).
+ * Padding left out: the compact packet (src/asf/packet-facts.ts) carries an explicit Packet Length instead. `lengthMode` picks one:
  * 'with-header' (default: FFmpeg gets whole packets; GStreamer and VLC clamp to the bytes present, so they do
  * too when there is one ASF packet per RTP packet) or 'asf-only' (the text of the spec). The depacketizer reads
  * both. Several whole ASF packets are packed into one RTP packet only by `packetizeMany`, which readers that
  * disagree on Length cannot both parse; the server uses one ASF packet (or fragment) per RTP packet.
  */
 import { MssError } from '../../core/errors.js';
-import { packetFacts, type PacketFacts } from '../../asf/packet-facts.js';
+import { compactPacket, packetFacts, type PacketFacts } from '../../asf/packet-facts.js';
 import { RTP_HEADER_SIZE, sequenceDelta, writeRtpHeader, type RtpPacket } from './rtp.js';
 
 export const FLAG_KEY = 0x80;
@@ -92,8 +93,6 @@ export function readPayloadHeader(payload: Buffer, offset: number): { header: Pa
 }
 
 export interface AsfRtpOptions {
-  /** ASF packet size from the File Properties */
-  packetSize: number;
   payloadType: number;
   ssrc: number;
   initialSequence?: number;
@@ -124,7 +123,8 @@ interface Unit {
 
 /**
  * Turns ASF packets into RTP packets of one RTP session (one SSRC, consecutive sequence numbers). Counts what it
- * sent for RTCP sender reports.
+ * sent for RTCP sender reports. A packet given is a whole fixed-size ASF packet: its length is the packet size
+ * (so a live stream whose new header changes the size needs nothing else).
  */
 export class AsfRtpPacketizer {
   private seq: number;
@@ -152,8 +152,13 @@ export class AsfRtpPacketizer {
 
   /** The RTP packets of one ASF packet: one when it fits, else fragments. */
   packetize(packet: Buffer, locationId: number): Buffer[] {
-    const facts = packetFacts(packet, this.o.packetSize);
-    return this.emit(this.split(packet, facts, locationId), facts.sendTime);
+    const facts = packetFacts(packet, packet.length);
+    return this.emit(this.split(this.wire(packet, facts), facts, locationId), facts.sendTime);
+  }
+
+  /** the bytes that go: the compact packet when padding is left out */
+  private wire(packet: Buffer, facts: PacketFacts): Buffer {
+    return this.o.stripPadding ? compactPacket(packet, packet.length, facts) : packet;
   }
 
   /**
@@ -171,17 +176,18 @@ export class AsfRtpPacketizer {
       groupBytes = 0;
     };
     for (const { packet, locationId } of packets) {
-      const facts = packetFacts(packet, this.o.packetSize);
-      const len = this.o.stripPadding ? facts.length : this.o.packetSize;
+      const facts = packetFacts(packet, packet.length);
+      const wire = this.wire(packet, facts);
+      const len = wire.length;
       const relative = group.length > 0 && facts.sendTime !== groupTime ? (facts.sendTime - groupTime) | 0 : undefined;
       const unitBytes = this.headerSize(relative, true) + len;
       if (group.length > 0 && RTP_HEADER_SIZE + groupBytes + unitBytes <= this.o.maxPacketSize) {
-        group.push({ packet, facts, locationId, from: 0, to: len, fragment: false, last: true, relative });
+        group.push({ packet: wire, facts, locationId, from: 0, to: len, fragment: false, last: true, relative });
         groupBytes += unitBytes;
         continue;
       }
       flush();
-      const alone = this.split(packet, facts, locationId);
+      const alone = this.split(wire, facts, locationId);
       if (alone.length === 1) {
         group = alone;
         groupBytes = this.headerSize(undefined, true) + len;
@@ -199,7 +205,7 @@ export class AsfRtpPacketizer {
   }
 
   private split(packet: Buffer, facts: PacketFacts, locationId: number): Unit[] {
-    const len = this.o.stripPadding ? facts.length : this.o.packetSize;
+    const len = packet.length;
     const room = this.o.maxPacketSize - RTP_HEADER_SIZE;
     if (this.headerSize(undefined, true) + len <= room) return [{ packet, facts, locationId, from: 0, to: len, fragment: false, last: true }];
     const units: Unit[] = [];
@@ -245,10 +251,6 @@ export class AsfRtpPacketizer {
         locationId: this.o.locationId && u.last ? u.locationId : undefined,
       });
       u.packet.copy(out, pos, u.from, u.to);
-      // the padding left out is announced as none: zero the Padding Length bytes that fall in this unit
-      if (this.o.stripPadding && u.facts.paddingAt >= 0) {
-        for (let b = u.facts.paddingAt; b < u.facts.paddingAt + u.facts.paddingWidth; b++) if (b >= u.from && b < u.to) out[pos + b - u.from] = 0;
-      }
       pos += bytes;
     }
     this.seq = (this.seq + 1) & 0xffff;
@@ -283,7 +285,7 @@ export class AsfRtpDepacketizer {
   /** skipping the fragments of a packet already counted as lost */
   private discarding = false;
 
-  /** maxPacketSize: the largest ASF packet accepted (the header's packet size) */
+  /** maxPacketSize: the largest ASF packet accepted (the header's packet size + 2: a compact packet may be longer) */
   constructor(private readonly maxPacketSize: number) {}
 
   push(rtp: RtpPacket): ReceivedAsfPacket[] {

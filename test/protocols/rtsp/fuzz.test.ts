@@ -123,8 +123,8 @@ test('fuzz: RTP + ASF depacketizer and RTCP on mutated packets', async (t) => {
   t.teardown(() => file.close());
   const size = file.layout.packetSize;
   const packets = await file.readPackets(0, 30);
-  const udp = new AsfRtpPacketizer({ packetSize: size, payloadType: 96, ssrc: 1, maxPacketSize: 1472, locationId: true, stripPadding: true });
-  const tcp = new AsfRtpPacketizer({ packetSize: size, payloadType: 96, ssrc: 1, maxPacketSize: 65535, lengthMode: 'asf-only', duration: true });
+  const udp = new AsfRtpPacketizer({ payloadType: 96, ssrc: 1, maxPacketSize: 1472, locationId: true, stripPadding: true });
+  const tcp = new AsfRtpPacketizer({ payloadType: 96, ssrc: 1, maxPacketSize: 65535, lengthMode: 'asf-only', duration: true });
   const rtp = [...packets.flatMap((p, i) => udp.packetize(p, i)), ...packets.flatMap((p, i) => tcp.packetize(p, i)), ...tcp.packetizeMany(packets.map((packet, locationId) => ({ packet, locationId })))];
   const rtcp = [
     buildSenderReport({ ssrc: 1, unixMs: 0, rtpTimestamp: 2, packetCount: 3, octetCount: 4, cname: 'x' }),
@@ -133,7 +133,7 @@ test('fuzz: RTP + ASF depacketizer and RTCP on mutated packets', async (t) => {
   ];
   const rand = seededRandom(1234);
   let delivered = 0;
-  const d = new AsfRtpDepacketizer(size);
+  const d = new AsfRtpDepacketizer(size + 2);
   for (let i = 0; i < N; i++) {
     const input = mutate(rand, rtp[i % rtp.length]!);
     expectMss(t, () => {

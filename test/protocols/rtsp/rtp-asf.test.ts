@@ -1,5 +1,5 @@
 import test from 'ava';
-import { openAsfFile, packetFacts, parseDataPacket, readSendTime, restorePadding, type AsfFileHandle } from '../../../src/asf/index.js';
+import { compactPacket, openAsfFile, packetFacts, parseDataPacket, readSendTime, restorePadding, type AsfFileHandle } from '../../../src/asf/index.js';
 import { parseRtpPacket, sequenceDelta } from '../../../src/protocols/rtsp/rtp.js';
 import {
   AsfRtpDepacketizer,
@@ -29,7 +29,7 @@ test.after.always(async () => {
 
 function roundTrip(p: AsfRtpPacketizer, list: Buffer[], perCall: 'one' | 'many' = 'one') {
   const rtp = perCall === 'one' ? list.flatMap((pkt, i) => p.packetize(pkt, i)) : p.packetizeMany(list.map((packet, locationId) => ({ packet, locationId })));
-  const d = new AsfRtpDepacketizer(size);
+  const d = new AsfRtpDepacketizer(size + 2);
   const got = rtp.flatMap((b) => d.push(parseRtpPacket(b)));
   return { rtp, got, d };
 }
@@ -45,7 +45,7 @@ test('payload header: flags, 24-bit big-endian length/offset and the optional wo
 });
 
 test('over TCP a whole packet goes in one RTP packet: M=1, ts = send time, S from the key frame, Length counts the header', (t) => {
-  const p = new AsfRtpPacketizer({ packetSize: size, payloadType: 96, ssrc: 0x6095d7d7, initialSequence: 65534, maxPacketSize: 65535, interleavedChannel: 0 });
+  const p = new AsfRtpPacketizer({ payloadType: 96, ssrc: 0x6095d7d7, initialSequence: 65534, maxPacketSize: 65535, interleavedChannel: 0 });
   const out = packets.slice(0, 4).map((pkt, i) => p.packetize(pkt, i));
   for (const [i, frames] of out.entries()) {
     t.is(frames.length, 1);
@@ -72,7 +72,7 @@ test('over TCP a whole packet goes in one RTP packet: M=1, ts = send time, S fro
 
 test('spec-literal Length (asf-only) carries the ASF packet size; the depacketizer reads both meanings', (t) => {
   for (const lengthMode of ['asf-only', 'with-header'] as const) {
-    const p = new AsfRtpPacketizer({ packetSize: size, payloadType: 96, ssrc: 1, maxPacketSize: 65535, lengthMode, locationId: true, duration: true });
+    const p = new AsfRtpPacketizer({ payloadType: 96, ssrc: 1, maxPacketSize: 65535, lengthMode, locationId: true, duration: true });
     const { rtp, got, d } = roundTrip(p, packets);
     const first = readPayloadHeader(parseRtpPacket(rtp[0]!).payload, 0);
     t.is(first.header.value, lengthMode === 'asf-only' ? size : size + 12);
@@ -85,7 +85,7 @@ test('spec-literal Length (asf-only) carries the ASF packet size; the depacketiz
 });
 
 test('over a 1500-byte path a 3200-byte packet is split: offsets, M only on the last, LocationId only there', (t) => {
-  const p = new AsfRtpPacketizer({ packetSize: size, payloadType: 96, ssrc: 5, maxPacketSize: 1472, locationId: true });
+  const p = new AsfRtpPacketizer({ payloadType: 96, ssrc: 5, maxPacketSize: 1472, locationId: true });
   const frames = p.packetize(packets[3]!, 3);
   t.is(frames.length, 3);
   let offset = 0;
@@ -101,31 +101,37 @@ test('over a 1500-byte path a 3200-byte packet is split: offsets, M only on the 
     offset += rtp.payload.length - hs;
   });
   t.is(offset, size);
-  const { got, d } = roundTrip(new AsfRtpPacketizer({ packetSize: size, payloadType: 96, ssrc: 5, maxPacketSize: 1472, locationId: true }), packets);
+  const { got, d } = roundTrip(new AsfRtpPacketizer({ payloadType: 96, ssrc: 5, maxPacketSize: 1472, locationId: true }), packets);
   t.is(got.length, packets.length);
   t.true(got.every((g, i) => g.packet.equals(packets[i]!) && g.locationId === i));
   t.is(d.dropped, 0);
 });
 
-test('stripped padding: fewer bytes on the wire, Padding Length zeroed, and restorePadding gives the packet back', (t) => {
-  const p = new AsfRtpPacketizer({ packetSize: size, payloadType: 96, ssrc: 5, maxPacketSize: 1472, stripPadding: true });
+test('padding left out: fewer bytes, an explicit Packet Length and Padding Length 0, and restorePadding gives the packet back byte for byte', (t) => {
+  const p = new AsfRtpPacketizer({ payloadType: 96, ssrc: 5, maxPacketSize: 1472, stripPadding: true });
   const { rtp, got } = roundTrip(p, packets);
-  const full = roundTrip(new AsfRtpPacketizer({ packetSize: size, payloadType: 96, ssrc: 5, maxPacketSize: 1472 }), packets);
+  const full = roundTrip(new AsfRtpPacketizer({ payloadType: 96, ssrc: 5, maxPacketSize: 1472 }), packets);
   const bytes = (l: Buffer[]) => l.reduce((a, b) => a + b.length, 0);
   t.true(bytes(rtp) < bytes(full.rtp), `${bytes(rtp)} < ${bytes(full.rtp)}`);
   t.is(got.length, packets.length);
-  let stripped = 0;
+  let compacted = 0;
   got.forEach((g, i) => {
-    if (g.packet.length < size) stripped++;
-    const restored = restorePadding(g.packet, size);
-    if (!restored.equals(packets[i]!)) t.fail(`packet ${i} differs after restorePadding`);
-    if (g.packet.length < size) t.is(parseDataPacket(Buffer.concat([g.packet, Buffer.alloc(size - g.packet.length)]), size).paddingLength, 0);
+    if (g.packet.length < size) {
+      compacted++;
+      // what a demuxer reads (FFmpeg skips padding twice when packets come one buffer at a time): no padding, the length
+      const parsed = parseDataPacket(Buffer.concat([g.packet, Buffer.alloc(size - g.packet.length)]), size);
+      t.is(parsed.paddingLength, 0);
+      t.is(parsed.packetLength, g.packet.length);
+      t.deepEqual(parsed.payloads.map((pl) => pl.data), parseDataPacket(packets[i]!, size).payloads.map((pl) => pl.data));
+    }
+    if (!restorePadding(g.packet, size).equals(packets[i]!)) t.fail(`packet ${i} differs after restorePadding`);
   });
-  t.true(stripped > 0);
+  t.true(compacted > 0);
+  t.is(compactPacket(packets[1]!, size), packets[1]!, 'a packet without padding goes as it is');
 });
 
 test('packetizeMany combines small packets with relative timestamps; a combined RTP packet parses back', (t) => {
-  const p = new AsfRtpPacketizer({ packetSize: size, payloadType: 96, ssrc: 9, maxPacketSize: 65535, lengthMode: 'asf-only' });
+  const p = new AsfRtpPacketizer({ payloadType: 96, ssrc: 9, maxPacketSize: 65535, lengthMode: 'asf-only' });
   const list = packets.slice(0, 10);
   const { rtp, got } = roundTrip(p, list, 'many');
   t.true(rtp.length < list.length);
@@ -140,15 +146,15 @@ test('packetizeMany combines small packets with relative timestamps; a combined 
 });
 
 test('lost and reordered fragments drop just their packet, once', (t) => {
-  const p = new AsfRtpPacketizer({ packetSize: size, payloadType: 96, ssrc: 5, maxPacketSize: 1472 });
+  const p = new AsfRtpPacketizer({ payloadType: 96, ssrc: 5, maxPacketSize: 1472 });
   const rtp = packets.slice(0, 6).flatMap((pkt, i) => p.packetize(pkt, i));
-  const d = new AsfRtpDepacketizer(size);
+  const d = new AsfRtpDepacketizer(size + 2);
   // lose the middle fragment of packet 1 (RTP packets 3..5 belong to it)
   const got = rtp.filter((_, i) => i !== 4).flatMap((b) => d.push(parseRtpPacket(b)));
   t.is(got.length, 5);
   t.is(d.dropped, 1);
   // lose the first fragment of packet 2
-  const d2 = new AsfRtpDepacketizer(size);
+  const d2 = new AsfRtpDepacketizer(size + 2);
   t.is(rtp.filter((_, i) => i !== 6).flatMap((b) => d2.push(parseRtpPacket(b))).length, 5);
   t.is(d2.dropped, 1);
   t.is(sequenceDelta(65535, 0), 1);
@@ -173,5 +179,5 @@ test('packet-pair RTP packets: timestamp 0, S on the first, L=1 with the payload
 });
 
 test('the packetizer refuses an MTU too small to carry a header', (t) => {
-  t.throws(() => new AsfRtpPacketizer({ packetSize: size, payloadType: 96, ssrc: 1, maxPacketSize: 20 }), { message: /outside 64/ });
+  t.throws(() => new AsfRtpPacketizer({ payloadType: 96, ssrc: 1, maxPacketSize: 20 }), { message: /outside 64/ });
 });
