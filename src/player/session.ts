@@ -15,12 +15,13 @@ import { anonymousPlayerId, buildPlayRecord, playLogXml, postWebLog } from './re
 import { resolvePlayInput, type PlayEntry } from './resolve.js';
 import type { Sink, SinkResult } from './sinks.js';
 import { wmspProtocolClient } from './wmsp-client.js';
+import { rtspProtocolClient } from './rtsp-client.js';
 
 export const PLAYER_USER_AGENT = 'NSPlayer/9.0.0.2980 mss-play/0.1';
 
-/** the protocol clients this build has; RTSP and MMSP register here when they land */
+/** the protocol clients this build has (mms:// rolls over between them in WMP's order); MMSP registers here when it lands */
 export function defaultRegistry(): ProtocolRegistry {
-  return new ProtocolRegistry().register(wmspProtocolClient);
+  return new ProtocolRegistry().register(rtspProtocolClient).register(wmspProtocolClient);
 }
 
 export interface PlayOptions {

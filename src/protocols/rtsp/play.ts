@@ -52,6 +52,8 @@ export async function play(s: RtspServerState, x: RtspExchange): Promise<void> {
     if (session.conn && !session.conn.isClosed) throw new MssError('conflict', 'the session streams over another RTSP connection', { status: 455 });
     s.bind(session, x.conn);
   }
+  // the SDP offers no skipforward/skipbackward: playlist entries are not skipped on request
+  if (x.req.headers.has('x-playlist')) throw new MssError('unsupported', 'X-Playlist (skipping playlist entries) is not offered by this server', { status: 400 });
   const rangeText = x.req.headers.get('range');
   const range = rangeText !== undefined ? parseRange(rangeText) : undefined;
   const accelText = x.req.headers.get('x-accelerate-streaming');

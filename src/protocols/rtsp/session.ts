@@ -17,7 +17,7 @@ import type { RtspConnection } from './conn.js';
 import { controlOfStream, describeTarget, infoFromHeader, pathOf } from './describe.js';
 import { LivePacketizers, randomSequence, randomSsrc, rtspFramer } from './framer.js';
 import { END_OF_STREAM_NOTICE, formatRtpInfo } from './headers.js';
-import { buildSenderReport, parseRtcp } from './rtcp.js';
+import { buildBye, buildSenderReport, parseRtcp } from './rtcp.js';
 import { AsfRtpPacketizer, type LengthMode } from './rtp-asf.js';
 import type { UdpPair } from './udp-ports.js';
 
@@ -54,6 +54,7 @@ export class RtspSession {
   private clientHeader: Buffer;
   private readonly ownSsrc = randomSsrc();
   private packetizer: AsfRtpPacketizer | undefined;
+  private ownPacketizer: AsfRtpPacketizer | undefined;
   private handle: PlayHandle | null = null;
   /** bumped by every start and stop: the data-path callbacks of an older playback are ignored */
   private generation = 0;
@@ -136,10 +137,12 @@ export class RtspSession {
     };
     const selection = streams ? [...streams].sort((a, b) => a - b).join(',') : '*';
     const packetKey = `rtsp|${this.form(transport)}|${locid ? 'l' : ''}`;
+    // an on-demand session keeps its numbering across seeks: packets of the old position still on their way then
+    // look late to the player (FFmpeg drops an RTP packet numbered below the last one it took)
     this.packetizer =
       this.target.kind === 'broadcast'
         ? this.deps.live.get(`${this.target.point}|${packetKey}|${selection}`, base)
-        : new AsfRtpPacketizer({ ...base, initialSequence: randomSequence() });
+        : (this.ownPacketizer ??= new AsfRtpPacketizer({ ...base, initialSequence: randomSequence() }));
     const framer = rtspFramer({
       name: `rtsp:${this.id}`,
       packetKey,
@@ -231,7 +234,24 @@ export class RtspSession {
     if (this.handle) this.fold(this.handle);
     this.handle = null;
     this.endOfStream(this.endReason ? 'finished' : 'administrative');
+    this.goodbye();
     this.conn?.settle();
+  }
+
+  /**
+   * RTCP BYE at the end of the data: FFmpeg ignores EndOfStream requests (it answers them and reads on) and ends an
+   * RTSP input only once it has counted one BYE per media description of the SDP, so one goes for each.
+   */
+  private goodbye(): void {
+    const p = this.packetizer;
+    const t = this.transport;
+    if (!p || !t) return;
+    const sr = buildSenderReport({ ssrc: p.ssrc, unixMs: Date.now(), rtpTimestamp: p.lastTimestamp, packetCount: p.packetCount, octetCount: p.octetCount, cname: `mss-${this.id}` });
+    const bye = Buffer.concat([sr, buildBye(p.ssrc)]);
+    for (let i = 0; i < this.info.streams.length + 1; i++) {
+      if (t.kind === 'tcp') this.conn?.write(frameInterleaved(t.rtcpChannel, bye));
+      else if (this.udp) this.udp.rtcp.send(bye, t.rtcpPort, t.address, () => undefined);
+    }
   }
 
   private endOfStream(kind: EndOfStreamKind): void {
