@@ -66,17 +66,22 @@ export function controlOfStream(info: ContentDescription, stream: number): strin
 
 const URL_SHAPE = /^(rtsps?:\/\/[^/?#]*)?(\/[^?#]*)?(\?[^#]*)?$/i;
 
-/** the path of an RTSP Request-URI (absolute rtsp:// URL or absolute path), percent-encoding kept */
-export function pathOf(uri: string): string {
+/** the authority part (`rtsp://host:port`, or '' for an absolute path) and the path of a Request-URI */
+function parts(uri: string): { origin: string; path: string } {
   const m = URL_SHAPE.exec(uri);
   if (!m || (!m[1] && !m[2])) throw new MssError('malformed', `RTSP: Request-URI ${JSON.stringify(uri.slice(0, 80))} is not an rtsp:// URL`, { status: 400 });
-  return m[2] ?? '/';
+  return { origin: m[1] ?? '', path: m[2] ?? '/' };
+}
+
+/** the path of an RTSP Request-URI (absolute rtsp:// URL or absolute path), percent-encoding kept */
+export function pathOf(uri: string): string {
+  return parts(uri).path;
 }
 
 /** a presentation URL without a trailing slash or query (what control URLs are relative to) */
 export function presentationOf(uri: string): string {
-  const m = URL_SHAPE.exec(uri)!;
-  return `${m[1] ?? ''}${(m[2] ?? '/').replace(/\/+$/, '')}`;
+  const p = parts(uri);
+  return `${p.origin}${p.path.replace(/\/+$/, '')}`;
 }
 
 /** the last path segment and the path before it */
