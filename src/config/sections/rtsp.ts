@@ -23,6 +23,8 @@ export interface RtspConfig extends ListenerConfig {
     portMax: number;
     /** path MTU: RTP packets are at most mtu - 28 bytes (IPv4 + UDP headers) */
     mtu: number;
+    /** bits/s a UDP player is sent at most, fast start included (UDP cannot push back: a burst must fit its buffer) */
+    maxBitrate: number;
   };
   /** Length of a whole ASF packet in its payload header: with the header (what FFmpeg reads) or the spec's ASF size */
   payloadLength: 'with-header' | 'asf-only';
@@ -49,6 +51,7 @@ export const rtspSchema: Schema = {
         portMin: { kind: 'int', doc: 'Lowest UDP port of a session\'s RTP/RTCP pair', default: 6970, min: 1024, max: 65534 },
         portMax: { kind: 'int', doc: 'Highest UDP port of a session\'s RTP/RTCP pair', default: 9999, min: 1025, max: 65535 },
         mtu: { kind: 'int', doc: 'Path MTU in bytes: ASF packets are split into RTP packets that fit', default: 1500, min: 576, max: 65535 },
+        maxBitrate: { kind: 'int', doc: 'Most bits/s sent to one UDP player, fast start included (a burst must fit its socket buffer)', default: 10000000, min: 100000, max: 1000000000 },
       },
     },
     payloadLength: { kind: 'enum', doc: 'Length field of a whole ASF packet: with-header (FFmpeg) or asf-only (the text of MS-RTSP)', values: ['with-header', 'asf-only'], default: 'with-header' },

@@ -49,7 +49,12 @@ export interface RtspServerState {
   /** the W3C line of a request refused before any session (401, 403, 404...) */
   summarizeRefusal(x: RtspExchange, point: string, status: number): void;
   bind(session: RtspSession, conn: RtspConnection): void;
+  unbind(session: RtspSession): void;
+  /** sessions a connection holds (bounded: a connection cannot hoard sessions and their UDP ports) */
+  sessionsOn(conn: RtspConnection): number;
 }
+
+export const MAX_SESSIONS_PER_CONNECTION = 16;
 
 /** An error's RTSP status: the shared mapping, with HTTP-only statuses turned into RTSP ones. */
 export function rtspStatusFor(e: MssError): number {

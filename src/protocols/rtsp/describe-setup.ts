@@ -11,7 +11,7 @@ import { checkAccess } from '../shared/preamble.js';
 import { NO_STREAM, parseSelectStreamBody } from './bodies.js';
 import { describeTarget, pathOf, presentationOf, splitControl, streamOfControl } from './describe.js';
 import { formatSession, formatTransport, parseContentType, parseTransport, type TransportSpec } from './headers.js';
-import type { RtspExchange, RtspServerState } from './context.js';
+import { MAX_SESSIONS_PER_CONNECTION, type RtspExchange, type RtspServerState } from './context.js';
 import { RtspSession, type SessionTransport } from './session.js';
 
 const CONTROL_NAME = /^(audio|video|application)\d*$|^rtx$/;
@@ -59,6 +59,9 @@ function chooseTransport(s: RtspServerState, specs: TransportSpec[]): TransportS
 
 /** SETUP without a Session: the presentation (the URL less its stream control) and a new session */
 async function newSession(s: RtspServerState, x: RtspExchange): Promise<RtspSession> {
+  if (s.sessionsOn(x.conn) >= MAX_SESSIONS_PER_CONNECTION) {
+    throw new MssError('limit-reached', `this connection holds ${MAX_SESSIONS_PER_CONNECTION} sessions already`, { status: 453 });
+  }
   const { parent, control } = splitControl(x.req.uri);
   const presentation = CONTROL_NAME.test(control) && parent !== '' && !/^rtsps?:\/\/[^/]*$/i.test(parent) ? parent : presentationOf(x.req.uri);
   const target = await accessibleTarget(s, x, presentation);
@@ -143,6 +146,10 @@ async function bindTransport(s: RtspServerState, x: RtspExchange, session: RtspS
   }
   const [rtpPort, rtcpPort] = spec.clientPort!;
   const udp: SessionTransport = { kind: 'udp', address: x.conn.remote, rtpPort, rtcpPort: rtcpPort === rtpPort ? rtpPort + 1 : rtcpPort };
-  if (!rtx) session.transport ??= udp;
+  if (!rtx && !session.transport) {
+    // the RTP socket serves this one player: connected, it sends without an address lookup per datagram
+    await new Promise<void>((resolve, reject) => session.udp!.rtp.connect(rtpPort, udp.address, (err?: Error) => (err ? reject(new MssError('unavailable', `UDP connect to ${udp.address}:${rtpPort}: ${err.message}`)) : resolve())));
+    session.transport = udp;
+  }
   return session.transport ?? udp;
 }

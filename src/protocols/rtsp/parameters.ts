@@ -129,5 +129,6 @@ function udpPacketPair(s: RtspServerState, x: RtspExchange): void {
   const { variableSize } = parseUdpPacketPairBody(x.req.body);
   s.reply(x, 200, { Session: session.id });
   const packets = buildPacketPair({ count: 3, variableSize, payloadType: 97, ssrc: session.rtxSsrc, firstSequence: 0, random: randomBytes });
-  for (const p of packets) session.udp.rtp.send(p, session.rtxPort, t.address, () => undefined);
+  // the RTP socket is connected to the data port: packet-pair leaves from the RTCP one
+  for (const p of packets) session.udp.rtcp.send(p, session.rtxPort, t.address, () => undefined);
 }

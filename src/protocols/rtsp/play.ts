@@ -115,6 +115,7 @@ export function teardown(s: RtspServerState, x: RtspExchange): void {
     }
   }
   s.sessions.delete(session.id);
+  s.unbind(session);
   session.end('teardown', false);
   s.reply(x, 200, {});
   // MS-RTSP 3.2.5.17: the connection closes after the answer, unless it carries other sessions

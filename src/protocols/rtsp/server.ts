@@ -75,6 +75,7 @@ export class RtspServer implements RtspServerState, RtspConnectionHandler {
       live: this.live,
       serverName: c.serverName,
       udpMaxPacket: Math.min(0xffff, c.udp.mtu - 28),
+      udpMaxBitrate: c.udp.maxBitrate,
       lengthMode: c.payloadLength,
       stripPadding: c.stripPadding,
       onSessionEnd: (summary) => this.hooks.onSessionEnd?.(summary),
@@ -146,14 +147,25 @@ export class RtspServer implements RtspServerState, RtspConnectionHandler {
     set.add(session);
   }
 
-  private unbind(session: RtspSession): void {
+  unbind(session: RtspSession): void {
     if (session.conn) this.bound.get(session.conn)?.delete(session);
   }
 
+  sessionsOn(conn: RtspConnection): number {
+    return this.bound.get(conn)?.size ?? 0;
+  }
+
+  /**
+   * The connection is gone: a session streaming interleaved on it (or never set up) cannot go on and ends now, with
+   * its summary; a UDP session may go on without it (its RTCP reports keep it, as MS-RTSP 3.2.7.2 allows).
+   */
   closed(conn: RtspConnection): void {
     const sessions = this.bound.get(conn);
     this.bound.delete(conn);
-    for (const s of sessions ?? []) s.connectionClosed(conn);
+    for (const s of sessions ?? []) {
+      s.connectionClosed(conn);
+      if (s.transport?.kind !== 'udp' && this.sessions.delete(s.id)) s.end('connection closed', false);
+    }
   }
 
   isStreaming(conn: RtspConnection): boolean {

@@ -29,6 +29,8 @@ export interface SessionDeps {
   serverName: string;
   /** RTP packets are at most this over UDP */
   udpMaxPacket: number;
+  /** bits/s a UDP player gets at most (fast start included) */
+  udpMaxBitrate: number;
   lengthMode: LengthMode;
   stripPadding: boolean;
   onSessionEnd(summary: SessionSummary): void;
@@ -159,11 +161,13 @@ export class RtspSession {
       tcp = new SocketSink(conn.socket, { head: response(), keepOpen: true, onEnd: () => this.sinkDone(gen) });
       sink = tcp;
     } else {
-      const udp = new UdpSink({ socket: this.udp!.rtp, address: transport.address, port: transport.rtpPort, onError: () => undefined });
+      const udp = new UdpSink({ socket: this.udp!.rtp, address: transport.address, port: transport.rtpPort, connected: true, onError: () => undefined });
       udp.onClose(() => this.sinkDone(gen));
       sink = udp;
     }
-    const handle = await this.target.play({ ...opts, streams, sendHeader: false }, framer, sink, {
+    // UDP cannot push back: its fast start and catch-up are paced so a burst fits the player's socket buffer
+    const maxBandwidth = transport.kind === 'udp' ? this.deps.udpMaxBitrate : undefined;
+    const handle = await this.target.play({ ...opts, streams, sendHeader: false, maxBandwidth }, framer, sink, {
       protocol: 'rtsp',
       remote: this.remote,
       userAgent: this.userAgent,
