@@ -118,6 +118,8 @@ test('a connection cut mid-play is resumed at the next packet (x-asf-packet): th
   t.is(run.code, 0, run.stderr);
   t.is(proxy.cuts(), 1);
   t.truthy(run.events.find((e) => e.event === 'reconnected'), run.stderr);
+  // the LogPlay goes after the session ended, on a connection of its own
+  t.deepEqual(run.events.find((e) => e.event === 'done')?.logs, ['server:200']);
   const [src, got] = await Promise.all([readFile(path.join(dir, FIXTURES.av20)), readFile(out)]).then((b) => b.map(parseAsfFile));
   t.is(got!.packetCount, src!.packetCount);
   for (let i = 0; i < src!.packetCount; i++) if (!got!.packet(i).equals(src!.packet(i))) t.fail(`packet ${i} differs`);

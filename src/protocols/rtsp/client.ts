@@ -118,6 +118,8 @@ export class RtspStream extends EventEmitter<RtspStreamEvents> {
   private readonly control: RtspControl;
   private readonly transport: 'tcp' | 'udp';
   private readonly timeoutMs: number;
+  private readonly credentials: Credentials | undefined;
+  private readonly userAgent: string;
   private session: string | undefined;
   private sessionTimeoutS = 60;
   private sdp: WmsSdp | undefined;
@@ -148,8 +150,9 @@ export class RtspStream extends EventEmitter<RtspStreamEvents> {
     this.transport = transport ?? opts.transport ?? 'tcp';
     this.timeoutMs = opts.timeoutMs ?? 20_000;
     const ua = `${opts.userAgent ?? 'WMPlayer/9.0.0.2980 mss-play/0.1'}${opts.clientGuid ? ` guid/${opts.clientGuid.replace(/[{}]/g, '')}` : ''}`;
-    const credentials = opts.credentials ?? (url.username ? { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined);
-    this.control = new RtspControl(url.hostname.replace(/^\[|\]$/g, ''), url.port ? Number(url.port) : DEFAULT_RTSP_PORT, ua, this.timeoutMs, credentials, {
+    this.credentials = opts.credentials ?? (url.username ? { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined);
+    this.userAgent = ua;
+    this.control = new RtspControl(url.hostname.replace(/^\[|\]$/g, ''), url.port ? Number(url.port) : DEFAULT_RTSP_PORT, ua, this.timeoutMs, this.credentials, {
       serverRequest: (req) => this.onServerRequest(req),
       interleaved: (frame) => this.onInterleaved(frame),
       lost: (err) => this.fail(err),
@@ -196,7 +199,7 @@ export class RtspStream extends EventEmitter<RtspStreamEvents> {
     const body = Buffer.from(xml, 'utf8');
     const headers = { 'Content-Type': 'application/x-wms-Logplaystats;charset=UTF-8', ...(this.session && this.control.isOpen ? { Session: this.session } : {}) };
     if (this.control.isOpen && !this.closed) return (await this.control.request('SET_PARAMETER', this.presentation, headers, body)).status;
-    const one = new RtspControl(this.url.hostname.replace(/^\[|\]$/g, ''), this.url.port ? Number(this.url.port) : DEFAULT_RTSP_PORT, this.opts.userAgent ?? 'mss-play', this.timeoutMs, this.opts.credentials, { serverRequest: () => undefined, interleaved: () => undefined, lost: () => undefined });
+    const one = new RtspControl(this.url.hostname.replace(/^\[|\]$/g, ''), this.url.port ? Number(this.url.port) : DEFAULT_RTSP_PORT, this.userAgent, this.timeoutMs, this.credentials, { serverRequest: () => undefined, interleaved: () => undefined, lost: () => undefined });
     await one.connect();
     try {
       return (await one.request('SET_PARAMETER', this.presentation, { 'Content-Type': 'application/x-wms-Logplaystats;charset=UTF-8' }, body)).status;
