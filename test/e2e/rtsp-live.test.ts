@@ -205,3 +205,39 @@ test('UDP: RTCP receiver reports keep a session; one that sends neither reports 
   t.false(kept.c.closed);
   t.true(silent.pair.received > 0);
 });
+
+test('UdpPacketPair: three RTP packet-pair packets to the retransmission stream\'s port, timestamp 0, the rtx SSRC', async (t) => {
+  const url = srv.rtsp('/live');
+  const c = await RawRtsp.open(srv.rtspPort);
+  const data = await udpPair();
+  const rtx = await udpPair();
+  t.teardown(() => {
+    c.close();
+    for (const p of [data, rtx]) {
+      p.rtp.close();
+      p.rtcp.close();
+    }
+  });
+  const got: Buffer[] = [];
+  rtx.rtp.on('message', (m) => got.push(m));
+  const sdp = parseWmsSdp((await c.request('DESCRIBE', url, { Supported: 'com.microsoft.wm.srvppair' })).body.toString());
+  t.regex((await c.request('OPTIONS', url)).headers.get('supported') ?? '', /com\.microsoft\.wm\.srvppair/);
+  // as ffmpeg and WMP do over UDP: the rtx stream first, then the data streams on one port pair
+  const r = await c.request('SETUP', `${url}/rtx`, { Transport: `RTP/AVP/UDP;unicast;client_port=${rtx.port}-${rtx.port + 1}` });
+  t.is(r.status, 200);
+  const session = sessionOf(r);
+  const rtxSsrc = parseTransport(r.headers.get('transport')!)[0]!.ssrc!;
+  for (const m of sdp.media.filter((x) => x.stream! < 65536)) {
+    t.is((await c.request('SETUP', `${url}/${m.control}`, { Session: session, Transport: `RTP/AVP/UDP;unicast;client_port=${data.port}-${data.port + 1}` })).status, 200);
+  }
+  const pp = await c.request('SET_PARAMETER', url, { Session: session, 'Content-Type': 'application/x-rtsp-udp-packetpair' }, 'type: high-entropy-packetpair');
+  t.is(pp.status, 200);
+  const deadline = Date.now() + 10_000;
+  while (got.length < 3 && Date.now() < deadline) await sleep(50);
+  t.is(got.length, 3);
+  const rtp = got.map((g) => parseRtpPacket(g));
+  t.deepEqual(rtp.map((p) => p.payload.length - 4), [1454, 1455, 1456]);
+  t.true(rtp.every((p) => p.timestamp === 0 && p.ssrc === rtxSsrc));
+  t.deepEqual(rtp.map((p) => readPayloadHeader(p.payload, 0).header.keyFrame), [true, false, false]);
+  t.is(data.received, 0, 'nothing on the data port before PLAY');
+});
