@@ -6,10 +6,21 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+const root = fileURLToPath(new URL('..', import.meta.url));
 const compiled = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 if (!existsSync(compiled)) {
-  process.stderr.write('mss: not built yet; run `npm install` (or `npm run build`) first\n');
+  process.stderr.write(`mss: not built yet: run \`npm install\` (or \`npm run build\`) in ${root}\n`);
   process.exit(1);
 }
-const { main } = await import(compiled);
+let main;
+try {
+  ({ main } = await import(compiled));
+} catch (err) {
+  // a partial install (compiled output or a package missing): one line, not a stack
+  const missing = err && (err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND');
+  if (!missing) throw err;
+  const what = /Cannot find (?:package|module) '([^']+)'/.exec(String(err.message))?.[1] ?? 'a module';
+  process.stderr.write(`mss: the installation is incomplete (cannot load ${what}): run \`npm install\` in ${root}\n`);
+  process.exit(1);
+}
 process.exitCode = await main(process.argv.slice(2));

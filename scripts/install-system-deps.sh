@@ -7,9 +7,16 @@ set -euo pipefail
 declare -A PACKAGE_OF=(
   [ffmpeg]=ffmpeg
   [ffprobe]=ffmpeg
+  # tests: curl --digest against the operator API, script(1) for a pseudo-terminal
+  [curl]=curl
+  [script]=bsdutils
   [mosquitto]=mosquitto
   [mosquitto_pub]=mosquitto-clients
   [socat]=socat
+  # the native addon is compiled by npm install (node-gyp needs a C compiler, make and python3)
+  [gcc]=gcc
+  [make]=make
+  [python3]=python3
 )
 
 missing=()
@@ -18,7 +25,7 @@ for cmd in "${!PACKAGE_OF[@]}"; do
 done
 # mosquitto lives in /usr/sbin, which is not on every user's PATH
 if [ ${#missing[@]} -eq 0 ]; then
-  [ "${1:-}" = "--quiet" ] || echo "system deps: all present (ffmpeg, ffprobe, mosquitto, mosquitto_pub, socat)"
+  [ "${1:-}" = "--quiet" ] || echo "system deps: all present (ffmpeg, ffprobe, mosquitto, mosquitto_pub, socat, gcc, make, python3)"
   exit 0
 fi
 packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')

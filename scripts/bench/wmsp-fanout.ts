@@ -27,19 +27,16 @@
  * VLC is installed with apt when missing and run as `nobody` (it refuses root) through setpriv, which execs,
  * so the pid measured is VLC's own.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, mkdirSync, openSync, readFileSync, writeFileSync, copyFileSync, chmodSync, chownSync, closeSync, readSync } from 'node:fs';
-import net from 'node:net';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, mkdirSync, openSync, readFileSync, writeFileSync, copyFileSync, chmodSync, chownSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseHeaderObject } from '../../src/asf/header.js';
 import { formatProfile, summarizeCpuProfile } from './lib/cpuprofile.js';
+import { prepareMedia, type Media } from './lib/media.js';
+import { benchDir, cpuSeconds, cpuTimes, freePort, prepareMss, root, run, sleep, statusKb, stopChild, threadCpu, waitForPort, which, type MssEntry } from './lib/proc.js';
 import type { LoadOptions, LoadResult } from './lib/wmsp-load.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const benchDir = path.join(root, '.bench');
 const LOAD_SCRIPT = path.join(root, 'scripts/bench/lib/wmsp-load.ts');
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 // ---------------------------------------------------------------------------------------------------------
 // arguments
@@ -128,141 +125,8 @@ function parseCli(argv: string[]): Args {
 // ---------------------------------------------------------------------------------------------------------
 // small process helpers
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, env: opts.env ?? process.env }, (err, stdout, stderr) => {
-      const code: unknown = err ? (err as { code?: unknown }).code : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout: String(stdout), stderr: String(stderr), ms: performance.now() - t0 });
-    });
-  });
-}
-
-function which(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** utime and stime of a process in seconds */
-function cpuTimes(pid: number): { user: number; sys: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // after "pid (comm) ": field 3 is state (index 0) → utime is field 14 (index 11), stime 15 (index 12)
-  return { user: Number(fields[11]) / CLK_TCK, sys: Number(fields[12]) / CLK_TCK };
-}
-
-/** CPU seconds per thread name (main thread, V8 GC workers, libuv pool...), summed over threads of the same name */
-function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const name = tid === String(pid) ? 'main' : comm;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
-    } catch {
-      // thread ended meanwhile
-    }
-  }
-  return out;
-}
-
-function cpuSeconds(pid: number): number {
-  const t = cpuTimes(pid);
-  return t.user + t.sys;
-}
-
-function statusKb(pid: number, key: 'VmHWM' | 'VmRSS' | 'RssAnon' | 'RssFile'): number {
-  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode}) before listening`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`not listening on ${port} within ${timeoutMs} ms`);
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(killer);
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // media and servers
-
-interface Media {
-  file: string;
-  streams: number[];
-  bitrate: number;
-  packetSize: number;
-  packetsPerSecond: number;
-  durationMs: number;
-}
-
-async function prepareMedia(): Promise<Media> {
-  mkdirSync(benchDir, { recursive: true });
-  const file = path.join(benchDir, 'live-500k.wmv');
-  if (!existsSync(file)) {
-    const tmp = file + '.tmp.wmv';
-    const r = await run('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
-      '-f', 'lavfi', '-i', 'testsrc2=size=480x270:rate=25',
-      '-f', 'lavfi', '-i', 'sine=frequency=440:beep_factor=4:sample_rate=44100',
-      '-t', '60', '-c:v', 'wmv2', '-b:v', '430k', '-maxrate', '430k', '-bufsize', '860k', '-g', '50',
-      '-c:a', 'wmav2', '-b:a', '64k', '-ac', '2', '-f', 'asf', tmp,
-    ]);
-    if (r.code !== 0) throw new Error(`ffmpeg could not make the bench file: ${r.stderr}`);
-    execFileSync('mv', ['-f', tmp, file]);
-  }
-  const fd = openSync(file, 'r');
-  const head = Buffer.alloc(256 * 1024);
-  const n = readSync(fd, head, 0, head.length, 0);
-  closeSync(fd);
-  const h = parseHeaderObject(head.subarray(0, n));
-  const fp = h.fileProperties;
-  return {
-    file,
-    streams: h.streams.map((s) => s.number),
-    bitrate: h.totalBitrate,
-    packetSize: fp.packetSize,
-    durationMs: h.durationMs,
-    packetsPerSecond: Number(fp.dataPacketsCount) / (h.durationMs / 1000),
-  };
-}
 
 interface ServerHandle {
   kind: 'mss' | 'vlc';
@@ -277,31 +141,12 @@ interface ServerHandle {
   profileDir?: string;
 }
 
-let mssEntry: { cmd: string; args: string[]; how: string } | undefined;
+let mssEntry: MssEntry | undefined;
 let extraNodeFlags: string[] = [];
 let mssEntryOverride: string | undefined;
 
-/** `mss serve` as deployed (compiled JS); compiled into .bench/dist so the repo's dist/ is left alone. */
-async function prepareMss(): Promise<{ cmd: string; args: string[]; how: string }> {
-  if (mssEntry) return mssEntry;
-  if (mssEntryOverride) {
-    mssEntry = { cmd: process.execPath, args: [mssEntryOverride, 'serve'], how: `node ${mssEntryOverride}` };
-    return mssEntry;
-  }
-  const outDir = path.join(benchDir, 'dist');
-  const r = await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], { timeoutMs: 300_000 });
-  const main = path.join(outDir, 'src/cli/main.js');
-  if (existsSync(main)) {
-    if (r.code !== 0) process.stderr.write(`note: tsc reported type errors (emitted anyway):\n${r.stdout.split('\n').slice(0, 10).join('\n')}\n`);
-    mssEntry = { cmd: process.execPath, args: [main, 'serve'], how: 'node .bench/dist (compiled)' };
-  } else {
-    mssEntry = { cmd: process.execPath, args: ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'serve'], how: 'node --import tsx (compile failed)' };
-  }
-  return mssEntry;
-}
-
 async function startMss(media: Media, tag: string, profile = false): Promise<ServerHandle> {
-  const entry = await prepareMss();
+  const entry = (mssEntry = await prepareMss(mssEntryOverride));
   const port = await freePort();
   const rtspPort = await freePort();
   const dir = path.join(benchDir, 'run', `mss-${tag}`);
@@ -312,11 +157,11 @@ async function startMss(media: Media, tag: string, profile = false): Promise<Ser
     JSON.stringify(
       {
         dataDir: path.join(dir, 'var'),
-        // every load player comes from 127.0.0.1: no per-address cap
-        http: { host: '127.0.0.1', port, maxConnections: 20000, maxConnectionsPerAddress: 0 },
-        rtsp: { host: '127.0.0.1', port: rtspPort, maxConnections: 20000, maxConnectionsPerAddress: 0, udp: { portMin: 20000, portMax: 39999 } },
+        // every player of the load client comes from 127.0.0.1: no per-address cap, room for 10,000+
+        http: { host: '127.0.0.1', port, maxConnections: 30000, maxConnectionsPerAddress: 0 },
+        rtsp: { host: '127.0.0.1', port: rtspPort, maxConnections: 30000, maxConnectionsPerAddress: 0, udp: { portMin: 20000, portMax: 39999 } },
         server: {
-          maxPlayers: 100000,
+          maxPlayers: 30000,
           publishingPoints: [{ name: 'live', type: 'broadcast', source: { type: 'file', path: media.file, loop: true }, start: 'boot' }],
         },
       },

@@ -6,12 +6,16 @@
 import type { MssConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { ModuleRunner, type AppModule } from '../core/module.js';
+import { ApiAccessModule } from '../http/api-guard.js';
 import { HttpModule } from '../http/server.js';
+import { EncoderServeModule } from './encoder-serve.js';
 import { MediaServerModule } from './media-server.js';
+import { MsbdModule } from './msbd-module.js';
 import { RtspModule } from './rtsp-module.js';
 import { LogsModule } from '../logs/module.js';
 import { DeviceAgent } from '../device/agent.js';
 import { EncoderModule } from '../encoder/module.js';
+import { WatchdogModule } from '../watchdog/module.js';
 import type { AppContext } from './context.js';
 
 export type ModuleFactory = (ctx: AppContext) => AppModule;
@@ -19,14 +23,20 @@ export type ModuleFactory = (ctx: AppContext) => AppModule;
 /** Modules in start order. */
 export const MODULES: ReadonlyArray<ModuleFactory> = [
   // store, logs: added by their owners here (before the HTTP listener, so logs are stored before they are acknowledged)
+  (ctx) => ctx.modules.get('api')!,
   (ctx) => new LogsModule(ctx),
   (ctx) => ctx.modules.get('http')!,
   (ctx) => new MediaServerModule(ctx),
   (ctx) => new RtspModule(ctx),
+  (ctx) => new MsbdModule(ctx),
+  // encoder.servePort: the encoder's stream on a listener of its own (off unless configured)
+  (ctx) => new EncoderServeModule(ctx),
   (ctx) => EncoderModule.fromContext(ctx),
   // the device agent comes last: it watches every module above (health, telemetry, reconfigure, commands);
   // it stays off when mqtt.url is empty
   (ctx) => new DeviceAgent({ config: ctx.config, modules: () => [...new Set(ctx.modules.values())] }),
+  // last: READY=1 to systemd once everything above started, then watchdog pings while the loop and core modules are healthy
+  (ctx) => new WatchdogModule({ config: ctx.config.watchdog, modules: () => [...new Set(ctx.modules.values())], core: ['logs', 'http', 'media'] }),
 ];
 
 export interface App {
@@ -38,10 +48,12 @@ export interface App {
 export function buildApp(config: MssConfig, opts: { log?: Logger; modules?: ReadonlyArray<ModuleFactory> } = {}): App {
   const log = opts.log ?? createLogger('mss');
   const http = new HttpModule(config.http, log.child('http'));
-  const ctx: AppContext = { config, log, http, hooks: {}, modules: new Map() };
-  // the HTTP module exists from the start so every module can add routes in its constructor;
-  // it starts listening at its place in the list
+  const api = new ApiAccessModule(config.api, log.child('api'));
+  const ctx: AppContext = { config, log, http, api, hooks: {}, modules: new Map() };
+  // the HTTP module and the API guard exist from the start so every module can add (protected) routes in its
+  // constructor; the listener starts at its place in the list
   ctx.modules.set('http', http);
+  ctx.modules.set('api', api);
   const list: AppModule[] = [];
   for (const factory of opts.modules ?? MODULES) {
     const m = factory(ctx);

@@ -1,20 +1,26 @@
 /**
  * The media server module: the protocol-agnostic media core plus its protocol adapters on the shared HTTP
- * listener (WMSP players, .asx announcements, the status API). Other modules reach it through
+ * listener (WMSP players, .asx and .nsc announcements, the status API) and the points' multicast outputs. Other modules reach it through
  * `ctx.modules.get('media')`: the encoder pushes with openLiveIngest, the device agent calls reconfigure and
  * telemetry.
  */
 import type { MssConfig } from '../config/index.js';
+import { redactDeep } from '../config/redact.js';
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AppModule, ModuleHealth, ReconfigureResult } from '../core/module.js';
 import type { HttpRoute } from '../http/route.js';
 import { buildAsx } from '../media/asx.js';
+import { WEB_LOG_PATH } from '../logs/routes.js';
 import { MediaCore } from '../media/core.js';
+import { AuthGuard } from '../auth/guard.js';
 import type { LiveIngest, LiveIngestOptions } from '../contracts/media.js';
 import { WmspServer } from '../protocols/wmsp/server.js';
 import { PushReceiver } from '../protocols/wmhttp/server.js';
 import { openWmspStream } from '../protocols/wmsp/client.js';
+import { MulticastOutputs } from '../protocols/msb/outputs.js';
+import { openMsbdStream } from '../protocols/msbd/client.js';
+import { nscRoute } from '../protocols/msb/nsc-route.js';
 import type { AppContext } from './context.js';
 
 const POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -43,8 +49,12 @@ export class MediaServerModule implements AppModule {
   readonly name = 'media';
   readonly core: MediaCore;
   readonly wmsp: WmspServer;
+  /** the streaming protocols' shared guard against guessed credentials (RTSP and MMS use it too) */
+  readonly authGuard: AuthGuard;
   /** encoders pushing with MS-WMHTTP */
   readonly push: PushReceiver;
+  /** MS-MSB senders of the broadcast points that have a multicast group */
+  readonly multicast: MulticastOutputs;
   private readonly log: Logger;
   private state: 'stopped' | 'running' | 'failed' = 'stopped';
   private readonly routes: HttpRoute[];
@@ -53,10 +63,14 @@ export class MediaServerModule implements AppModule {
   constructor(private readonly ctx: AppContext) {
     this.log = ctx.log.child('media');
     this.core = new MediaCore(ctx.config.server, this.log);
-    this.core.openPullStream = (url) => openWmspStream(url);
+    // a pull source's protocol is its URL's: msbd:// (MS-MSBD), else WMSP (http://, mmsh://)
+    this.core.openPullStream = (url) => (/^msbd:/i.test(url) ? openMsbdStream(url) : openWmspStream(url));
+    // failed stream credentials are answered late and guessing is rate-limited per address, like the operator API
+    this.authGuard = new AuthGuard(null, { refusalDelayMs: ctx.config.api.refusalDelayMs, maxFailures: ctx.config.api.maxFailuresPerMinute, windowMs: 60_000 });
     this.wmsp = new WmspServer({
       log: ctx.log.child('wmsp'),
       resolver: this.core,
+      authGuard: this.authGuard,
       onPlayerLog: async (report) => {
         await ctx.hooks.onPlayerLog?.(report);
       },
@@ -71,13 +85,21 @@ export class MediaServerModule implements AppModule {
         authenticatorFor: async (point, template) => (this.core.point(point) ?? (template ? this.core.point(template) : undefined))?.auth ?? null,
       },
     });
-    this.routes = [this.statusRoute(), this.asxRoute(), this.push.route(70), this.wmsp.route(50)];
+    this.multicast = new MulticastOutputs({ resolver: this.core, sweeper: this.core.scheduler, log: ctx.log.child('msb') });
+    const nsc = nscRoute({
+      outputs: this.multicast,
+      // the web logging route, when logs are kept
+      logUrl: (host) => (ctx.modules.has('logs') ? `http://${host}${WEB_LOG_PATH}` : undefined),
+      unicastUrl: (point, host) => `http://${host}/${point}`,
+    });
+    this.routes = [ctx.api.protect(this.statusRoute()), this.asxRoute(), nsc, this.push.route(70), this.wmsp.route(50)];
     for (const r of this.routes) ctx.http.addRoute(r);
   }
 
   async start(): Promise<void> {
     await this.core.start();
     this.wmsp.start(this.core.scheduler);
+    await this.multicast.apply(this.ctx.config.server.publishingPoints);
     this.state = 'running';
     this.log.info('media.started', { points: this.core.pointNames() });
   }
@@ -85,6 +107,7 @@ export class MediaServerModule implements AppModule {
   async stop(): Promise<void> {
     this.push.stop();
     this.wmsp.stop();
+    await this.multicast.stop();
     await this.core.stop();
     this.state = 'stopped';
   }
@@ -94,11 +117,13 @@ export class MediaServerModule implements AppModule {
   }
 
   telemetry(): Record<string, unknown> {
-    return { ...this.core.telemetry(), wmsp: { ...this.wmsp.counters } };
+    return { ...this.core.telemetry(), wmsp: { ...this.wmsp.counters }, multicast: this.multicast.status() };
   }
 
   async reconfigure(next: MssConfig, _previous: MssConfig): Promise<ReconfigureResult> {
-    return this.core.reconfigure(next.server);
+    const result = await this.core.reconfigure(next.server);
+    await this.multicast.apply(next.server.publishingPoints);
+    return result;
   }
 
   /** a protocol module adds its status and its stream URLs (called from its start) */
@@ -113,14 +138,17 @@ export class MediaServerModule implements AppModule {
     return this.core.openLiveIngest(pointName, opts);
   }
 
-  /** the .asx for a stream path (`/live`, `/vod/a.wmv`) */
+  /** the .asx for a stream path (`/live`, `/vod/a.wmv`); its LOGURL is the web logging route when logs are kept */
   private asxFor(streamPath: string, host: string): string {
     const h = host || `127.0.0.1:${this.ctx.config.http.port}`;
     const title = decodeURIComponent(streamPath.replace(/^\//, ''));
-    // RTSP first when it runs, mmsh:// as the fallback (as Windows Media Services announced); mms:// otherwise
+    // a multicast point: its .nsc first (players that can join the group do); then RTSP when it runs, with mmsh://
+    // as the fallback (as Windows Media Services announced), else mms://; http:// last
+    const nsc = this.multicast.get(firstSegment(streamPath)) && !streamPath.slice(1).includes('/') ? [`http://${h}${streamPath}.nsc`] : [];
+    const logUrl = this.ctx.modules.has('logs') ? `http://${h}${WEB_LOG_PATH}` : undefined;
     const first = this.protocols.map((p) => p.streamUrl?.(hostnameOf(h), streamPath)).filter((u): u is string => u !== undefined);
-    const refs = first.length > 0 ? [...first, `mmsh://${h}${streamPath}`, `http://${h}${streamPath}`] : [`mms://${h}${streamPath}`, `mmsh://${h}${streamPath}`, `http://${h}${streamPath}`];
-    return buildAsx({ title, entries: [{ title, refs }] });
+    const unicast = first.length > 0 ? [...first, `mmsh://${h}${streamPath}`] : [`mms://${h}${streamPath}`, `mmsh://${h}${streamPath}`];
+    return buildAsx({ title, logUrl, entries: [{ title, refs: [...nsc, ...unicast, `http://${h}${streamPath}`] }] });
   }
 
   private asxRoute(): HttpRoute {
@@ -154,7 +182,7 @@ export class MediaServerModule implements AppModule {
       handle: (req, res) => {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new MssError('unsupported', `/api/status answers GET, not ${req.method}`);
         const others = Object.fromEntries(this.protocols.map((p) => [p.name, p.status()]));
-        const body = JSON.stringify({ ...this.core.status(), wmsp: { sessions: this.wmsp.sessionCount, ...this.wmsp.counters }, ...others });
+        const body = JSON.stringify(redactDeep({ ...this.core.status(), wmsp: { sessions: this.wmsp.sessionCount, ...this.wmsp.counters }, multicast: this.multicast.status(), ...others }));
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
         res.end(req.method === 'HEAD' ? undefined : body);
       },

@@ -30,7 +30,7 @@ export class RtspModule implements AppModule {
     }
     const media = this.ctx.modules.get('media') as MediaServerModule | undefined;
     if (!media?.core) throw new MssError('unavailable', 'the RTSP module needs the media module before it in the module list');
-    const server = new RtspServer({ config: cfg, resolver: media.core, sweeper: media.core.scheduler, hooks: this.ctx.hooks, log: this.log });
+    const server = new RtspServer({ config: cfg, resolver: media.core, sweeper: media.core.scheduler, hooks: this.ctx.hooks, log: this.log, authGuard: media.authGuard });
     try {
       this.port = (await server.start()).port;
     } catch (err) {

@@ -4,7 +4,7 @@
  * packets on demand (files can be GBs).
  */
 import { promises as fs } from 'node:fs';
-import { MssError } from '../core/errors.js';
+import { MssError, systemReason } from '../core/errors.js';
 import { ASF_GUID_BYTES, guidEquals, guidFromBytes } from './guid.js';
 import {
   DATA_OBJECT_HEAD_SIZE,
@@ -251,7 +251,7 @@ export async function openAsfFile(path: string, opts: { maxHeaderBytes?: number 
     fh = await fs.open(path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new MssError(code === 'ENOENT' ? 'not-found' : 'unavailable', `cannot open ${path}: ${(err as Error).message}`, { path });
+    throw new MssError(code === 'ENOENT' ? 'not-found' : 'unavailable', `cannot open ${path}: ${systemReason(err)}`, { path });
   }
   try {
     const fileSize = (await fh.stat()).size;

@@ -468,9 +468,13 @@ export function patchFileProperties(headerObject: Buffer, patch: FilePropertiesP
   return out;
 }
 
-/** Data Object head for a live stream: size 50, no packet count, reserved 0x0101. */
+/**
+ * Data Object head for a live stream: size 0 (unknown), no packet count, reserved 0x0101. Not 50 (ffmpeg's
+ * asf_stream value): VLC 3's ASF demuxer treats every non-zero size as the end of the data and ends a live mmsh
+ * stream at once or soon after (measured: 4 of 4 VLC players stopped with size 50, none with size 0).
+ */
 export function liveDataObjectHead(fileId: Buffer): Buffer {
-  return serializeDataObjectHead({ fileId, size: BigInt(DATA_OBJECT_HEAD_SIZE), totalPackets: 0n, reserved: 0x0101 });
+  return serializeDataObjectHead({ fileId, size: 0n, totalPackets: 0n, reserved: 0x0101 });
 }
 
 /**

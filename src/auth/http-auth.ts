@@ -150,6 +150,9 @@ function secretEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
+/** why credentials were refused, whether the user exists or not */
+export const NOT_ACCEPTED = 'user name or password not accepted';
+
 const NONCE_TIME_BYTES = 8;
 const NONCE_RANDOM_BYTES = 8;
 const NONCE_MAC_BYTES = 16;
@@ -217,7 +220,9 @@ export function createAuthenticator(cfg: AuthConfig, options: AuthenticatorOptio
     const expected = passwords.get(user);
     // compare against something even for an unknown user, so timing does not reveal which users exist
     const good = secretEqual(password, expected ?? '\u0000unknown-user') && expected !== undefined;
-    if (!good) return refuse(expected === undefined ? `unknown user ${JSON.stringify(user.slice(0, 64))}` : `wrong password for ${JSON.stringify(user)}`);
+    // the same words for an unknown user and a wrong password: a refusal (often shown in a 401 body) must not
+    // tell which user names exist
+    if (!good) return refuse(NOT_ACCEPTED);
     return { ok: true, user };
   }
 
@@ -274,7 +279,7 @@ export function createAuthenticator(cfg: AuthConfig, options: AuthenticatorOptio
       qop: 'auth',
     });
     if (!safeEqual(response.toLowerCase(), expected) || password === undefined) {
-      return refuse(password === undefined ? `unknown user ${JSON.stringify(user.slice(0, 64))}` : `wrong password for ${JSON.stringify(user)}`);
+      return refuse(NOT_ACCEPTED);
     }
 
     // Credentials are right; now freshness. A stale refusal lets the client retry with a new nonce silently.

@@ -58,6 +58,12 @@ export function parseArgs(args: string[], spec: Record<string, OptionSpec>): Par
   return { options, positionals };
 }
 
+/** `prefix: message`, unless the message already starts with that prefix (no "mss play: mss play …"). */
+export function withPrefix(prefix: string, message: string): string {
+  const m = message.trimEnd();
+  return m === prefix || m.startsWith(`${prefix}:`) || m.startsWith(`${prefix} `) ? m : `${prefix}: ${m}`;
+}
+
 /** A number option within bounds, or an error naming the option. */
 export function numberOption(value: unknown, name: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;

@@ -1,21 +1,26 @@
 import { configSchema, loadConfig, readConfigFile, redactConfig, validateConfig } from '../config/index.js';
 import { documentSchema } from '../config/schema.js';
 import { isMssError } from '../core/errors.js';
-import { parseArgs } from './args.js';
+import { parseArgs, withPrefix, type OptionSpec } from './args.js';
+import { envHelp } from './help.js';
 
-const HELP = `usage: mss config --print [--config <file.json>]   the effective config (file or embedded defaults, then MSS_* env)
-       mss config --check <file.json>             validate a config file; every error is listed by path
-       mss config --doc                           every setting, its default and meaning (Markdown table)
-`;
+export const OPTIONS: Record<string, OptionSpec> = {
+  print: { value: false },
+  check: { value: true },
+  config: { value: true, alias: 'c' },
+  doc: { value: false },
+  help: { value: false, alias: 'h' },
+};
+
+export const HELP = `usage: mss config --print [-c, --config <file.json>]   the effective config (file or embedded defaults, then
+                                                      MSS_* environment), secrets hidden
+       mss config --check <file.json>                 validate a config file; every error is listed by path
+       mss config --doc                               every setting, its default and meaning (Markdown table)
+       mss config -h, --help                          this text
+${envHelp({ config: true })}`;
 
 export async function run(args: string[]): Promise<number> {
-  const { options } = parseArgs(args, {
-    print: { value: false },
-    check: { value: true },
-    config: { value: true, alias: 'c' },
-    doc: { value: false },
-    help: { value: false, alias: 'h' },
-  });
+  const { options } = parseArgs(args, OPTIONS);
   if (options.help) {
     process.stdout.write(HELP);
     return 0;
@@ -25,7 +30,7 @@ export async function run(args: string[]): Promise<number> {
       validateConfig(readConfigFile(options.check));
     } catch (err) {
       if (!isMssError(err)) throw err;
-      process.stderr.write(`${options.check}: ${err.message}\n`);
+      process.stderr.write(withPrefix(options.check, err.message) + '\n');
       return 1;
     }
     process.stdout.write(`${options.check}: valid\n`);

@@ -1,14 +1,17 @@
 import type { ModuleFactory } from '../app/build.js';
 import { buildApp } from '../app/build.js';
 import { MediaServerModule } from '../app/media-server.js';
-import { loadConfig, validateConfig, type MssConfig } from '../config/index.js';
+import { configSchema, loadConfig, validateConfig, type MssConfig } from '../config/index.js';
 import { MssError } from '../core/errors.js';
 import { createLogger, setLogLevel } from '../core/log.js';
 import { EncoderModule } from '../encoder/module.js';
 import { PROFILES } from '../encoder/profiles.js';
-import { parseArgs } from './args.js';
+import { parseArgs, type OptionSpec } from './args.js';
+import { envHelp } from './help.js';
+import { useHumanLogs } from './output.js';
+import { unknownEnvMessage, unknownEnvVars } from '../config/env.js';
 
-const HELP = `usage: mss encode --source <source> (--push <url> | --serve <port>) [options]
+export const HELP = `usage: mss encode --source <source> (--push <url> | --serve <port>) [options]
   Captures and encodes a live stream with ffmpeg and delivers it as live ASF.
 
   --source <s>       testsrc | file:<path>[?copy] | v4l2:/dev/videoN[?size=WxH&fps=N] | alsa:hw:X,Y | v4l2:…+alsa:…
@@ -22,29 +25,39 @@ const HELP = `usage: mss encode --source <source> (--push <url> | --serve <port>
   --ffmpeg <path>    ffmpeg program (default: ffmpeg on PATH)
   --board <id>       board profile (default: detected)
   --duration <s>     stop after this many seconds (default: until SIGINT/SIGTERM)
-  --config <file>    take defaults from this config file's encoder section
-`;
+  -c, --config <file>  take defaults from this config file's encoder section
+  --json             JSON log lines on stderr even on a terminal (the default when stderr is not one)
+  -h, --help         this text
+  (-s is --source, -p is --profile)
+${envHelp({ config: true })}`;
+
+export const OPTIONS: Record<string, OptionSpec> = {
+  source: { value: true, alias: 's' },
+  push: { value: true },
+  template: { value: true },
+  'auto-destroy': { value: false },
+  serve: { value: true },
+  host: { value: true },
+  point: { value: true },
+  profile: { value: true, alias: 'p' },
+  ffmpeg: { value: true },
+  board: { value: true },
+  duration: { value: true },
+  config: { value: true, alias: 'c' },
+  json: { value: false },
+  help: { value: false, alias: 'h' },
+};
 
 export async function run(args: string[]): Promise<number> {
-  const { options } = parseArgs(args, {
-    source: { value: true, alias: 's' },
-    push: { value: true },
-    template: { value: true },
-    'auto-destroy': { value: false },
-    serve: { value: true },
-    host: { value: true },
-    point: { value: true },
-    profile: { value: true, alias: 'p' },
-    ffmpeg: { value: true },
-    board: { value: true },
-    duration: { value: true },
-    config: { value: true, alias: 'c' },
-    help: { value: false, alias: 'h' },
-  });
+  const { options } = parseArgs(args, OPTIONS);
   if (options.help) {
     process.stdout.write(HELP);
     return 0;
   }
+  // on a terminal one line per event; JSON lines otherwise
+  const human = process.stderr.isTTY && options.json !== true ? useHumanLogs(process.stderr) : null;
+  human?.started();
+  for (const u of unknownEnvVars(process.env, configSchema)) createLogger('mss').warn('env.unknown', { variable: u.name, suggestion: u.suggestion, message: unknownEnvMessage(u) });
   const base = loadConfig({ file: options.config as string | undefined });
   setLogLevel(base.logLevel);
   const servePort = options.serve !== undefined ? Number(options.serve) : base.encoder.servePort || undefined;

@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { MssError } from '../core/errors.js';
-import { FleetClient } from '../fleet/client.js';
+import { FleetClient, type DeviceStatus } from '../fleet/client.js';
 import { ago, parseValue, setPath, table } from '../fleet/format.js';
-import { numberOption, parseArgs } from './args.js';
+import { numberOption, parseArgs, type OptionSpec } from './args.js';
+import { envHelp } from './help.js';
 
-const HELP = `usage: mss fleet <command> [options]
-  list                                 devices with online/offline/lost and when their status last changed
+export const HELP = `usage: mss fleet <command> [options]
+  list                                 devices: online/offline/lost and since when, version, board, A/B slot, last update
   show <id>                            info, state, config reported/desired and jobs of one device
   config <id> get                      the config the device reports (and the desired one)
   config <id> set <file.json | k=v ...>  send a desired config (a whole file, or changes to the reported one);
@@ -16,24 +17,29 @@ const HELP = `usage: mss fleet <command> [options]
   rebirth                              ask every device to republish its retained topics
 
 options:
-  --broker <url>      broker URL (default: $MSS_MQTT_URL)
-  --username <name>   --password <secret> (default: $MSS_MQTT_PASSWORD)
+  -b, --broker <url>  broker URL (default: $MSS_MQTT_URL)
+  --username <name>   broker user name
+  --password <secret> broker password (default: $MSS_MQTT_PASSWORD, which keeps it out of the process list)
   --mqtt-version 5|4  MQTT 5 (default) or 3.1.1
   --timeout <ms>      how long to wait for a device (default 15000)
   --json              machine-readable output
-`;
+  --delete            with job: remove the job
+  -h, --help          this text
+${envHelp({ config: false, extra: { MSS_MQTT_URL: 'the broker, when --broker is not given', MSS_MQTT_PASSWORD: 'the broker password, when --password is not given' } })}`;
+
+export const OPTIONS: Record<string, OptionSpec> = {
+  broker: { value: true, alias: 'b' },
+  username: { value: true },
+  password: { value: true },
+  'mqtt-version': { value: true },
+  timeout: { value: true },
+  json: { value: false },
+  delete: { value: false },
+  help: { value: false, alias: 'h' },
+};
 
 export async function run(args: string[]): Promise<number> {
-  const { options, positionals } = parseArgs(args, {
-    broker: { value: true, alias: 'b' },
-    username: { value: true },
-    password: { value: true },
-    'mqtt-version': { value: true },
-    timeout: { value: true },
-    json: { value: false },
-    delete: { value: false },
-    help: { value: false, alias: 'h' },
-  });
+  const { options, positionals } = parseArgs(args, OPTIONS);
   if (options.help || positionals.length === 0) {
     process.stdout.write(HELP);
     return options.help ? 0 : 2;
@@ -58,7 +64,7 @@ export async function run(args: string[]): Promise<number> {
     switch (command) {
       case 'list': {
         const devices = await fleet.list();
-        out(devices, () => (devices.length === 0 ? 'no devices\n' : table([['DEVICE', 'STATUS', 'SINCE', 'VERSION'], ...devices.map((d) => [d.deviceId, d.state, ago(d.ts), d.version ?? '-'])])));
+        out(devices, () => (devices.length === 0 ? 'no devices\n' : table([['DEVICE', 'STATUS', 'SINCE', 'VERSION', 'BOARD', 'SLOT', 'LAST UPDATE'], ...devices.map((d) => [d.deviceId, d.state, ago(d.ts), d.version ?? '-', d.board ?? '-', d.slot ?? '-', lastUpdateText(d.lastUpdate)])])));
         return 0;
       }
       case 'show': {
@@ -111,6 +117,11 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await fleet.close();
   }
+}
+
+function lastUpdateText(u: DeviceStatus['lastUpdate']): string {
+  if (!u) return '-';
+  return `${u.status} ${ago(u.updatedAt)} (${u.job})`;
 }
 
 function need(value: string | undefined, what: string): string {

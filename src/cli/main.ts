@@ -1,7 +1,9 @@
 import { isMssError } from '../core/errors.js';
+import { withPrefix } from './args.js';
+import { incompleteInstallMessage } from './install-check.js';
 
 /** `mss <command>`: each command lives in its own file and is loaded only when used. */
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
+export const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
   serve: { summary: 'run the appliance (media server, encoder, logs, device agent)', load: () => import('./serve.js') },
   encode: { summary: 'capture and encode a live stream, push it or serve it for pull', load: () => import('./encode.js') },
   play: { summary: 'play a stream: save it, pipe it, or feed a renderer', load: () => import('./play.js') },
@@ -12,7 +14,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
-  return `usage: mss <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nmss <command> --help shows a command's options.\n`;
+  return (
+    `usage: mss <command> [options]\n\ncommands:\n${rows.join('\n')}\n\n` +
+    `mss <command> --help shows a command's options and the environment variables it reads\n` +
+    `(every config setting as MSS_<PATH>, e.g. MSS_HTTP_PORT=9090; mss config --doc lists them).\n`
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -32,14 +38,21 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    // serve and encode report them through their log output (human or JSON); the others on one line each
+    if (name !== 'serve' && name !== 'encode') {
+      const { unknownEnvVars, unknownEnvMessage } = await import('../config/env.js');
+      const { configSchema } = await import('../config/index.js');
+      for (const u of unknownEnvVars(process.env, configSchema)) process.stderr.write(`mss: ${unknownEnvMessage(u)}\n`);
+    }
     const mod = await command.load();
     return await mod.run(rest);
   } catch (err) {
     if (isMssError(err)) {
-      process.stderr.write(`mss ${name}: ${err.message}\n`);
+      process.stderr.write(withPrefix(`mss ${name}`, err.message) + '\n');
       return err.code === 'invalid-argument' || err.code === 'invalid-config' ? 2 : 1;
     }
-    process.stderr.write(`mss ${name}: ${(err as Error).stack ?? String(err)}\n`);
+    const incomplete = incompleteInstallMessage(err);
+    process.stderr.write(incomplete ? incomplete + '\n' : `mss ${name}: ${(err as Error).stack ?? String(err)}\n`);
     return 1;
   }
 }

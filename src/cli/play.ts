@@ -5,13 +5,16 @@
 import { MssError } from '../core/errors.js';
 import { createProgress } from '../player/progress.js';
 import { Player } from '../player/session.js';
-import { FileSink, NullSink, PipeSink, RendererSink, type Sink } from '../player/sinks.js';
-import { numberOption, parseArgs } from './args.js';
+import { NullSink, outputSink, PipeSink, RendererSink, type Sink } from '../player/sinks.js';
+import { numberOption, parseArgs, type OptionSpec } from './args.js';
+import { envHelp } from './help.js';
 
-const HELP = `usage: mss play <url> [options]
+export const HELP = `usage: mss play <url> [options]
   <url>                 mmsh://host/point/file.wmv, http://..., mms://... (tries the protocols this build
-                        speaks, in Windows Media Player's order), or an .asx / .nsc announcement URL
-  -o, --output <file>   write a seekable ASF file (playlist entries after the first go to file.2.asf, ...)
+                        speaks, in Windows Media Player's order), or an .asx / .nsc announcement URL or file
+                        (an .nsc station: joins its multicast group, else plays its Unicast URL)
+  -o, --output <file>   write a seekable ASF file (playlist entries after the first go to file.2.asf, ...);
+                        a FIFO or a device (/dev/null) gets the live stream in place, a symlink's target is written
   -o -                  write a live ASF stream to stdout (pipe into ffplay -, mpv -, ffmpeg -i -)
   --render '<command>'  start a renderer (via /bin/sh) and feed the ASF stream to its stdin; packets are
                         dropped, not queued without bound, when it cannot keep up
@@ -26,33 +29,43 @@ const HELP = `usage: mss play <url> [options]
   --log-interval <s>    also send an interim log this often on long plays (default 600, 0 = only at the end)
   --no-log              send no player log
   --timeout <s>         connect/inactivity timeout per request (default 20)
-  --quiet               no progress lines (start, end and errors only)
+  --multicast-interface <addr>  local IPv4 address of the interface to join multicast groups on
+  --multicast-timeout <s>       roll over to the Unicast URL when no multicast packet or Beacon came within
+                        this time (default 20; MS-MSB says 10 to 30)
+  --no-multicast        play .nsc stations over their Unicast URL without joining the group
+  -q, --quiet           no progress lines (start, end and errors only)
+  -h, --help            this text
 Progress goes to stderr: a status line on a terminal, JSON lines otherwise.
-`;
+${envHelp({ config: false, vars: ['MSS_PLAY_PASSWORD'] })}`;
+
+export const OPTIONS: Record<string, OptionSpec> = {
+  output: { value: true, alias: 'o' },
+  render: { value: true },
+  'render-queue': { value: true },
+  duration: { value: true },
+  start: { value: true },
+  stream: { value: true, repeat: true },
+  bitrate: { value: true },
+  user: { value: true },
+  password: { value: true },
+  reconnect: { value: true },
+  'log-interval': { value: true },
+  'no-log': { value: false },
+  timeout: { value: true },
+  'multicast-interface': { value: true },
+  'multicast-timeout': { value: true },
+  'no-multicast': { value: false },
+  quiet: { value: false, alias: 'q' },
+  help: { value: false, alias: 'h' },
+};
 
 export async function run(args: string[]): Promise<number> {
-  const { options, positionals } = parseArgs(args, {
-    output: { value: true, alias: 'o' },
-    render: { value: true },
-    'render-queue': { value: true },
-    duration: { value: true },
-    start: { value: true },
-    stream: { value: true, repeat: true },
-    bitrate: { value: true },
-    user: { value: true },
-    password: { value: true },
-    reconnect: { value: true },
-    'log-interval': { value: true },
-    'no-log': { value: false },
-    timeout: { value: true },
-    quiet: { value: false, alias: 'q' },
-    help: { value: false, alias: 'h' },
-  });
+  const { options, positionals } = parseArgs(args, OPTIONS);
   if (options.help) {
     process.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new MssError('invalid-argument', `mss play needs exactly one URL (got ${positionals.length}); see mss play --help`);
+  if (positionals.length !== 1) throw new MssError('invalid-argument', `needs exactly one URL (got ${positionals.length}); see mss play --help`);
   if (options.output !== undefined && options.render !== undefined) throw new MssError('invalid-argument', '-o and --render cannot be used together');
   const durationS = numberOption(options.duration, 'duration', 0.001, 1e7);
   const startS = numberOption(options.start, 'start', 0, 1e7);
@@ -60,6 +73,11 @@ export async function run(args: string[]): Promise<number> {
   const reconnect = numberOption(options.reconnect, 'reconnect', 0, 1000);
   const logInterval = numberOption(options['log-interval'], 'log-interval', 0, 1e6);
   const timeout = numberOption(options.timeout, 'timeout', 1, 3600);
+  const multicastTimeout = numberOption(options['multicast-timeout'], 'multicast-timeout', 1, 3600);
+  const multicastInterface = options['multicast-interface'] as string | undefined;
+  if (multicastInterface !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(multicastInterface)) {
+    throw new MssError('invalid-argument', `--multicast-interface must be a local IPv4 address, got ${JSON.stringify(multicastInterface)}`);
+  }
   const renderQueueKiB = numberOption(options['render-queue'], 'render-queue', 16, 1024 * 1024);
   const streams = ((options.stream as string[] | undefined) ?? []).map((s) => {
     const n = numberOption(s, 'stream', 1, 127)!;
@@ -76,7 +94,7 @@ export async function run(args: string[]): Promise<number> {
     if (process.stdout.isTTY) throw new MssError('invalid-argument', '-o - writes binary ASF: pipe it into a player (| ffplay -) or a file, not a terminal');
     sink = new PipeSink(process.stdout);
   }
-  else if (typeof options.output === 'string') sink = new FileSink(options.output);
+  else if (typeof options.output === 'string') sink = outputSink(options.output);
   else if (typeof options.render === 'string') {
     let warned = 0;
     sink = new RendererSink(options.render, Math.round((renderQueueKiB ?? 8192) * 1024), (total) => {
@@ -110,6 +128,11 @@ export async function run(args: string[]): Promise<number> {
       sendLogs: options['no-log'] !== true,
       timeoutMs: (timeout ?? 20) * 1000,
       signal: abort.signal,
+      multicast: {
+        interface: multicastInterface,
+        openTimeoutMs: multicastTimeout !== undefined ? multicastTimeout * 1000 : undefined,
+        disabled: options['no-multicast'] === true,
+      },
     });
     const result = await player.run();
     progress.event('done', {

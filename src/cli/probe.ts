@@ -4,12 +4,13 @@
  * (mmsh://, http://, rtsp://) can plug in through `registerProbeOpener` without touching this file.
  */
 import { createReadStream, promises as fs } from 'node:fs';
-import { MssError, isMssError } from '../core/errors.js';
+import { MssError, isMssError, systemReason } from '../core/errors.js';
 import { measureFileBitrates, openAsfFile, type AsfFileLayout } from '../asf/file.js';
 import type { AsfHeader } from '../asf/header.js';
 import { measureStreamBitrates, readSendTime } from '../asf/packet.js';
 import { AsfStreamParser } from '../asf/stream-parser.js';
-import { parseArgs } from './args.js';
+import { parseArgs, withPrefix, type OptionSpec } from './args.js';
+import { envHelp } from './help.js';
 
 /** What a source tells the prober. */
 export interface ProbeInput {
@@ -40,7 +41,7 @@ async function openFileInput(file: string): Promise<ProbeInput> {
   try {
     st = await fs.stat(file);
   } catch (err) {
-    throw new MssError('not-found', `cannot read ${file}: ${(err as Error).message}`, { path: file });
+    throw new MssError('not-found', `cannot read ${file}: ${systemReason(err)}`, { path: file });
   }
   if (!st.isFile()) throw new MssError('invalid-argument', `${file} is not a regular file`, { path: file });
   const head = Buffer.alloc(2);
@@ -220,7 +221,24 @@ export function formatProbeReport(r: ProbeReport): string {
   return lines.join('\n') + '\n';
 }
 
-const USAGE = 'usage: mss probe <file> [--json]\n';
+export const OPTIONS: Record<string, OptionSpec> = {
+  json: { value: false },
+  devices: { value: false },
+  'dev-dir': { value: true },
+  board: { value: false },
+  help: { value: false, alias: 'h' },
+};
+
+const USAGE = 'usage: mss probe <file> [--json]\n       mss probe --devices [--dev-dir /dev] [--json]   (V4L2 capture and encoder devices)\n       mss probe --board [--json]                     (the board profile and what detection saw)\n';
+
+export const HELP = `${USAGE}  Describes an ASF file (or an asf_stream capture): streams, duration, preroll, packets, flags, index.
+
+  --json           the report as JSON
+  --devices        list the V4L2 capture and encoder devices (capabilities, formats, frame sizes)
+  --dev-dir <dir>  where --devices looks (default /dev)
+  --board          the board profile chosen for this machine and why
+  -h, --help       this text
+${envHelp({ config: false, extra: { MSS_BOARD: 'the board profile to use instead of detecting one (--board)', MSS_NATIVE: 'off: do not load the native addon (--devices then says it is not available)' } })}`;
 
 function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
@@ -228,9 +246,26 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 
 export async function run(args: string[]): Promise<number> {
   try {
-    const { options, positionals } = parseArgs(args, { json: { value: false }, help: { value: false, alias: 'h' } });
+    const { options, positionals } = parseArgs(args, OPTIONS);
     if (options.help) {
-      process.stdout.write(USAGE);
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (options.board) {
+      const { boardFactsFromSystemInformation, selectBoard } = await import('../../board/detect.js');
+      const facts = await boardFactsFromSystemInformation();
+      const choice = selectBoard('auto', process.env, () => facts);
+      const report = { board: choice.profile.id, source: choice.source, matched: choice.detail, facts, profile: choice.profile };
+      const text = `board:   ${choice.profile.id} (${choice.source}: ${choice.detail})\n         ${choice.profile.description}\nmodel:   ${facts.deviceTreeModel || facts.dmiProduct || '-'}\narch:    ${facts.arch}\n`;
+      process.stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : text);
+      return 0;
+    }
+    if (options.devices) {
+      if (positionals.length !== 0) throw new MssError('invalid-argument', `--devices takes no input, got ${positionals.length}\n${USAGE}`);
+      const { native } = await import('../native/index.js');
+      const { formatV4l2Report, probeVideoDevices } = await import('../native/v4l2.js');
+      const report = probeVideoDevices(native(), (options['dev-dir'] as string | undefined) ?? '/dev');
+      process.stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : formatV4l2Report(report));
       return 0;
     }
     if (positionals.length !== 1) throw new MssError('invalid-argument', `expected one input, got ${positionals.length}\n${USAGE}`);
@@ -240,7 +275,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (!isMssError(err)) throw err;
-    process.stderr.write(`mss probe: ${err.message}\n`);
+    process.stderr.write(withPrefix('mss probe', err.message) + '\n');
     return err.code === 'invalid-argument' ? 2 : 1;
   }
 }

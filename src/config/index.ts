@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { MssError } from '../core/errors.js';
+import { MssError, systemReason } from '../core/errors.js';
 import { packageRoot } from './paths.js';
+import { redactBySchema } from './redact.js';
 import { envNameFor, scalarLeaves, validate, type ConfigIssue, type Schema } from './schema.js';
 import { generalFields, type GeneralConfig } from './sections/general.js';
 import { httpSchema, type HttpConfig } from './sections/http.js';
@@ -9,6 +10,12 @@ import { serverSchema, type ServerConfig } from './sections/server.js';
 import { encoderSchema, type EncoderConfig } from './sections/encoder.js';
 import { logsSchema, type LogsConfig } from './sections/logs.js';
 import { mqttSchema, type MqttConfig } from './sections/mqtt.js';
+import { updateSchema, type UpdateConfig } from './sections/update.js';
+import { watchdogSchema, type WatchdogConfig } from './sections/watchdog.js';
+import { selectBoard, type BoardChoice } from '../../board/detect.js';
+import { applyBoardDefaults, boardConfigDefaults } from '../../board/overlay.js';
+import { msbdSchema, type MsbdConfig } from './sections/msbd.js';
+import { apiSchema, type ApiConfig } from './sections/api.js';
 import { rtspSchema, type RtspConfig } from './sections/rtsp.js';
 
 export type { ConfigIssue } from './schema.js';
@@ -17,6 +24,10 @@ export type { HttpConfig } from './sections/http.js';
 export type { EncoderConfig } from './sections/encoder.js';
 export type { LogsConfig } from './sections/logs.js';
 export type { MqttConfig } from './sections/mqtt.js';
+export type { UpdateConfig } from './sections/update.js';
+export type { WatchdogConfig } from './sections/watchdog.js';
+export type { MsbdConfig } from './sections/msbd.js';
+export type { ApiConfig } from './sections/api.js';
 export type { RtspConfig } from './sections/rtsp.js';
 
 /** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
@@ -29,6 +40,10 @@ export interface MssConfig extends GeneralConfig {
   encoder: EncoderConfig;
   logs: LogsConfig;
   mqtt: MqttConfig;
+  update: UpdateConfig;
+  watchdog: WatchdogConfig;
+  msbd: MsbdConfig;
+  api: ApiConfig;
   rtsp: RtspConfig;
 }
 
@@ -43,6 +58,10 @@ export const configSchema: Schema = {
     encoder: encoderSchema,
     logs: logsSchema,
     mqtt: mqttSchema,
+    update: updateSchema,
+    watchdog: watchdogSchema,
+    msbd: msbdSchema,
+    api: apiSchema,
     rtsp: rtspSchema,
   },
 };
@@ -96,7 +115,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
     text = buf.toString('utf8');
   } catch (err) {
     if (err instanceof MssError) throw err;
-    throw new MssError('not-found', `${file}: cannot read config file: ${(err as Error).message}`);
+    throw new MssError('not-found', `${file}: cannot read config file: ${systemReason(err)}`);
   }
   let doc: unknown;
   try {
@@ -160,25 +179,32 @@ export function applyEnvOverrides(doc: Record<string, unknown>, env: NodeJS.Proc
   return { doc: out, issues };
 }
 
+const boardChoices = new WeakMap<MssConfig, BoardChoice & { applied: string[]; skipped: string[] }>();
+
+/** The board profile a loaded config was made for, how it was chosen and which defaults it gave. */
+export function boardOf(config: MssConfig): (BoardChoice & { applied: string[]; skipped: string[] }) | undefined {
+  return boardChoices.get(config);
+}
+
 /**
- * The effective config: a file (or the embedded defaults), then MSS_* environment overrides, then validation.
- * Every problem is reported at once.
+ * The effective config: the board profile's defaults, under a file (or the embedded defaults), under MSS_*
+ * environment overrides, then validation. Every problem is reported at once; a board profile that does not
+ * validate stops here with the path of its bad field.
  */
-export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}): MssConfig {
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; board?: () => BoardChoice } = {}): MssConfig {
+  const env = opts.env ?? process.env;
   const base = opts.file ? readConfigFile(opts.file) : embeddedDefaults();
-  const { doc, issues } = applyEnvOverrides(base, opts.env ?? process.env);
+  const { doc, issues } = applyEnvOverrides(base, env);
   if (issues.length > 0) throw invalidConfig(issues);
-  const config = validateConfig(doc);
+  const choice = opts.board ? opts.board() : selectBoard(typeof doc.board === 'string' ? doc.board : 'auto', {});
+  const overlay = applyBoardDefaults(doc, boardConfigDefaults(choice.profile), configSchema);
+  const config = validateConfig(overlay.doc);
   if (!isAbsolute(config.dataDir)) config.dataDir = resolve(config.dataDir);
+  boardChoices.set(config, { ...choice, applied: overlay.applied, skipped: overlay.skipped });
   return config;
 }
 
-/** A copy safe to print or publish: secrets replaced. */
+/** A copy safe to print or publish: settings flagged `secret` replaced, URL passwords hidden (see redact.ts). */
 export function redactConfig(config: MssConfig): MssConfig {
-  const out = structuredClone(config);
-  if (out.mqtt.password) out.mqtt.password = '***';
-  for (const p of out.server.publishingPoints) {
-    for (const u of p.auth.users) u.password = '***';
-  }
-  return out;
+  return redactBySchema(configSchema, config) as MssConfig;
 }

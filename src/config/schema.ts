@@ -2,13 +2,40 @@
  * A small declarative schema: one definition gives the defaults, the validation (every error collected and
  * named by its path, nothing coerced) and the documentation table. Env overrides are derived from it too.
  */
+import { redactText } from './redact.js';
+
 export type Schema =
   | { kind: 'int'; doc: string; default?: number; min?: number; max?: number; optional?: boolean }
   | { kind: 'number'; doc: string; default?: number; min?: number; max?: number; optional?: boolean }
-  | { kind: 'string'; doc: string; default?: string; pattern?: RegExp; maxLength?: number; optional?: boolean; secret?: boolean }
+  | {
+      kind: 'string';
+      doc: string;
+      default?: string;
+      pattern?: RegExp;
+      maxLength?: number;
+      optional?: boolean;
+      /** never shown: redacted in prints, reports and messages */
+      secret?: boolean;
+      /** a check the pattern cannot express (e.g. an address block): what is wrong, or undefined */
+      check?: (value: string) => string | undefined;
+      /**
+       * set only in the device's own config (file, environment), never by a remote config: a setting that names a
+       * program the device runs, or where its state lives (an object path, not inside lists)
+       */
+      localOnly?: boolean;
+    }
   | { kind: 'bool'; doc: string; default?: boolean; optional?: boolean }
   | { kind: 'enum'; doc: string; values: readonly string[]; default?: string; optional?: boolean }
-  | { kind: 'array'; doc: string; items: Schema; default?: unknown[]; maxItems?: number; optional?: boolean }
+  | {
+      kind: 'array';
+      doc: string;
+      items: Schema;
+      default?: unknown[];
+      maxItems?: number;
+      optional?: boolean;
+      /** a field of the (object) items that must differ between items, e.g. a publishing point's name */
+      unique?: string;
+    }
   | { kind: 'object'; doc: string; fields: Record<string, Schema>; optional?: boolean }
   /** an object whose shape is chosen by the string field `key` (e.g. type: "ondemand" | "broadcast") */
   | { kind: 'union'; doc: string; key: string; variants: Record<string, Record<string, Schema>>; optional?: boolean };
@@ -65,7 +92,13 @@ function check(schema: Schema, value: unknown, path: string, issues: ConfigIssue
       }
       const max = schema.maxLength ?? MAX_STRING;
       if (value.length > max) issues.push({ path, message: `must be at most ${max} characters, got ${value.length}` });
-      else if (schema.pattern && !schema.pattern.test(value)) issues.push({ path, message: `must match ${schema.pattern}, got ${JSON.stringify(value)}` });
+      else if (schema.pattern && !schema.pattern.test(value)) {
+        // the message is shown and published: never quote a secret, never a URL's password
+        issues.push({ path, message: `must match ${schema.pattern}${schema.secret ? '' : `, got ${redactText(JSON.stringify(value))}`}` });
+      } else if (schema.check) {
+        const problem = schema.check(value);
+        if (problem) issues.push({ path, message: schema.secret ? problem : `${redactText(JSON.stringify(value))} ${problem}` });
+      }
       return value;
     }
     case 'bool':
@@ -85,7 +118,9 @@ function check(schema: Schema, value: unknown, path: string, issues: ConfigIssue
         issues.push({ path, message: `must have at most ${schema.maxItems} items, got ${value.length}` });
         return value;
       }
-      return value.map((item, i) => check(schema.items, item, join(path, i), issues));
+      const out = value.map((item, i) => check(schema.items, item, join(path, i), issues));
+      if (schema.unique) checkUnique(schema.unique, value, path, issues);
+      return out;
     }
     case 'object':
       return checkObject(schema.fields, value, path, issues);
@@ -107,6 +142,17 @@ function check(schema: Schema, value: unknown, path: string, issues: ConfigIssue
       return checkObject({ [schema.key]: tagSchema, ...variant }, value, path, issues);
     }
   }
+}
+
+function checkUnique(key: string, items: unknown[], path: string, issues: ConfigIssue[]): void {
+  const first = new Map<unknown, number>();
+  items.forEach((item, i) => {
+    const v = item && typeof item === 'object' ? (item as Record<string, unknown>)[key] : undefined;
+    if (v === undefined) return;
+    const seen = first.get(v);
+    if (seen === undefined) first.set(v, i);
+    else issues.push({ path: join(join(path, i), key), message: `${JSON.stringify(v)} is already used by ${join(path, seen)}` });
+  });
 }
 
 function checkObject(fields: Record<string, Schema>, value: unknown, path: string, issues: ConfigIssue[]): unknown {
@@ -135,6 +181,13 @@ export function scalarLeaves(schema: Schema, path: string[] = []): Array<{ path:
   return [{ path, schema }];
 }
 
+/** The paths of the settings flagged localOnly (reached through objects only). */
+export function localOnlyPaths(schema: Schema): string[][] {
+  return scalarLeaves(schema)
+    .filter((l) => l.schema.kind === 'string' && l.schema.localOnly)
+    .map((l) => l.path);
+}
+
 /** `http.maxHeaderBytes` -> `MSS_HTTP_MAX_HEADER_BYTES` */
 export function envNameFor(path: string[]): string {
   return 'MSS_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
@@ -161,7 +214,8 @@ export function documentSchema(schema: Schema, path = ''): string[] {
     }
     const def = 'default' in s && s.default !== undefined ? JSON.stringify(s.default) : s.optional ? '(unset)' : '(required)';
     const kind = s.kind === 'enum' ? s.values.join(' \\| ') : s.kind === 'array' ? `list of ${s.items.kind}` : s.kind;
-    rows.push(`| \`${p}\` | ${kind}, default ${def} | ${s.doc} |`);
+    const local = s.kind === 'string' && s.localOnly ? ' (local only: refused in a remote config)' : '';
+    rows.push(`| \`${p}\` | ${kind}, default ${def} | ${s.doc}${local} |`);
   };
   walk(schema, path);
   return rows;

@@ -42,7 +42,7 @@ export interface SessionSummary {
   packetsSent: number;
   /** the status the player was given: 200 played, 4xx/5xx refused or failed (as the protocol sent it) */
   status: number;
-  /** how the media went (default: UDP for msb, else TCP) */
+  /** how the media went (RTSP/UDP, MMSU and multicast are UDP; default TCP, or UDP for msb) */
   transport?: 'TCP' | 'UDP';
 }
 

@@ -41,6 +41,28 @@ export function isMssError(err: unknown): err is MssError {
   return err instanceof MssError;
 }
 
+const SYSTEM_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+  EMFILE: 'too many open files',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'read-only file system',
+};
+
+/**
+ * A system error (fs, net) in words, without the path Node appends ("ENOENT: no such file or directory, open 'x'"),
+ * for messages that name the file themselves.
+ */
+export function systemReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code && SYSTEM_REASONS[code]) return SYSTEM_REASONS[code]!;
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Wraps anything thrown into an MssError, keeping an MssError as it is. */
 export function toMssError(err: unknown, fallback: MssErrorCode = 'internal'): MssError {
   if (err instanceof MssError) return err;

@@ -2,6 +2,8 @@
  * Structured logging: one JSON line per event on stderr, quiet by default.
  * Modules take a Logger (child of the root) so every line names its component.
  */
+import { redactDeep } from '../config/redact.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -72,7 +74,8 @@ function makeLogger(component: string, base: LogFields): Logger {
   const emit = (level: LogLevel, event: string, fields?: LogFields) => {
     if (LEVEL_RANK[level] < LEVEL_RANK[currentLogLevel()]) return;
     const record: Record<string, unknown> = { ts: new Date().toISOString(), level, component, event, ...base };
-    if (fields) for (const [k, v] of Object.entries(fields)) record[k] = serialize(v);
+    // URL passwords never reach a sink (stderr, the journal, MQTT log forwarding), whatever field carries them
+    if (fields) for (const [k, v] of Object.entries(fields)) record[k] = redactDeep(serialize(v));
     const line = JSON.stringify(record);
     for (const sink of state.sinks) sink(line, level, event, record);
   };

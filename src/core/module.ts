@@ -1,4 +1,4 @@
-import type { MssConfig } from '../config/index.js';
+import type { ConfigIssue, MssConfig } from '../config/index.js';
 
 /**
  * A feature the appliance runs (server, encoder, logs, device agent, later proxy and updates).
@@ -28,6 +28,11 @@ export interface AppModule {
   start(): Promise<void>;
   stop(): Promise<void>;
   health(): ModuleHealth;
+  /**
+   * What the schema cannot see but this module would refuse while applying `next` (an unknown encoder profile, a
+   * point that does not exist): checked for every module before any module applies anything.
+   */
+  checkConfig?(next: MssConfig, previous: MssConfig): ConfigIssue[];
   /** apply a validated new config live where possible */
   reconfigure?(next: MssConfig, previous: MssConfig): Promise<ReconfigureResult>;
   /** commands this module adds to the device agent's table */

@@ -4,9 +4,15 @@
  * structural hooks a module may offer: `onEntry(cb)` (player/server log entries) and `onEvent(cb)` (events).
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import type { IPublishPacket } from 'mqtt';
-import { CONFIG_VERSION, type MssConfig } from '../config/index.js';
+import { boardOf, CONFIG_VERSION, type MssConfig } from '../config/index.js';
+import { selectBoard } from '../../board/detect.js';
+import { defaultLoopbackUrl } from '../update/health.js';
+import { FileAbInstaller, type Installer } from '../update/installer.js';
+import { firmwareUpdateJob } from '../update/job.js';
+import { RaucInstaller } from '../update/rauc.js';
 import { MssError, toMssError } from '../core/errors.js';
 import { addLogSink, createLogger } from '../core/log.js';
 import type { AppModule, ModuleHealth } from '../core/module.js';
@@ -38,6 +44,8 @@ export interface DeviceAgentOptions {
   boardSerial?: () => Promise<string | undefined>;
   /** called after a desired config was applied and persisted */
   onConfigApplied?: (config: MssConfig, report: ReportedConfig) => void;
+  /** modules the post-update health check needs ready (default: logs, http, media) */
+  updateCore?: readonly string[];
 }
 
 /** structural hooks a module may offer the agent */
@@ -83,6 +91,8 @@ export class DeviceAgent implements AppModule {
   private bursts?: BurstDetector;
   private started = false;
   private statusState: 'online' | 'rebooting' | 'updating' = 'online';
+  private installerInstance?: Installer;
+  private slot: string | null = null;
 
   constructor(private readonly opts: DeviceAgentOptions) {
     this.config = opts.config;
@@ -142,6 +152,20 @@ export class DeviceAgent implements AppModule {
 
     this.jobs = new JobRunner(this.db, (id, report) => this.publishJobStatus(id, report), this.log);
     this.jobs.register(logUploadJob({ dir: join(this.config.dataDir, 'device-jobs'), logs: () => this.logSources(), deviceId: () => this.deviceId }));
+    this.jobs.register(
+      firmwareUpdateJob({
+        config: () => this.config,
+        board: () => this.boardId(),
+        runningVersion: packageVersion,
+        installer: () => this.installer(),
+        modules: () => this.otherModules(),
+        core: this.opts.updateCore ?? ['logs', 'http', 'media'],
+        mqttConnected: () => this.connected,
+        loopbackUrl: () => defaultLoopbackUrl(this.config, this.otherModules(), listDir),
+        announce: (state) => this.announce(state),
+      }),
+    );
+    if (this.config.update.installer !== 'none') this.slot = await this.installer().bootedSlot().catch(() => null);
 
     this.configSync = new ConfigSync({
       kv: this.kv,
@@ -191,7 +215,7 @@ export class DeviceAgent implements AppModule {
     void this.sampleHostState();
     // Boot never waits for the broker: the connection comes and goes on its own schedule.
     await this.conn.start();
-    this.log.info('agent-started', { deviceId: this.deviceId, idSource: this.deviceIdSource, broker: this.config.mqtt.url.replace(/\/\/[^@/]*@/, '//***@') });
+    this.log.info('agent-started', { deviceId: this.deviceId, idSource: this.deviceIdSource, broker: this.config.mqtt.url });
   }
 
   async stop(): Promise<void> {
@@ -315,7 +339,23 @@ export class DeviceAgent implements AppModule {
     return JSON.stringify({ state, bootId: this.bootId, ts: new Date().toISOString(), version: packageVersion() });
   }
 
-  private async announce(state: 'rebooting' | 'updating'): Promise<void> {
+  private boardId(): string {
+    return (boardOf(this.config) ?? selectBoard(this.config.board)).profile.id;
+  }
+
+  /** the A/B installer the config names (one per agent: the file installer's boot step runs once) */
+  private installer(): Installer {
+    if (this.installerInstance) return this.installerInstance;
+    const u = this.config.update;
+    if (u.installer === 'none') throw new MssError('invalid-argument', 'this device has no installer (update.installer is "none"): updates are refused');
+    const slots = isAbsolute(u.slotsDir) ? u.slotsDir : join(this.config.dataDir, u.slotsDir);
+    const board = boardOf(this.config)?.profile;
+    const rebootCommand = u.rebootCommand || (board?.reboot.method === 'command' ? (board.reboot.command ?? '') : '');
+    this.installerInstance = u.installer === 'file' ? new FileAbInstaller(slots, packageVersion(), () => this.log.info('update-reboot-requested', { installer: 'file' })) : new RaucInstaller(rebootCommand);
+    return this.installerInstance;
+  }
+
+  private async announce(state: 'rebooting' | 'updating' | 'online'): Promise<void> {
     this.statusState = state;
     await this.conn?.publish(this.topics!.status, this.statusPayload(state), { qos: 1, retain: true }).catch(() => false);
   }
@@ -327,8 +367,8 @@ export class DeviceAgent implements AppModule {
       bootId: this.bootId,
       ts: new Date().toISOString(),
       ...this.hardware,
-      board: this.config.board,
-      slot: process.env.MSS_SLOT ?? null,
+      board: this.boardId(),
+      slot: this.slot,
       versions: { mss: packageVersion(), node: process.versions.node, openssl: process.versions.openssl },
       capabilities: {
         modules: this.otherModules().map((m) => m.name),
@@ -535,5 +575,13 @@ export class DeviceAgent implements AppModule {
     }
     const properties = props.correlationData ? { correlationData: props.correlationData } : undefined;
     await this.conn!.publish(replyTopic, JSON.stringify(reply!), { qos: 1, properties }).catch((err) => this.log.debug('cmd-reply-failed', { err }));
+  }
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir).slice(0, 1000).sort();
+  } catch {
+    return [];
   }
 }

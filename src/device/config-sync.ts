@@ -5,7 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { applyEnvOverrides, redactConfig, validateConfig, type ConfigIssue, type MssConfig } from '../config/index.js';
+import { applyEnvOverrides, configSchema, redactConfig, validateConfig, type ConfigIssue, type MssConfig } from '../config/index.js';
+import { redactDeep, redactText, restoreRedacted } from '../config/redact.js';
+import { localOnlyPaths } from '../config/schema.js';
 import { isMssError, MssError, toMssError } from '../core/errors.js';
 import { setLogLevel, type Logger } from '../core/log.js';
 import type { AppModule, ReconfigureResult } from '../core/module.js';
@@ -14,7 +16,6 @@ import type { DeviceKv } from './kv.js';
 import type { DesiredConfigDoc } from './topics.js';
 
 export const PERSISTED_CONFIG_FILE = 'config.desired.json';
-const REDACTED = '***';
 
 export interface ReportedConfig {
   version: number;
@@ -29,9 +30,10 @@ export interface ReportedConfig {
 
 /**
  * The config the last accepted desired document set, for `mss serve` to prefer at boot over its config file.
- * MSS_* environment overrides still apply on top. Undefined when the device never received one.
+ * MSS_* environment overrides still apply on top, and the local-only settings of `local` (the file's config) win.
+ * Undefined when the device never received one.
  */
-export function loadPersistedConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env): { config: MssConfig; version: number } | undefined {
+export function loadPersistedConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env, local?: MssConfig): { config: MssConfig; version: number } | undefined {
   const file = join(dataDir, PERSISTED_CONFIG_FILE);
   let text: string;
   try {
@@ -48,8 +50,10 @@ export function loadPersistedConfig(dataDir: string, env: NodeJS.ProcessEnv = pr
   if (typeof doc.config !== 'object' || doc.config === null) throw new MssError('malformed', `${file}: no config object`);
   const { doc: withEnv, issues } = applyEnvOverrides(doc.config as Record<string, unknown>, env);
   if (issues.length > 0) throw new MssError('invalid-config', `${file}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { errors: issues });
-  const config = validateConfig(withEnv);
+  let config = validateConfig(withEnv);
   if (!isAbsolute(config.dataDir)) config.dataDir = resolve(config.dataDir);
+  // what only the device decides comes from the device's own config, even when it changed since the document came
+  if (local) config = withLocalOnlyFrom(config, local);
   return { config, version: typeof doc.version === 'number' ? doc.version : 0 };
 }
 
@@ -102,9 +106,17 @@ export class ConfigSync {
       return this.report({ version: desired.version, status: 'rejected', errors: issues });
     }
     if (!isAbsolute(next.dataDir)) next.dataDir = resolve(next.dataDir);
-    if (next.dataDir !== previous.dataDir) {
-      // the database, the persisted config and the logs live there: moving it is a local decision
-      return this.report({ version: desired.version, status: 'rejected', errors: [{ path: 'dataDir', message: `cannot be changed remotely (the device uses ${previous.dataDir}); leave it out of the document` }] });
+    // a program the device runs, or where its state lives, is decided on the device only
+    const localIssues = localOnlyChanges(next, previous);
+    if (localIssues.length > 0) {
+      this.deps.log.warn('config-rejected', { version: desired.version, errors: localIssues.length, localOnly: localIssues.map((i) => i.path) });
+      return this.report({ version: desired.version, status: 'rejected', errors: localIssues });
+    }
+    // everything a module would refuse is found now, before any module changes anything
+    const moduleIssues = this.checkModules(next, previous);
+    if (moduleIssues.length > 0) {
+      this.deps.log.warn('config-rejected', { version: desired.version, errors: moduleIssues.length });
+      return this.report({ version: desired.version, status: 'rejected', errors: moduleIssues });
     }
     if (next.mqtt.url === '') {
       return this.report({ version: desired.version, status: 'rejected', errors: [{ path: 'mqtt.url', message: 'must name a broker: an empty url would cut the device off from management' }] });
@@ -116,26 +128,30 @@ export class ConfigSync {
       return this.report({ version: desired.version, status: this.restartPending ? 'pending-restart' : 'applied', errors: [], changed });
     }
 
-    // Apply module by module; if one fails, put back the ones already changed and reject.
+    // Apply module by module; if one fails, put back the ones already changed (the failing one too: it may have
+    // changed part of what it owns before it failed) and reject.
     const results: Record<string, ReconfigureResult> = {};
     const done: AppModule[] = [];
+    let failed: AppModule | undefined;
     try {
       for (const m of this.deps.modules()) {
         if (!m.reconfigure) continue;
+        failed = m;
         results[m.name] = await m.reconfigure(next, previous);
         done.push(m);
       }
+      failed = undefined;
     } catch (err) {
       const e = toMssError(err);
-      const failed = this.deps.modules().find((m) => m.reconfigure && !done.includes(m) && !(m.name in results));
       this.deps.log.error('config-apply-failed', { module: failed?.name, err: e });
-      for (const m of done.reverse()) {
+      for (const m of [...(failed ? [failed] : []), ...done.reverse()]) {
         try {
           await m.reconfigure!(previous, next);
         } catch (rollbackErr) {
           this.deps.log.error('config-rollback-failed', { module: m.name, err: rollbackErr });
         }
       }
+      this.deps.log.info('config-rolled-back', { version: desired.version, modules: [...(failed ? [failed] : []), ...done].map((m) => m.name) });
       return this.report({ version: desired.version, status: 'rejected', errors: issuesFrom(e, failed?.name) });
     }
     if (next.logLevel !== previous.logLevel) setLogLevel(next.logLevel);
@@ -164,28 +180,30 @@ export class ConfigSync {
 
   /**
    * The operator's document, completed with what only the device knows: a missing `mqtt` section or
-   * `dataDir` keeps the running one, and redacted secrets ("***", as config/reported shows them) keep theirs.
+   * `dataDir` keeps the running one, and what config/reported showed redacted ("***", `user:***@` in a URL)
+   * keeps the running value.
    */
   private completeDocument(doc: Record<string, unknown>, running: MssConfig): Record<string, unknown> {
-    const out = structuredClone(doc);
+    const out = restoreRedacted(configSchema, doc, running) as Record<string, unknown>;
     if (out.mqtt === undefined) out.mqtt = structuredClone(running.mqtt);
-    if (out.dataDir === undefined) out.dataDir = running.dataDir;
-    const mqtt = out.mqtt as Record<string, unknown> | undefined;
-    if (mqtt && typeof mqtt === 'object' && mqtt.password === REDACTED) mqtt.password = running.mqtt.password;
-    const server = out.server as { publishingPoints?: unknown } | undefined;
-    if (server && Array.isArray(server.publishingPoints)) {
-      for (const p of server.publishingPoints as Array<Record<string, unknown>>) {
-        const users = (p?.auth as { users?: unknown } | undefined)?.users;
-        if (!Array.isArray(users)) continue;
-        const was = running.server.publishingPoints.find((q) => q.name === p.name);
-        for (const u of users as Array<Record<string, unknown>>) {
-          if (u?.password !== REDACTED) continue;
-          const old = was?.auth.users.find((x) => x.name === u.name);
-          if (old) u.password = old.password;
-        }
-      }
+    // a local-only setting left out keeps the device's value (not the schema default)
+    for (const path of localOnlyPaths(configSchema)) {
+      if (getPath(out, path) === undefined) setPath(out, path, getPath(running, path));
     }
     return out;
+  }
+
+  private checkModules(next: MssConfig, previous: MssConfig): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    for (const m of this.deps.modules()) {
+      if (!m.checkConfig) continue;
+      try {
+        issues.push(...m.checkConfig(next, previous));
+      } catch (err) {
+        issues.push({ path: '', message: `${m.name} could not check the config: ${toMssError(err).message}` });
+      }
+    }
+    return issues;
   }
 
   private async persist(version: number, config: MssConfig): Promise<void> {
@@ -196,11 +214,48 @@ export class ConfigSync {
   }
 
   private report(r: Omit<ReportedConfig, 'appliedVersion' | 'config'>): ReportedConfig {
-    const full: ReportedConfig = { ...r, appliedVersion: this.appliedVersion, config: redactConfig(this.deps.running()) };
+    const full: ReportedConfig = { ...r, errors: redactDeep(r.errors), appliedVersion: this.appliedVersion, config: redactConfig(this.deps.running()) };
     const { config: _omit, ...rest } = full;
     this.deps.kv.set('config-last-report', JSON.stringify(rest));
     return full;
   }
+}
+
+function getPath(doc: unknown, path: string[]): unknown {
+  let node = doc;
+  for (const key of path) {
+    if (!node || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+/** Sets a value, creating objects on the way; a non-object in the way is left as it is (validation reports it). */
+function setPath(doc: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = doc;
+  for (const key of path.slice(0, -1)) {
+    if (node[key] === undefined) node[key] = {};
+    if (!node[key] || typeof node[key] !== 'object' || Array.isArray(node[key])) return;
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+/** One issue per local-only setting a remote document would change. */
+export function localOnlyChanges(next: MssConfig, running: MssConfig): ConfigIssue[] {
+  return localOnlyPaths(configSchema)
+    .filter((path) => getPath(next, path) !== getPath(running, path))
+    .map((path) => ({
+      path: path.join('.'),
+      message: `is set only in the device's own config (it names a program the device runs or where its state lives); a remote config cannot change it: leave it out or send the reported value (${JSON.stringify(redactText(String(getPath(running, path))))})`,
+    }));
+}
+
+/** The running config's local-only settings put over a (persisted, remote) config. */
+export function withLocalOnlyFrom(config: MssConfig, local: MssConfig): MssConfig {
+  const out = structuredClone(config);
+  for (const path of localOnlyPaths(configSchema)) setPath(out as unknown as Record<string, unknown>, path, getPath(local, path));
+  return out;
 }
 
 function issuesFrom(err: MssError, module: string | undefined): ConfigIssue[] {

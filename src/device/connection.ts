@@ -9,6 +9,7 @@ import type { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient 
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { MqttConfig } from '../config/index.js';
+import { redactText, redactUrl } from '../config/redact.js';
 import { Backoff } from './backoff.js';
 
 export interface ConnectionEvents {
@@ -134,6 +135,8 @@ export class DeviceConnection {
   async publish(topic: string, payload: string | Buffer, opts: IClientPublishOptions): Promise<boolean> {
     const client = this.client;
     if (!client || !client.connected) return false;
+    // the last gate before the broker: no URL password leaves the device in a state, reply or log it publishes
+    if (typeof payload === 'string') payload = redactText(payload);
     if (this.config.protocolVersion !== 5) delete opts.properties;
     if (opts.qos === 0) {
       // nothing to wait for: written to the socket or dropped (telemetry)
@@ -179,6 +182,3 @@ export class DeviceConnection {
   }
 }
 
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}

@@ -1,6 +1,6 @@
 /**
  * Long-running jobs (`jobs/<id>`): a state machine per job, persisted in SQLite so it resumes after a restart.
- * Each job type (log upload now, firmware update later) is one entry of a table: it validates its document,
+ * Each job type (log upload, firmware update) is one entry of a table: it validates its document,
  * names its working states and runs, saving a checkpoint after each step so a restart does not redo work.
  */
 import { MssError, toMssError } from '../core/errors.js';
@@ -26,8 +26,8 @@ export interface JobContext {
   checkpoint: Record<string, unknown>;
   /** saves what was done so far (durable before it returns) */
   saveCheckpoint(checkpoint: Record<string, unknown>): void;
-  /** moves to one of the type's working states */
-  setStatus(status: string, progress: number): void;
+  /** moves to one of the type's working states (reason: what it is doing or waiting for) */
+  setStatus(status: string, progress: number, reason?: string): void;
   signal: AbortSignal;
   log: Logger;
 }
@@ -196,9 +196,9 @@ export class JobRunner {
         checkpoint = c;
         this.update(id, { checkpoint: JSON.stringify(c) });
       },
-      setStatus: (status, progress) => {
+      setStatus: (status, progress, reason = '') => {
         if (!type.workingStates.includes(status)) throw new MssError('internal', `job type ${type.name} has no state ${status}`);
-        if (!controller.signal.aborted) this.update(id, { status, progress });
+        if (!controller.signal.aborted) this.update(id, { status, progress, reason });
       },
       signal: controller.signal,
       log: this.log.child('job', { job: id }),
@@ -212,7 +212,8 @@ export class JobRunner {
     } catch (err) {
       if (controller.signal.aborted) return; // stopped or removed: resumes (or is gone) later
       const e = toMssError(err);
-      if (attempt >= maxAttempts || e.code === 'invalid-argument') {
+      // invalid-argument, or an error marked final (a bad bundle, a failed health check), will not get better by retrying
+      if (attempt >= maxAttempts || e.code === 'invalid-argument' || e.detail.final === true) {
         this.update(id, { status: 'failed', reason: e.message });
         this.log.warn('job-failed', { job: id, attempt, err: e });
         await type.cleanup?.(id, checkpoint).catch(() => undefined);

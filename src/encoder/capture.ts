@@ -11,12 +11,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { AsfStreamParser, readSendTime, restampPacket, type AsfHeader } from '../asf/index.js';
-import { toMssError } from '../core/errors.js';
+import { systemReason, toMssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 
-export type EncoderEventType = 'encoder-started' | 'encoder-exit' | 'encoder-restart' | 'encoder-stalled' | 'capture-lost' | 'encoder-failed' | 'encoder-stopped';
+export type EncoderEventType = 'encoder-started' | 'encoder-exit' | 'encoder-restart' | 'encoder-stalled' | 'capture-lost' | 'capture-missing' | 'encoder-failed' | 'encoder-stopped';
 
 export interface EncoderEvent {
   type: EncoderEventType;
@@ -46,6 +47,34 @@ export interface CaptureOptions {
   stallTimeoutMs?: number;
   /** grace period between SIGTERM and SIGKILL on stop (default 3 s) */
   killGraceMs?: number;
+  /** while a capture device does not exist, look for it this often instead of running ffmpeg (default 10 s) */
+  missingDeviceRetryMs?: number;
+}
+
+/** Other device nodes like `device` (`/dev/video9` → `/dev/video0`, `/dev/video1`), to say what is there instead. */
+export function similarDevices(device: string): string[] {
+  const dir = path.dirname(device);
+  const base = path.basename(device);
+  const prefix = base.replace(/\d+$/, '');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const number = (n: string) => Number(n.slice(prefix.length) || -1);
+  return names
+    .filter((n) => n !== base && n.startsWith(prefix) && /^\d*$/.test(n.slice(prefix.length)))
+    .sort((a, b) => number(a) - number(b))
+    .slice(0, 32)
+    .map((n) => path.join(dir, n));
+}
+
+function missingDeviceMessage(device: string, retryMs: number): string {
+  const found = similarDevices(device);
+  const kind = path.basename(device).replace(/\d+$/, '') || 'such';
+  const there = found.length > 0 ? `found: ${found.join(', ')}` : `no other ${kind} devices found`;
+  return `capture device ${device} does not exist (${there}); looking for it again every ${retryMs >= 1000 ? `${Math.round(retryMs / 1000)} s` : `${retryMs} ms`}`;
 }
 
 const STDERR_LINES = 20;
@@ -101,6 +130,10 @@ export class CaptureSupervisor extends EventEmitter<CaptureSupervisorEvents> {
   private exited: Promise<void> = Promise.resolve();
   /** the current run is being replaced (replaceArgs): restart at once, not as a failure */
   private replacing = false;
+  /** capture devices seen present at some start (a missing one was lost, not mistyped) */
+  private readonly seenDevices = new Set<string>();
+  /** a missing device was reported and is being waited for */
+  private waitingForDevice = false;
 
   constructor(private readonly opts: CaptureOptions) {
     super();
@@ -123,7 +156,7 @@ export class CaptureSupervisor extends EventEmitter<CaptureSupervisorEvents> {
     if (this.child || this.restartTimer) return;
     this.stopping = false;
     installExitHook();
-    this.spawnOnce();
+    this.launch();
   }
 
   async stop(): Promise<void> {
@@ -158,8 +191,35 @@ export class CaptureSupervisor extends EventEmitter<CaptureSupervisorEvents> {
     else if (this.restartTimer) {
       clearTimeout(this.restartTimer);
       this.restartTimer = null;
-      this.spawnOnce();
+      this.launch();
     }
+  }
+
+  /**
+   * Runs ffmpeg when every capture device exists. A missing one is reported (once: "does not exist" when it was
+   * never there, with the devices that are) and looked for every missingDeviceRetryMs, without running ffmpeg.
+   */
+  private launch(): void {
+    const absent = (this.opts.devices ?? []).filter((d) => !existsSync(d));
+    if (absent.length === 0) {
+      for (const d of this.opts.devices ?? []) this.seenDevices.add(d);
+      this.waitingForDevice = false;
+      this.spawnOnce();
+      return;
+    }
+    const retryMs = this.opts.missingDeviceRetryMs ?? 10_000;
+    if (!this.waitingForDevice) {
+      this.waitingForDevice = true;
+      const never = absent.find((d) => !this.seenDevices.has(d));
+      // a device that was there and went away was reported as lost when ffmpeg exited
+      if (never) this.emitEvent({ type: 'capture-missing', device: never, restartInMs: retryMs, message: missingDeviceMessage(never, retryMs) });
+    } else {
+      this.opts.log.debug('encoder.capture-still-missing', { devices: absent });
+    }
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (!this.stopping) this.launch();
+    }, retryMs);
   }
 
   private emitEvent(e: Omit<EncoderEvent, 'at' | 'run'>): void {
@@ -193,7 +253,7 @@ export class CaptureSupervisor extends EventEmitter<CaptureSupervisorEvents> {
     child.stderr!.on('data', (s: string) => this.onStderr(s));
     let spawnError: string | undefined;
     child.once('error', (err) => {
-      spawnError = `cannot run ${this.opts.ffmpegPath}: ${err.message}`;
+      spawnError = `cannot run ${this.opts.ffmpegPath}: ${systemReason(err)}`;
     });
     child.once('close', (code, signal) => {
       if (child.pid) liveGroups.delete(child.pid);
@@ -285,7 +345,7 @@ export class CaptureSupervisor extends EventEmitter<CaptureSupervisorEvents> {
     if (this.replacing) {
       this.replacing = false;
       this.emitEvent({ type: 'encoder-restart', message: `ffmpeg restarted with new settings (run ${this.runs + 1})` });
-      this.spawnOnce();
+      this.launch();
       return;
     }
     const stderr = [...this.stderrTail];
@@ -307,7 +367,7 @@ export class CaptureSupervisor extends EventEmitter<CaptureSupervisorEvents> {
       this.restartTimer = null;
       if (this.stopping) return;
       this.emitEvent({ type: 'encoder-restart', message: `restarting ffmpeg (run ${this.runs + 1})` });
-      this.spawnOnce();
+      this.launch();
     }, delay);
   }
 }

@@ -4,7 +4,7 @@
  * (`onEvent`) and camera/encoder commands (`commands()`); a camera failure never stops the encoder.
  */
 import type { AppContext } from '../app/context.js';
-import type { EncoderConfig, MssConfig } from '../config/index.js';
+import type { ConfigIssue, EncoderConfig, MssConfig } from '../config/index.js';
 import { MssError, toMssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AppModule, ModuleCommand, ModuleHealth, ReconfigureResult } from '../core/module.js';
@@ -13,9 +13,19 @@ import { LiveEncoder, type StreamSink } from './encoder.js';
 import { cameraCommands } from './camera-commands.js';
 import { ViscaCamera } from './visca/session.js';
 import { boardById, detectBoard } from '../../board/detect.js';
+import { getProfile, profileBitrate, type EncodingProfile } from './profiles.js';
+import { parseSource } from './source.js';
+
+type Ingest = StreamSink & { end(reason?: string): void; readonly closed: boolean };
 
 interface IngestProvider {
-  openLiveIngest(point: string, opts: { remote: string }): StreamSink & { end(reason?: string): void; readonly closed: boolean };
+  openLiveIngest(point: string, opts: { remote: string }): Ingest;
+}
+
+/** the encoder's own pull listener in `mss serve` (encoder.servePort), found by name: src/app/encoder-serve.ts */
+interface PullListener {
+  readonly active: boolean;
+  openLiveIngest(opts: { remote: string }): Ingest;
 }
 
 type EventListener = (type: string, data: Record<string, unknown>) => void;
@@ -23,7 +33,8 @@ type EventListener = (type: string, data: Record<string, unknown>) => void;
 export class EncoderModule implements AppModule {
   readonly name = 'encoder';
   private encoder: LiveEncoder | null = null;
-  private ingest: (StreamSink & { end(reason?: string): void }) | null = null;
+  /** the local points it feeds (encoder.point, the encoder.servePort listener) */
+  private ingests: Ingest[] = [];
   private camera: ViscaCamera | null = null;
   private readonly listeners = new Set<EventListener>();
   private readonly log: Logger;
@@ -101,19 +112,21 @@ export class EncoderModule implements AppModule {
       const { type, ...data } = e;
       this.emitEvent(type, data as Record<string, unknown>);
     });
-    if (c.point) {
-      const media = this.deps.modules?.get('media') as unknown as IngestProvider | undefined;
-      if (!media?.openLiveIngest) throw new MssError('invalid-config', `encoder.point ${c.point}: no media server in this process to feed`);
-      this.ingest = media.openLiveIngest(c.point, { remote: 'local encoder' });
-      enc.addSink(this.ingest);
-    }
-    this.encoder = enc;
     try {
+      if (c.point) {
+        const media = this.deps.modules?.get('media') as unknown as IngestProvider | undefined;
+        if (!media?.openLiveIngest) throw new MssError('invalid-config', `encoder.point ${c.point}: no media server in this process to feed`);
+        this.ingests.push(media.openLiveIngest(c.point, { remote: 'local encoder' }));
+      }
+      const pull = this.deps.modules?.get('encoder-serve') as unknown as PullListener | undefined;
+      if (pull?.active) this.ingests.push(pull.openLiveIngest({ remote: 'local encoder' }));
+      for (const i of this.ingests) enc.addSink(i);
+      this.encoder = enc;
       await enc.start();
     } catch (err) {
       this.encoder = null;
-      this.ingest?.end('error');
-      this.ingest = null;
+      for (const i of this.ingests) i.end('error');
+      this.ingests = [];
       throw err;
     }
   }
@@ -122,7 +135,7 @@ export class EncoderModule implements AppModule {
     const enc = this.encoder;
     this.encoder = null;
     await enc?.stop();
-    this.ingest = null;
+    this.ingests = [];
   }
 
   private emitEvent(type: string, data: Record<string, unknown>): void {
@@ -133,6 +146,35 @@ export class EncoderModule implements AppModule {
         this.log.warn('encoder.event-listener-failed', { error: toMssError(err) });
       }
     }
+  }
+
+  /** An enabled encoder's source, profile, board and local point, checked before any module applies a config. */
+  checkConfig(next: MssConfig): ConfigIssue[] {
+    const c = next.encoder;
+    if (!c.enabled) return [];
+    const issues: ConfigIssue[] = [];
+    const problem = (path: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        issues.push({ path, message: toMssError(err).message });
+      }
+    };
+    problem('encoder.source', () => parseSource(c.source));
+    let profile: EncodingProfile | undefined;
+    problem('encoder.profile', () => (profile = getProfile(c.profile)));
+    let board: ReturnType<typeof boardById>;
+    problem('encoder.board', () => (board = c.board ? boardById(c.board) : detectBoard()));
+    if (!board && !issues.some((i) => i.path === 'encoder.board')) issues.push({ path: 'encoder.board', message: `unknown board profile ${JSON.stringify(c.board)}` });
+    else if (board && profile && profileBitrate(profile) > board.maxEncodeBitrate) {
+      issues.push({ path: 'encoder.profile', message: `profile ${profile.name} (${profileBitrate(profile)} bit/s) exceeds what board ${board.id} encodes in real time (${board.maxEncodeBitrate} bit/s)` });
+    }
+    if (c.point) {
+      const p = next.server.publishingPoints.find((x) => x.name === c.point);
+      if (!p) issues.push({ path: 'encoder.point', message: `names no publishing point of server.publishingPoints (${JSON.stringify(c.point)})` });
+      else if (p.type !== 'broadcast' || p.source.type !== 'push') issues.push({ path: 'encoder.point', message: `${c.point} must be a broadcast point with a push source to be fed by the encoder` });
+    }
+    return issues;
   }
 
   /**

@@ -21,6 +21,11 @@ export interface DeviceStatus {
   bootId?: string;
   ts?: string;
   version?: string;
+  /** from the retained info: the running A/B slot and the board profile */
+  slot?: string | null;
+  board?: string;
+  /** the newest firmware-update job the device reports */
+  lastUpdate?: { job: string; status: string; reason: string; updatedAt: string } | null;
 }
 
 export interface CommandResult {
@@ -125,12 +130,25 @@ export class FleetClient {
   }
 
   async list(): Promise<DeviceStatus[]> {
-    const found = await this.retained(`${TOPIC_PREFIX}/+/status`);
+    const [found, infos, jobs] = await Promise.all([
+      this.retained(`${TOPIC_PREFIX}/+/status`),
+      this.retained(`${TOPIC_PREFIX}/+/info`),
+      this.retained(`${TOPIC_PREFIX}/+/jobs/+/status`),
+    ]);
+    const updates = new Map<string, NonNullable<DeviceStatus['lastUpdate']>>();
+    for (const [topic, value] of jobs) {
+      const r = value as { type?: string; status?: string; reason?: string; updatedAt?: string } | null;
+      if (!r || typeof r !== 'object' || r.type !== 'firmware-update') continue;
+      const [, , deviceId, , job] = topic.split('/');
+      const was = updates.get(deviceId!);
+      if (!was || String(r.updatedAt) > was.updatedAt) updates.set(deviceId!, { job: job!, status: String(r.status), reason: String(r.reason ?? ''), updatedAt: String(r.updatedAt ?? '') });
+    }
     const out: DeviceStatus[] = [];
     for (const [topic, value] of found) {
       const deviceId = topic.split('/')[2];
       if (deviceId === '$broadcast' || !value || typeof value !== 'object') continue;
-      out.push({ deviceId, ...(value as Omit<DeviceStatus, 'deviceId'>) });
+      const info = infos.get(`${TOPIC_PREFIX}/${deviceId}/info`) as { slot?: string | null; board?: string } | undefined;
+      out.push({ deviceId, ...(value as Omit<DeviceStatus, 'deviceId'>), slot: info?.slot ?? null, board: info?.board, lastUpdate: updates.get(deviceId) ?? null });
     }
     return out.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
   }

@@ -23,6 +23,11 @@ export interface HttpRoute {
   handle(req: IncomingMessage, res: ServerResponse, ctx: HttpRequestContext): Promise<void> | void;
 }
 
+/** Wraps an operator route (status, logs, later commands) so only the callers the `api` config lets in reach it. */
+export interface OperatorRouteGuard {
+  protect(route: HttpRoute): HttpRoute;
+}
+
 /** Where modules add their routes (the HTTP module owns the listener). */
 export interface HttpRouteRegistry {
   addRoute(route: HttpRoute): void;

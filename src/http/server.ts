@@ -16,6 +16,9 @@ import type { Logger } from '../core/log.js';
 import type { AppModule, ModuleHealth } from '../core/module.js';
 import type { HttpRequestContext, HttpRoute, HttpRouteRegistry } from './route.js';
 
+/** pipelined requests one connection may have waiting behind a running response (WMSP sends a few, not hundreds) */
+const MAX_WAITING_RESPONSES = 32;
+
 const silentLog: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLog, enabled: () => false };
 
 export { peerAddress };
@@ -156,6 +159,18 @@ export class HttpModule implements AppModule, HttpRouteRegistry {
         }
         req.socket.destroy();
         return;
+      }
+      if (!res.socket) {
+        // a pipelined request behind a response still running (a stream): it waits, and only so many may
+        conn.waitingResponses++;
+        const done = () => conn.waitingResponses--;
+        res.once('socket', done);
+        if (conn.waitingResponses > MAX_WAITING_RESPONSES) {
+          this.rejected++;
+          log.warn('http.rejected', { remote: remoteAddress, reason: 'too many requests waiting behind a running response', waiting: conn.waitingResponses });
+          req.socket.destroy();
+          return;
+        }
       }
     }
     const route = this.routes.find((r) => {

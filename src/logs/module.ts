@@ -70,7 +70,7 @@ export class LogsModule implements AppModule, LogIntake {
     ctx.hooks.onPlayerLog = (report) => this.onPlayerLog(report);
     ctx.hooks.onSessionEnd = (summary) => this.onSessionEnd(summary);
     ctx.http.addRoute(webLogRoute(this));
-    ctx.http.addRoute(logsApiRoute(this));
+    ctx.http.addRoute(ctx.api.protect(logsApiRoute(this)));
   }
 
   get maxPostBytes(): number {

@@ -188,28 +188,33 @@ export class MediaCore implements Admission, MediaResolver {
     };
   }
 
-  /** Applies a new server config: points added, removed, or (when their settings changed) restarted. */
+  /**
+   * Applies a new server config: points added, removed, or (when their settings changed) restarted. Every new point
+   * is built before any running one is touched, so a point that cannot be built changes nothing.
+   */
   async reconfigure(next: ServerConfig): Promise<'applied' | 'unchanged'> {
     const prev = this.config;
+    const wanted = new Map(next.publishingPoints.map((p) => [p.name, p]));
+    const replaced = [...this.points].filter(([name, point]) => {
+      const cfg = wanted.get(name);
+      if (cfg && JSON.stringify(cfg) === JSON.stringify(point.config)) return false;
+      return !(!cfg && point.autoDestroy); // a point created by a push stays while it runs
+    });
+    const kept = (name: string) => this.points.has(name) && !replaced.some(([n]) => n === name);
+    const built = next.publishingPoints.filter((cfg) => !kept(cfg.name)).map((cfg) => this.createPoint(cfg));
     this.config = next;
     let changed = JSON.stringify({ ...prev, publishingPoints: [] }) !== JSON.stringify({ ...next, publishingPoints: [] });
-    const wanted = new Map(next.publishingPoints.map((p) => [p.name, p]));
-    for (const [name, point] of [...this.points]) {
-      const cfg = wanted.get(name);
-      if (cfg && JSON.stringify(cfg) === JSON.stringify(point.config)) continue;
-      if (!cfg && point.autoDestroy) continue; // created by a push: stays while it runs
+    for (const [name, point] of replaced) {
       this.points.delete(name);
       await point.stop();
       changed = true;
-      this.log.info('point.removed', { point: name, reason: cfg ? 'reconfigured' : 'removed from config' });
+      this.log.info('point.removed', { point: name, reason: wanted.has(name) ? 'reconfigured' : 'removed from config' });
     }
-    for (const cfg of next.publishingPoints) {
-      if (this.points.has(cfg.name)) continue;
-      const point = this.createPoint(cfg);
-      this.points.set(cfg.name, point);
+    for (const point of built) {
+      this.points.set(point.name, point);
       changed = true;
-      this.log.info('point.added', { point: cfg.name, type: cfg.type });
-      await point.start().catch((err) => this.log.error('point.start-failed', { point: cfg.name, error: err }));
+      this.log.info('point.added', { point: point.name, type: point.type });
+      await point.start().catch((err) => this.log.error('point.start-failed', { point: point.name, error: err }));
     }
     return changed ? 'applied' : 'unchanged';
   }

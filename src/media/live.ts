@@ -2,8 +2,8 @@
  * A broadcast point's live stream: the current (broadcast-patched) header, the fan-out to players, and an
  * optional archive. File and playlist feeders and encoder pushes all arrive through the LiveIngest interface.
  */
-import path from 'node:path';
-import { AsfFileWriter, makeBroadcastHeader, parseHeaderObject, type AsfHeader } from '../asf/index.js';
+import { makeBroadcastHeader, parseHeaderObject, type AsfHeader } from '../asf/index.js';
+import { Archiver } from './archiver.js';
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { LiveFanout, type StreamLayout } from './fanout.js';
@@ -33,63 +33,6 @@ export function streamLayout(header: AsfHeader): StreamLayout {
     allStreams: header.streams.map((s) => s.number),
     prerollMs: header.fileProperties.prerollMs,
   };
-}
-
-/** Writes what is broadcast to ASF files: a new file per header (name, then name-2, name-3 ...). */
-class Archiver {
-  private writer: AsfFileWriter | null = null;
-  private chain: Promise<void> = Promise.resolve();
-  private files = 0;
-  private failed = false;
-
-  constructor(private readonly file: string, private readonly log: Logger) {}
-
-  startFile(headerObject: Buffer): void {
-    if (this.failed) return;
-    this.enqueue(async () => {
-      await this.closeWriter();
-      this.files++;
-      const ext = path.extname(this.file);
-      const name = this.files === 1 ? this.file : `${this.file.slice(0, this.file.length - ext.length)}-${this.files}${ext || '.asf'}`;
-      this.writer = await AsfFileWriter.create(name, headerObject);
-      this.log.info('archive.started', { file: name });
-    });
-  }
-
-  write(packet: Buffer): void {
-    if (this.failed || !this.writer) {
-      if (!this.failed) this.enqueue(async () => this.writer?.write(packet));
-      return;
-    }
-    const w = this.writer;
-    this.enqueue(() => w.write(packet));
-  }
-
-  finish(): Promise<void> {
-    this.enqueue(() => this.closeWriter());
-    return this.chain;
-  }
-
-  private async closeWriter(): Promise<void> {
-    const w = this.writer;
-    this.writer = null;
-    if (w) {
-      const r = await w.finish();
-      this.log.info('archive.finished', { file: w.path, packets: r.packets, durationMs: r.durationMs });
-    }
-  }
-
-  private enqueue(task: () => Promise<unknown>): void {
-    this.chain = this.chain.then(task).then(
-      () => undefined,
-      (err) => {
-        // an archive problem never disturbs the broadcast: log once and stop archiving
-        if (!this.failed) this.log.error('archive.failed', { file: this.file, error: err });
-        this.failed = true;
-        this.writer = null;
-      },
-    );
-  }
 }
 
 export class LiveChannel implements LiveIngest {

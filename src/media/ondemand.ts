@@ -47,6 +47,8 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
   private slowSince = 0;
   /** wall time the session was paused at (0 = playing) */
   private pausedAt = 0;
+  /** why the playback is ending the sink itself */
+  private ending: string | undefined;
   private readonly leadMs: number;
   private readonly batch: number;
   private readonly lowWater: number;
@@ -70,7 +72,8 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
       this.accelMediaMs = 0;
       this.leadMs = header.fileProperties.prerollMs + 1000;
     }
-    o.sink.onClose(() => this.finish('client-gone'));
+    // a sink that closes as it is ended (UDP, memory) must not turn the reason of that end into client-gone
+    o.sink.onClose(() => this.finish(this.ending ?? 'client-gone'));
   }
 
   /** positions the playback (seek) and starts sending on the scheduler */
@@ -111,7 +114,16 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
 
   stop(reason = 'stopped'): void {
     if (this.done) return;
-    if (!this.o.sink.closed) this.o.sink.end();
+    this.endSink(reason);
+  }
+
+  /** ends the sink (after a last frame, if any) and the playback, for this reason */
+  private endSink(reason: string, last?: Frame): void {
+    this.ending = reason;
+    if (!this.o.sink.closed) {
+      if (last !== undefined) this.write(last, false);
+      this.o.sink.end();
+    }
     this.finish(reason);
   }
 
@@ -178,9 +190,7 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
       this.bufferHead = 0;
     }
     if (this.cursor >= this.endPacket && this.bufferHead >= this.buffer.length) {
-      this.write(this.o.framer.end('finished'), false);
-      sink.end();
-      this.finish('finished');
+      this.endSink('finished', this.o.framer.end('finished'));
       return;
     }
     if (!this.reading && this.buffer.length - this.bufferHead < this.lowWater && this.readPos < this.endPacket) this.readAhead();
@@ -219,11 +229,7 @@ export class OnDemandPlayback implements PacedTask, PlayHandle {
   /** ends the stream with an error end-of-stream and frees everything */
   private fail(): void {
     if (this.done) return;
-    if (!this.o.sink.closed) {
-      this.write(this.o.framer.end('error'), false);
-      this.o.sink.end();
-    }
-    this.finish('error');
+    this.endSink('error', this.o.framer.end('error'));
   }
 
   private write(frame: Frame, isPacket: boolean): void {

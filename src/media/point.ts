@@ -210,7 +210,8 @@ export class PublishingPoint {
   /** housekeeping from the media core: stop an idle demand-started broadcast */
   sweep(now: number): void {
     if (this.config.type !== 'broadcast' || this.config.start !== 'demand' || !this.feeder) return;
-    if (this.playerCount > 0) {
+    // relay outputs (a multicast sender, a downstream server) are an audience too: they keep the point up
+    if (this.active.size > 0) {
       this.idleSince = 0;
       return;
     }

@@ -1,16 +1,16 @@
 /**
- * A broadcast point's pull source: plays a WMSP stream (an encoder's `--serve` port, or another server's broadcast
- * point) with the WMSP client and feeds the point's live channel. When the upstream ends or fails, it reconnects
+ * A broadcast point's pull source: plays an upstream stream (WMSP: an encoder's `--serve` port or another server's
+ * broadcast point; MSBD: msbd://host:7007/point) with that protocol's client and feeds the point's live channel. When the upstream ends or fails, it reconnects
  * with backoff while the point stays up: players see a gap, and a stream change if the header differs.
  *
- * The WMSP client is passed in (openStream) so the media core does not import a protocol.
+ * The client is passed in (openStream, chosen by the URL's scheme) so the media core does not import a protocol.
  */
 import { EventEmitter } from 'node:events';
 import { MssError, toMssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { LiveIngest } from '../contracts/media.js';
 
-/** What the pull source needs of a WMSP client stream (src/protocols/wmsp/client.ts fits). */
+/** What the pull source needs of a client stream (src/protocols/wmsp/client.ts and src/protocols/msbd/client.ts fit). */
 export interface PulledStream extends EventEmitter {
   on(event: 'header', cb: (headerBytes: Buffer) => void): this;
   on(event: 'packet', cb: (packet: Buffer) => void): this;

@@ -28,6 +28,8 @@ export class Connection {
   requestSince = 0;
   /** requests seen on this connection */
   requests = 0;
+  /** HTTP: responses of pipelined requests waiting for an earlier response on this connection to finish */
+  waitingResponses = 0;
 
   constructor(
     readonly socket: Socket,

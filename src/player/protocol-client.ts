@@ -44,6 +44,8 @@ export interface PlaySessionStats {
   packetsReceived: number;
   packetsLost: number;
   lastLocationId: number | undefined;
+  /** packets rebuilt from error correction (multicast parity) */
+  packetsRecovered?: number;
 }
 
 export interface PlaySessionEvents {
@@ -58,13 +60,16 @@ export interface PlaySessionEvents {
 /** A play in progress over one protocol. */
 export interface PlaySession extends EventEmitter<PlaySessionEvents> {
   readonly protocol: string;
+  /** how the data arrives (default TCP) */
+  readonly transport?: 'TCP' | 'UDP';
   readonly stats: PlaySessionStats;
   readonly info: PlaySessionInfo | undefined;
   pause(): void;
   resume(): void;
   close(): void;
-  /** sends an MS-WMLOG XML log to the server over this protocol (WMSP Log POST, RTSP SET_PARAMETER) */
-  sendLog(xml: string): Promise<number>;
+  /** sends an MS-WMLOG XML log to the server over this protocol (WMSP Log POST, RTSP SET_PARAMETER); absent when
+   * the protocol has no way back to the server (multicast: the log goes to the .nsc Log URL only) */
+  sendLog?(xml: string): Promise<number>;
 }
 
 export interface ProtocolClient {

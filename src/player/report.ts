@@ -30,6 +30,10 @@ export interface PlayReportInput {
   longestLossRun: number;
   reconnects: number;
   protocol: string;
+  /** TCP unless the data came over UDP (multicast) */
+  transport?: 'TCP' | 'UDP';
+  /** packets rebuilt from error correction */
+  recoveredEcc?: number;
   mediaName?: string;
   channelUrl?: string;
 }
@@ -39,9 +43,9 @@ function codecNames(header: AsfHeader | undefined, kind: 'audio' | 'video'): str
   return names.length ? [...new Set(names)].join(';') : '-';
 }
 
-/** MS-WMLOG `protocol` field: http for WMSP, rtsp, mms */
+/** MS-WMLOG `protocol` field: http for WMSP, rtsp, mms, asfm for multicast */
 function logProtocol(p: string): string {
-  return p === 'wmsp' ? 'http' : p === 'mmsp' ? 'mms' : p;
+  return p === 'wmsp' ? 'http' : p === 'mmsp' ? 'mms' : p === 'msb' ? 'asfm' : p;
 }
 
 export function buildPlayRecord(r: PlayReportInput): WmlogRecord {
@@ -76,7 +80,7 @@ export function buildPlayRecord(r: PlayReportInput): WmlogRecord {
     filesize: r.broadcast ? '0' : String(r.header?.fileProperties.fileSize ?? 0n),
     avgbandwidth: seconds > 0 ? String(Math.round((r.bytesReceived * 8) / seconds)) : '-',
     protocol: logProtocol(r.protocol),
-    transport: 'TCP',
+    transport: r.transport ?? 'TCP',
     audiocodec: t('audiocodec', codecNames(r.header, 'audio')),
     videocodec: t('videocodec', codecNames(r.header, 'video')),
     'c-channelURL': t('c-channelURL', r.channelUrl),
@@ -88,7 +92,7 @@ export function buildPlayRecord(r: PlayReportInput): WmlogRecord {
     'c-pkts-lost-net': String(r.packetsLost),
     'c-pkts-lost-cont-net': String(r.longestLossRun),
     'c-resendreqs': '0',
-    'c-pkts-recovered-ECC': '0',
+    'c-pkts-recovered-ECC': String(r.recoveredEcc ?? 0),
     'c-pkts-recovered-resent': '0',
     'c-buffercount': String(r.reconnects),
     'c-totalbuffertime': '0',

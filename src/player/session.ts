@@ -1,6 +1,6 @@
 /**
- * One `mss play`: resolves the input (.asx entries with fallbacks, .nsc unicast fallback), opens each entry
- * with protocol rollover, feeds header and packets to the sink in order (bounded: the network is paused while
+ * One `mss play`: resolves the input (.asx entries with fallbacks, .nsc stations: multicast then unicast), opens
+ * each entry (a station's group, or a URL with protocol rollover), feeds header and packets to the sink in order (bounded: the network is paused while
  * the sink catches up), stops at --duration, reconnects after a network loss and resumes where it left off
  * (on-demand: at the next packet number, duplicates dropped; live: at the live edge), shows progress, and
  * sends the player's log to the server and to the LOGURLs, at the end and every `logIntervalMs`.
@@ -12,7 +12,9 @@ import { MssError, toMssError } from '../core/errors.js';
 import { openWithRollover, redact, ProtocolRegistry, type PlayCredentials, type PlaySession, type PlaySessionInfo } from './protocol-client.js';
 import type { ProgressReporter } from './progress.js';
 import { anonymousPlayerId, buildPlayRecord, playLogXml, postWebLog } from './report.js';
-import { resolvePlayInput, type PlayEntry } from './resolve.js';
+import { readAnnouncement, resolvePlayInput, type PlayEntry } from './resolve.js';
+import { openMulticast, type MulticastPlaySession } from './msb-client.js';
+import { parseNsc, type NscStation } from '../protocols/msb/nsc.js';
 import type { Sink, SinkResult } from './sinks.js';
 import { wmspProtocolClient } from './wmsp-client.js';
 import { rtspProtocolClient } from './rtsp-client.js';
@@ -42,6 +44,16 @@ export interface PlayOptions {
   timeoutMs?: number;
   /** stops the play (SIGINT) */
   signal?: AbortSignal;
+  /** multicast (.nsc) reception */
+  multicast?: {
+    /** local address of the interface to join groups on */
+    interface?: string;
+    /** MS-MSB Open timer: no packet or Beacon within this long rolls over to the unicast URL */
+    openTimeoutMs?: number;
+    endOfStreamMs?: number;
+    /** never join: play the stations' unicast URLs */
+    disabled?: boolean;
+  };
 }
 
 export interface PlayResult {
@@ -148,17 +160,47 @@ export class Player {
       timeoutMs: this.opts.timeoutMs,
     };
     const failures: string[] = [];
-    for (const url of entry.urls) {
+    const candidates = entry.urls.filter((u) => !(entry.stations?.has(u.href) && this.opts.multicast?.disabled));
+    for (const url of candidates) {
       try {
+        const station = entry.stations?.get(url.href);
+        if (station) return await this.openStation(url, station);
         return await openWithRollover(this.registry, url, openOpts);
       } catch (err) {
         const e = toMssError(err);
-        if (entry.urls.length === 1 || e.code === 'unauthorized' || e.code === 'invalid-argument') throw e;
+        if (candidates.length === 1 || e.code === 'unauthorized' || e.code === 'invalid-argument') throw e;
         failures.push(`${redact(url)}: ${e.message}`);
         this.opts.progress.event('fallback', { url: redact(url), error: e.message });
       }
     }
     throw new MssError('unavailable', `no URL of the entry played: ${failures.join('; ')}`);
+  }
+
+  /** Joins a station's group; resolves once its first stream starts, rejects on the Open timer or an error. */
+  private openStation(nscUrl: URL, station: NscStation): Promise<PlaySession> {
+    const m = this.opts.multicast ?? {};
+    const session = openMulticast({
+      station,
+      nscUrl: nscUrl.href,
+      interface: m.interface,
+      openTimeoutMs: m.openTimeoutMs,
+      endOfStreamMs: m.endOfStreamMs,
+      refetch: async () => parseNsc(await readAnnouncement(nscUrl, this.opts.timeoutMs)),
+      onEvent: (event, fields) => this.opts.progress.event(event, fields),
+    });
+    return new Promise((resolve, reject) => {
+      const onDescribe = () => {
+        session.off('error', onError);
+        resolve(session);
+      };
+      const onError = (err: MssError) => {
+        session.off('describe', onDescribe);
+        session.close();
+        reject(err);
+      };
+      session.once('describe', onDescribe);
+      session.once('error', onError);
+    });
   }
 
   private async playEntry(entry: PlayEntry, firstEntry: boolean): Promise<void> {
@@ -198,7 +240,7 @@ export class Player {
         }
         state.session = session;
         state.info = session.info;
-        const outcome = await this.pump(session, state);
+        const outcome = await this.pump(session, state, entry);
         if (outcome === 'progress-then-lost' || outcome === 'lost') {
           if (outcome === 'progress-then-lost') attempt = 0;
           if (this.stopReason || attempt >= (this.opts.maxReconnects ?? 5)) {
@@ -215,6 +257,8 @@ export class Player {
       clearInterval(timer);
       if (logTimer) clearInterval(logTimer);
       state.session?.close();
+      const counters = (state.session as Partial<MulticastPlaySession> | undefined)?.counters;
+      if (counters) progress.event('multicast-stats', { ...counters });
       this.totals.mediaMs += state.mediaMs;
       progress.progress(this.snapshot(state));
     }
@@ -242,7 +286,7 @@ export class Player {
    * Feeds one session's events to the sink, in order, until it ends. Resolves 'end' (finished or stopped),
    * 'lost' / 'progress-then-lost' (network failure, before / after new packets arrived); rejects on other errors.
    */
-  private pump(session: PlaySession, state: EntryState): Promise<'end' | 'lost' | 'progress-then-lost'> {
+  private pump(session: PlaySession, state: EntryState, entry: PlayEntry): Promise<'end' | 'lost' | 'progress-then-lost'> {
     const { sink } = this.opts;
     let chain: Promise<void> = Promise.resolve();
     let pending = 0;
@@ -292,7 +336,13 @@ export class Player {
           if (sink.gone) finish('sink');
         }),
       );
-      session.on('stream-change', () => enqueue(() => this.opts.progress.event('stream-change', {})));
+      session.on('stream-change', () =>
+        enqueue(() => {
+          this.opts.progress.event('stream-change', {});
+          // a multicast player logs each playlist entry it saw (MS-MSB 4.2): it has no server to tell at the end
+          if (!session.sendLog && this.opts.sendLogs !== false) void this.sendLogs(entry, state, true);
+        }),
+      );
       session.on('packet', (packet, { locationId }) =>
         enqueue(async () => {
           const last = state.lastLocationId;
@@ -360,6 +410,7 @@ export class Player {
   private async sendLogs(entry: PlayEntry, state: EntryState, interim: boolean): Promise<void> {
     const session = state.session;
     if (!session?.info) return;
+    const stats = session.stats;
     const record = buildPlayRecord({
       streamUrl: session.info.url.href.replace(/\/\/[^@/]*@/, '//'),
       requestedUrl: this.opts.input.replace(/\/\/[^@/]*@/, '//'),
@@ -376,16 +427,21 @@ export class Player {
       longestLossRun: state.longestLossRun,
       reconnects: state.reconnects,
       protocol: session.protocol,
+      transport: session.transport,
+      recoveredEcc: stats.packetsRecovered,
       mediaName: entry.title,
       channelUrl: entry.channelUrl,
     });
     const what = interim ? 'interim-log' : 'log';
-    try {
-      const status = await session.sendLog(playLogXml(record));
-      this.logsSent.push(`server:${status}`);
-      this.opts.progress.event(`${what}-sent`, { to: 'server', status });
-    } catch (err) {
-      this.opts.progress.event(`${what}-failed`, { to: 'server', error: toMssError(err).message });
+    // multicast has no way back to the server: its log goes to the LOGURLs (the .nsc Log URL) only
+    if (session.sendLog) {
+      try {
+        const status = await session.sendLog(playLogXml(record));
+        this.logsSent.push(`server:${status}`);
+        this.opts.progress.event(`${what}-sent`, { to: 'server', status });
+      } catch (err) {
+        this.opts.progress.event(`${what}-failed`, { to: 'server', error: toMssError(err).message });
+      }
     }
     for (const logUrl of new Set(entry.logUrls)) {
       try {

@@ -5,6 +5,7 @@
  * the renderer sink drops packets instead of stalling the network, and counts what it dropped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { AsfFileWriter } from '../asf/writer.js';
@@ -38,10 +39,41 @@ export function entryFileName(base: string, n: number): string {
   return `${base.slice(0, base.length - ext.length)}.${n}${ext || '.asf'}`;
 }
 
-/** Writes each entry to a valid, seekable ASF file (header patched, Simple Index) written crash-safe. */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * Where `-o PATH` really writes: a symlink is followed (even a dangling one, whose target is created) so the link
+ * itself is never replaced; a path that is not a regular file (FIFO, character device, socket) is a stream target,
+ * written in place. Only regular files (or new paths) get the temporary name + rename.
+ */
+export async function resolveOutputTarget(file: string): Promise<{ path: string; kind: 'regular' | 'stream' }> {
+  let current = path.resolve(file);
+  for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
+    let st;
+    try {
+      st = await fs.lstat(current);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { path: current, kind: 'regular' };
+      throw new MssError('invalid-argument', `cannot write ${file}: ${(err as Error).message}`);
+    }
+    if (st.isSymbolicLink()) {
+      current = path.resolve(path.dirname(current), await fs.readlink(current));
+      continue;
+    }
+    if (st.isDirectory()) throw new MssError('invalid-argument', `cannot write ${file}: it is a directory`);
+    return { path: current, kind: st.isFile() ? 'regular' : 'stream' };
+  }
+  throw new MssError('invalid-argument', `cannot write ${file}: more than ${MAX_LINK_HOPS} symbolic links`);
+}
+
+/**
+ * Writes each entry to a valid, seekable ASF file (header patched, Simple Index) written crash-safe. A target that
+ * is not a regular file (a FIFO, /dev/null) cannot be patched or renamed over: it gets the live ASF stream in
+ * place, as stdout would.
+ */
 export class FileSink implements Sink {
   readonly name = 'file';
-  readonly gone = false;
+  private stream: PipeSink | null = null;
   private writer: AsfFileWriter | null = null;
   private headerBytes: Buffer | null = null;
   private entries = 0;
@@ -54,18 +86,39 @@ export class FileSink implements Sink {
 
   constructor(private readonly target: string) {}
 
+  /** a stream target's reader went away, or it cannot take a second header */
+  get gone(): boolean {
+    return this.stream?.gone ?? false;
+  }
+
   async header(headerBytes: Buffer): Promise<void> {
+    if (this.stream) return this.stream.header(headerBytes);
     // the same header again (a resumed connection, a repeated $H) continues the same file
     if (this.headerBytes && this.headerBytes.equals(headerBytes)) return;
     await this.closeCurrent();
     this.entries++;
     const file = entryFileName(this.target, this.entries);
-    this.writer = await AsfFileWriter.create(file, headerBytes);
-    this.headerBytes = Buffer.from(headerBytes);
+    const resolved = await resolveOutputTarget(file);
     this.files.push(file);
+    if (resolved.kind === 'stream') {
+      // the first entry decides: a FIFO or a device takes one live stream, like stdout
+      // opened here so a refusal (permissions) is an error now, not a silently gone reader later
+      let fh: fs.FileHandle;
+      try {
+        fh = await fs.open(resolved.path, 'w');
+      } catch (err) {
+        throw new MssError('invalid-argument', `cannot write ${file}: ${(err as Error).message}`);
+      }
+      this.stream = new PipeSink(createWriteStream('', { fd: fh }), 'file');
+      await this.stream.header(headerBytes);
+      return;
+    }
+    this.writer = await AsfFileWriter.create(resolved.path, headerBytes);
+    this.headerBytes = Buffer.from(headerBytes);
   }
 
   write(packet: Buffer): boolean {
+    if (this.stream) return this.stream.write(packet);
     if (this.failure) throw this.failure;
     if (!this.writer) throw new MssError('internal', 'file sink: a packet before any header');
     this.inflight++;
@@ -82,6 +135,7 @@ export class FileSink implements Sink {
   }
 
   waitDrain(): Promise<void> {
+    if (this.stream) return this.stream.waitDrain();
     return this.pending.then(() => {
       if (this.failure) throw this.failure;
     });
@@ -98,11 +152,13 @@ export class FileSink implements Sink {
   }
 
   async finish(): Promise<SinkResult> {
+    if (this.stream) return { ...(await this.stream.finish()), files: this.files };
     await this.closeCurrent();
     return { files: this.files, packetsWritten: this.written, packetsDropped: 0, durationMs: this.lastDurationMs };
   }
 
   async abort(): Promise<void> {
+    if (this.stream) return this.stream.abort();
     const w = this.writer;
     this.writer = null;
     await w?.abort();
@@ -262,4 +318,9 @@ export class NullSink implements Sink {
   }
 
   async abort(): Promise<void> {}
+}
+
+/** `-o PATH`: `-` is stdout (a live stream), anything else a FileSink (which follows links and spots devices). */
+export function outputSink(target: string): Sink {
+  return target === '-' ? new PipeSink(process.stdout) : new FileSink(target);
 }

@@ -2,7 +2,7 @@
  * Seeded mutation fuzzing of every ASF entry point: any exception that is not an MssError fails.
  * Reproduce with FUZZ_SEED=<seed> (and FUZZ_ITERATIONS=<n>); the failure message names the iteration.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { readFile } from 'node:fs/promises';
 import { packetForTime, parseAsfFile } from '../../src/asf/file.js';
 import { parseDataObjectHead, parseHeaderObject, serializeHeaderObject, type AsfObject } from '../../src/asf/header.js';

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { ASF_GUID, ASF_GUID_BYTES, guidFromBytes, guidName, guidToBytes } from '../../src/asf/guid.js';
 import { MssError } from '../../src/core/errors.js';
 

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { readFile } from 'node:fs/promises';
 import { parseAsfFile } from '../../src/asf/file.js';
 import {

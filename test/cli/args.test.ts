@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { numberOption, parseArgs } from '../../src/cli/args.js';
 
 const spec = { port: { value: true, alias: 'p' }, json: { value: false }, header: { value: true, repeat: true } };

@@ -1,9 +1,10 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DeviceAgent } from '../../src/device/agent.js';
 import { loadPersistedConfig, PERSISTED_CONFIG_FILE } from '../../src/device/config-sync.js';
 import { FleetClient } from '../../src/fleet/client.js';
+import { validateConfig } from '../../src/config/index.js';
 import { agentConfig, FakeServerModule, brokerForTest } from '../helpers/device.js';
 
 async function setup(t: import('ava').ExecutionContext, opts: { protocolVersion?: 4 | 5; deviceId?: string } = {}) {
@@ -20,6 +21,9 @@ async function setup(t: import('ava').ExecutionContext, opts: { protocolVersion?
   await waitUntil(async () => (await fleet.list()).some((d) => d.deviceId === agent.id && d.state === 'online'), 10_000);
   return { broker, tmp, config, server, agent, fleet, modules, id: agent.id };
 }
+
+/** a config round trip under a loaded machine (a dozen agents, brokers and fsyncs at once) may take a while */
+const SLOW = { timeoutMs: 60_000 };
 
 async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -102,7 +106,7 @@ test('a desired config is validated, applied live, persisted, then reported; an 
   const desired = structuredClone(config) as unknown as Record<string, any>;
   desired.server.publishingPoints.push({ name: 'news', type: 'broadcast', source: { type: 'push' } });
   desired.logLevel = 'warn';
-  const report = await fleet.setDesiredConfig(id, desired);
+  const report = await fleet.setDesiredConfig(id, desired, SLOW);
   t.is(report.status, 'applied', JSON.stringify(report.errors));
   t.deepEqual(report.errors, []);
   t.deepEqual(server.points, ['vod', 'news']);
@@ -116,7 +120,7 @@ test('a desired config is validated, applied live, persisted, then reported; an 
   bad.server.publishingPoints.push({ name: 'bad name!', type: 'broadcast', source: { type: 'pull', url: 'ftp://x' } });
   bad.http = { port: 'eighty' };
   bad.logLevel = 'chatty';
-  const rejected = await fleet.setDesiredConfig(id, bad);
+  const rejected = await fleet.setDesiredConfig(id, bad, SLOW);
   t.is(rejected.status, 'rejected');
   const paths = (rejected.errors as Array<{ path: string }>).map((e) => e.path).sort();
   t.deepEqual(paths, ['http.port', 'logLevel', 'server.publishingPoints[2].name', 'server.publishingPoints[2].source.url']);
@@ -138,18 +142,87 @@ test('a change the agent cannot take live (the broker settings) reports pending-
   const { fleet, config, id } = await setup(t);
   const desired = structuredClone(config) as unknown as Record<string, any>;
   desired.mqtt.keepaliveSec = 60;
-  const report = await fleet.setDesiredConfig(id, desired);
+  const report = await fleet.setDesiredConfig(id, desired, SLOW);
   t.is(report.status, 'pending-restart');
   t.deepEqual(report.changed, ['mqtt']);
-  const moved = await fleet.setDesiredConfig(id, { ...desired, dataDir: '/elsewhere' });
+  const moved = await fleet.setDesiredConfig(id, { ...desired, dataDir: '/elsewhere' }, SLOW);
   t.is(moved.status, 'rejected');
   t.deepEqual((moved.errors as Array<{ path: string }>).map((e) => e.path), ['dataDir']);
-  const cutOff = await fleet.setDesiredConfig(id, { ...desired, mqtt: { ...desired.mqtt, url: '' } });
+  const cutOff = await fleet.setDesiredConfig(id, { ...desired, mqtt: { ...desired.mqtt, url: '' } }, SLOW);
   t.deepEqual((cutOff.errors as Array<{ path: string }>).map((e) => e.path), ['mqtt.url']);
   // a document without mqtt and dataDir keeps the device's own
   const { mqtt: _m, dataDir: _d, ...portable } = desired;
-  const kept = await fleet.setDesiredConfig(id, portable);
+  const kept = await fleet.setDesiredConfig(id, portable, SLOW);
   t.is(kept.status, 'pending-restart', JSON.stringify(kept.errors));
+});
+
+test('settings that make the device run a program are local only: refused over MQTT with the reason, kept when left out, and the local value wins at the next boot', async (t) => {
+  const { fleet, config, id, server, tmp } = await setup(t);
+  const desired = structuredClone(config) as unknown as Record<string, any>;
+  const before = server.reconfigures;
+  const evil = structuredClone(desired);
+  evil.mqtt.rebootCommand = 'touch /tmp/mss-pwned';
+  evil.encoder.ffmpegPath = '/tmp/not-ffmpeg';
+  evil.server.publishingPoints.push({ name: 'news', type: 'broadcast', source: { type: 'push' } });
+  const refused = await fleet.setDesiredConfig(id, evil, SLOW);
+  t.is(refused.status, 'rejected');
+  const errors = refused.errors as Array<{ path: string; message: string }>;
+  t.deepEqual(errors.map((e) => e.path).sort(), ['encoder.ffmpegPath', 'mqtt.rebootCommand']);
+  t.regex(errors[0]!.message, /only in the device's own config/);
+  t.is(server.reconfigures, before, 'nothing was applied');
+  t.deepEqual(server.points, ['vod']);
+  const reboot = await fleet.command(id, 'reboot');
+  t.is(reboot.error?.code, 'forbidden', 'the reboot command still has no command to run');
+
+  // the running values sent back (config/reported shows them) or left out are fine
+  const same = structuredClone(desired);
+  same.server.publishingPoints.push({ name: 'news', type: 'broadcast', source: { type: 'push' } });
+  t.is((await fleet.setDesiredConfig(id, same, SLOW)).status, 'applied');
+  delete same.encoder.ffmpegPath;
+  delete same.mqtt.rebootCommand;
+  same.logLevel = 'warn';
+  const leftOut = await fleet.setDesiredConfig(id, same, SLOW);
+  t.is(leftOut.status, 'applied', JSON.stringify(leftOut.errors));
+
+  // at the next boot the persisted desired config is used, but local-only settings come from the local config
+  const local = validateConfig({ ...structuredClone(desired), mqtt: { ...desired.mqtt, rebootCommand: '/sbin/reboot' } });
+  const boot = loadPersistedConfig(tmp.dir, {}, local);
+  t.is(boot?.config.mqtt.rebootCommand, '/sbin/reboot');
+  t.deepEqual(boot?.config.server.publishingPoints.map((p) => p.name), ['vod', 'news']);
+});
+
+test('a module that fails half way through applying a config is rolled back too, with the modules before it', async (t) => {
+  const { broker, tmp } = await brokerForTest(t);
+  const config = agentConfig({ url: broker.url, dataDir: tmp.dir });
+  const server = new FakeServerModule(config);
+  /** applies server.maxPlayers, then fails when it is 4242 (after changing its state: a half-applied config) */
+  const half = {
+    name: 'half',
+    maxPlayers: config.server.maxPlayers,
+    async start() {},
+    async stop() {},
+    health: () => ({ ok: true, state: 'running' }),
+    async reconfigure(next: typeof config) {
+      this.maxPlayers = next.server.maxPlayers;
+      if (next.server.maxPlayers === 4242) throw new Error('cannot take 4242 players');
+      return 'applied' as const;
+    },
+  };
+  const modules: Array<import('../../src/core/module.js').AppModule> = [server, half];
+  const agent = new DeviceAgent({ config, modules: () => modules });
+  modules.push(agent);
+  await agent.start();
+  t.teardown(() => agent.stop());
+  const fleet = await FleetClient.connect({ url: broker.url });
+  t.teardown(() => fleet.close());
+  const desired = structuredClone(config) as unknown as Record<string, any>;
+  desired.server.maxPlayers = 4242;
+  desired.server.publishingPoints.push({ name: 'news', type: 'broadcast', source: { type: 'push' } });
+  const report = await fleet.setDesiredConfig(agent.id, desired, SLOW);
+  t.is(report.status, 'rejected');
+  t.regex(JSON.stringify(report.errors), /half could not apply it: cannot take 4242 players/);
+  t.is(half.maxPlayers, config.server.maxPlayers, 'the failing module got the previous config back');
+  t.deepEqual(server.points, ['vod'], 'so did the module before it');
 });
 
 test('rebirth and a broker that lost its retained messages: the agent republishes status, info, state and config/reported', async (t) => {

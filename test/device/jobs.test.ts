@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { createLogger } from '../../src/core/log.js';

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import mqtt from 'mqtt';
 import { DeviceAgent } from '../../src/device/agent.js';
 import { DeviceKv } from '../../src/device/kv.js';

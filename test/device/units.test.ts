@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { Backoff } from '../../src/device/backoff.js';
 import { BurstDetector } from '../../src/device/burst-detector.js';
 import { CommandTable } from '../../src/device/commands.js';

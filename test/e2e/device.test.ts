@@ -3,7 +3,7 @@
  * clean stop, a desired config that adds a publishing point ffprobe can then play, an invalid one that changes
  * nothing, the persisted config used at the next boot, and the `mss fleet` CLI.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -2,7 +2,7 @@
  * MS-WMHTTP receiver against bad and hostile input, on a real `mss serve`: clear status codes, nothing crashes,
  * and a point being pushed meanwhile keeps serving its players. Plus templates, AutoDestroy and authentication.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { parseAsfStream } from '../../src/asf/index.js';

@@ -2,7 +2,7 @@
  * End to end: `mss encode --serve` serves its stream over WMSP; a `mss serve` broadcast point with a pull source
  * relays it; ffprobe plays both. Killing the encoder's ffmpeg keeps the relay's players receiving.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { openWmspStream } from '../../src/protocols/wmsp/client.js';
 import { startServe } from '../helpers/serve.js';
 import { ffmpegChildren, frames, probe, startEncode } from '../encoder/helpers.js';

@@ -2,7 +2,7 @@
  * End to end: `mss encode --source testsrc --push` into `mss serve`, played with ffprobe over mmsh://; a second
  * pusher is refused; killing ffmpeg mid-stream restarts it while a player keeps receiving.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { createLogger } from '../../src/core/log.js';
 import { PushClient } from '../../src/protocols/wmhttp/client.js';
 import { openWmspStream } from '../../src/protocols/wmsp/client.js';

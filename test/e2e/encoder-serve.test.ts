@@ -2,7 +2,7 @@
  * One process as encoder and server: `mss serve` with an `encoder` section feeding a local broadcast point.
  * Also the encoder's commands through the module interface are covered in test/encoder/module.test.ts.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { startServe } from '../helpers/serve.js';
 import { frames, probe } from '../encoder/helpers.js';
 
@@ -20,6 +20,25 @@ test('mss serve with an encoder section encodes testsrc into its own broadcast p
   t.true(frames(r, 'audio') > 10);
   const status = (await fetch(srv.http('/api/status')).then((x) => x.json())) as Record<string, unknown>;
   t.regex(JSON.stringify(status), /studio/);
+});
+
+test('mss serve honours encoder.servePort: the encoded stream is served for pull on its own port', async (t) => {
+  const { freePort } = await import('../helpers/mosquitto.js');
+  const servePort = await freePort();
+  const srv = await startServe({
+    config: {
+      server: { publishingPoints: [{ name: 'vod', type: 'ondemand', path: '/nonexistent' }] },
+      encoder: { enabled: true, source: 'testsrc', profile: 'wmv2-300k', servePort },
+    },
+  });
+  t.teardown(srv.stop);
+  const pull = await srv.waitForLog((l) => l.event === 'http.listening' && l.component === 'mss.encoder-serve.http');
+  t.is(pull.port, servePort);
+  await srv.waitForLog((l) => l.event === 'encoder.encoder-started');
+  const r = await probe(`mmsh://127.0.0.1:${servePort}/live`);
+  t.true(frames(r, 'video') > 10);
+  t.true(frames(r, 'audio') > 10);
+  t.is((await fetch(srv.http('/live'))).status, 404, 'the main listener does not carry the encoder stream');
 });
 
 test('ffmpeg does not outlive an mss encode that is killed outright', async (t) => {

@@ -3,7 +3,7 @@
  * clear errors for malformed and oversized logs with nothing stored, /api/logs queries, and a flood of log
  * POSTs bounded by rate and size while a player keeps streaming.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile, spawn } from 'node:child_process';
 import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';

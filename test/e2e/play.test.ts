@@ -4,7 +4,7 @@
  * TCP proxy mid-play that the player survives by resuming where it stopped. Each play leaves exactly one player
  * log and one server session row, and the W3C file has the WMLOG header.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';

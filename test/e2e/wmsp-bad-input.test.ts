@@ -2,7 +2,7 @@
  * Hostile and broken WMSP input against `mss serve` as a process: each gets a clear status (or a timeout close)
  * and one JSON log line with the peer address, and the server keeps serving a real player meanwhile.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';

@@ -2,7 +2,7 @@
  * `npm start` serves the embedded defaults: "vod" on ./media and "live" looping media/sample.wmv. Same process
  * (`mss serve` without --config), on an ephemeral port instead of 8080.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { startServe } from '../helpers/serve.js';
 

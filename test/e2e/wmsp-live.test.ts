@@ -3,7 +3,7 @@
  * mid-stream, a .wsx playlist broadcast crossing entries, Fast Start from the last key frame, and a player that
  * stops reading being dropped while the others keep playing.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';

@@ -2,7 +2,7 @@
  * On-demand over MS-WMSP against `mss serve` as a process: real ffmpeg/ffprobe as players, plus a raw client that
  * checks the wire bytes (the packet sequence equals the file's).
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -2,7 +2,7 @@
  * The capture supervisor with real child processes: ffmpeg itself, and small shell scripts standing in for an
  * ffmpeg that cannot open its device, that hangs, or that does not exist.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -63,14 +63,76 @@ test('real ffmpeg: multi-bitrate H.264 header and packets with rising send times
 
 test('an ffmpeg that cannot open its capture device gives capture-lost and restarts with growing backoff', async (t) => {
   const fake = await script(t, 'echo "[video4linux2,v4l2 @ 0x1] Cannot open video device /dev/video9: No such device" >&2; exit 1');
-  const c = new CaptureSupervisor({ ffmpegPath: fake, args: [], log, devices: ['/dev/video9-missing'], backoffInitialMs: 50, backoffMaxMs: 400 });
+  // the node exists (a stand-in file) but ffmpeg cannot use it
+  const dir = await mkdtemp(path.join(tmpdir(), 'mss-devices-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(path.join(dir, 'video9'), '');
+  const c = new CaptureSupervisor({ ffmpegPath: fake, args: [], log, devices: [path.join(dir, 'video9')], backoffInitialMs: 50, backoffMaxMs: 400 });
   t.teardown(() => c.stop());
   c.start();
   const lost = await nextEvent(c, 'capture-lost');
-  t.is(lost.device, '/dev/video9-missing');
+  t.is(lost.message, 'ffmpeg reported a capture device error');
   t.regex(lost.stderr!.join('\n'), /Cannot open video device/);
   const second = await nextEvent(c, 'capture-lost');
   t.true(second.restartInMs! > lost.restartInMs!);
+});
+
+test('a device that goes away while capturing is "gone"; the restarts then wait for it slowly instead of running ffmpeg', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mss-devices-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const dev = path.join(dir, 'video2');
+  await writeFile(dev, '');
+  const fake = await script(t, `sleep 0.3; rm -f ${dev}; echo "Cannot open video device: No such device" >&2; exit 1`);
+  const c = new CaptureSupervisor({ ffmpegPath: fake, args: [], log, devices: [dev], backoffInitialMs: 50, missingDeviceRetryMs: 200 });
+  t.teardown(() => c.stop());
+  const events: EncoderEvent[] = [];
+  c.on('event', (e) => events.push(e));
+  c.start();
+  const lost = await nextEvent(c, 'capture-lost');
+  t.is(lost.message, `capture device ${dev} is gone`);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.is(events.filter((e) => e.type === 'encoder-started').length, 1, 'ffmpeg was not run again while the device is missing');
+  t.is(events.filter((e) => e.type === 'capture-lost').length, 1, 'and it was said once');
+});
+
+test('a capture device missing at start: said not to exist, with the devices found, ffmpeg not run, a slow retry; it starts once the device appears', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mss-devices-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(path.join(dir, 'video0'), '');
+  await writeFile(path.join(dir, 'video1'), '');
+  const marker = path.join(dir, 'ffmpeg-ran');
+  const fake = await script(t, `touch ${marker}; sleep 30`);
+  const missing = path.join(dir, 'video9');
+  const c = new CaptureSupervisor({ ffmpegPath: fake, args: [], log, devices: [missing], backoffInitialMs: 50, missingDeviceRetryMs: 300 });
+  t.teardown(() => c.stop());
+  const events: EncoderEvent[] = [];
+  c.on('event', (e) => events.push(e));
+  const first = nextEvent(c, 'capture-missing', 5000);
+  c.start();
+  const e = await first;
+  t.regex(e.message!, new RegExp(`capture device ${missing} does not exist`));
+  t.regex(e.message!, new RegExp(`found: ${path.join(dir, 'video0')}, ${path.join(dir, 'video1')}`));
+  t.is(e.device, missing);
+  t.is(e.restartInMs, 300);
+  await new Promise((r) => setTimeout(r, 1000));
+  t.false(c.running, 'ffmpeg is not started for a device that does not exist');
+  t.deepEqual(events.map((x) => x.type), ['capture-missing'], 'said once, not at every retry; never "capture-lost"');
+  const { existsSync } = await import('node:fs');
+  t.false(existsSync(marker));
+  await writeFile(missing, '');
+  await nextEvent(c, 'encoder-started', 10_000);
+  for (let i = 0; i < 50 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 100));
+  t.true(existsSync(marker), 'ffmpeg runs once the device is there');
+});
+
+test('no device of the kind at all: the message says none were found', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mss-devices-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const c = new CaptureSupervisor({ ffmpegPath: '/bin/false', args: [], log, devices: [path.join(dir, 'video3')], missingDeviceRetryMs: 60_000 });
+  t.teardown(() => c.stop());
+  const e = nextEvent(c, 'capture-missing', 5000);
+  c.start();
+  t.regex((await e).message!, /does not exist \(no other video devices found\)/);
 });
 
 test('a hung ffmpeg is killed by the stall watchdog; stop() leaves no process behind', async (t) => {
@@ -122,7 +184,7 @@ test('multi-bitrate headers get a Bitrate Mutual Exclusion over the video stream
   t.is(withMultiBitrateObjects(out, new Map()), out, 'idempotent');
 });
 
-test('real ffmpeg on a V4L2 device that is not there: capture-lost naming the device, retried with backoff', async (t) => {
+test('real ffmpeg on a V4L2 device that is not there: "does not exist" with the devices found, ffmpeg not run, no fast retries', async (t) => {
   const profile = getProfile('wmv2-300k');
   const source = parseSource('v4l2:/dev/video97?size=320x240&fps=25');
   const c = new CaptureSupervisor({
@@ -133,10 +195,14 @@ test('real ffmpeg on a V4L2 device that is not there: capture-lost naming the de
     backoffInitialMs: 100,
   });
   t.teardown(() => c.stop());
+  const events: EncoderEvent[] = [];
+  c.on('event', (e) => events.push(e));
+  const missing = nextEvent(c, 'capture-missing');
   c.start();
-  const e = await nextEvent(c, 'capture-lost');
+  const e = await missing;
   t.is(e.device, '/dev/video97');
-  t.regex(e.message!, /capture device \/dev\/video97 is gone/);
-  t.true(e.stderr!.some((l) => /video97/.test(l)), e.stderr!.join('\n'));
-  await nextEvent(c, 'encoder-restart');
+  t.regex(e.message!, /capture device \/dev\/video97 does not exist \((found: \/dev\/video\d+|no other video devices found)/);
+  t.is(e.restartInMs, 10_000, 'looked for again slowly');
+  await new Promise((r) => setTimeout(r, 500));
+  t.deepEqual(events.map((x) => x.type), ['capture-missing'], 'no ffmpeg run, no restart loop');
 });

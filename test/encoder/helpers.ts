@@ -6,6 +6,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { registerLogSource } from '../helpers/test-logs.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = path.join(root, 'src/cli/main.ts');
@@ -29,6 +30,7 @@ export function startEncode(args: string[]): RunningEncode {
   let text = '';
   let partial = '';
   const waiters: Array<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+  registerLogSource(`mss encode (pid ${child.pid})`, (max) => text.trimEnd().split('\n').slice(-max));
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (s: string) => {
     if (text.length < 2_000_000) text += s;

@@ -2,7 +2,7 @@
  * The encoder module as the device agent sees it: camera commands over a socat pty to the VISCA simulator, encoder
  * commands, events, health. A missing camera does not stop the encoder.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { validateConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/core/log.js';
 import { MssError } from '../../src/core/errors.js';

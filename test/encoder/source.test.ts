@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { MssError } from '../../src/core/errors.js';
 import { buildFfmpegArgs } from '../../src/encoder/ffmpeg-command.js';
 import { chooseEncoders, getProfile, PROFILES, profileBitrate } from '../../src/encoder/profiles.js';

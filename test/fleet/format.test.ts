@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { topicMatches } from '../../src/fleet/client.js';
 import { ago, parseValue, setPath, table } from '../../src/fleet/format.js';
 

@@ -56,6 +56,20 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number,
   throw new Error(`mosquitto did not listen on ${port} within ${timeoutMs} ms: ${stderr()}`);
 }
 
+/** brokers still running, killed when the test worker exits (one exit listener for all of them) */
+const running = new Set<ChildProcess>();
+let reaperInstalled = false;
+
+function reapOnExit(c: ChildProcess): void {
+  running.add(c);
+  c.once('exit', () => running.delete(c));
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  process.once('exit', () => {
+    for (const b of running) b.kill('SIGKILL');
+  });
+}
+
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mss-mosquitto-'));
   // started as root, mosquitto drops to its own user: it must still be able to write its persistence file
@@ -108,9 +122,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       });
       child = c;
       // a test worker that is killed (e.g. on a timeout) must not leave its broker behind
-      const reap = () => c.kill('SIGKILL');
-      process.once('exit', reap);
-      c.once('exit', () => process.removeListener('exit', reap));
+      reapOnExit(c);
       try {
         await waitForPort(port, c, 10_000, () => stderr);
         lastPort = port;

@@ -13,6 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { registerLogSource } from './test-logs.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = path.join(root, 'src/cli/main.ts');
@@ -116,6 +117,8 @@ export async function startServe(opts: ServeOptions = {}): Promise<RunningServe>
     }
   });
   child.stdout!.resume();
+  // a failing test shows the end of what this process logged (test/helpers/test.ts)
+  registerLogSource(`mss serve (pid ${child.pid})`, (max) => stderrText.trimEnd().split('\n').slice(-max));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const waitForLog = (pred: (l: ServeLogLine) => boolean, timeoutMs = 30_000): Promise<ServeLogLine> => {
@@ -155,7 +158,8 @@ export async function startServe(opts: ServeOptions = {}): Promise<RunningServe>
   };
 
   const listening = await Promise.race([
-    waitForLog((l) => l.event === 'http.listening', opts.startTimeoutMs ?? 30_000),
+    // the main listener (an encoder's pull listener logs the same event under another component)
+    waitForLog((l) => l.event === 'http.listening' && (l.component === undefined || l.component === 'mss.http'), opts.startTimeoutMs ?? 30_000),
     exited.then((code) => {
       throw new Error(`mss serve exited with code ${code} before listening; stderr:\n${stderrText.slice(-4000)}`);
     }),

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import net from 'node:net';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 

@@ -2,7 +2,7 @@
  * LogsModule in-process with a real SQLite file: entries from the media-server hooks are stored before the
  * hook resolves, emitted to subscribers, exported to the W3C file, survive a restart, and bad input stores nothing.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,7 @@ async function makeModule(t: { teardown(fn: () => Promise<void>): void }, dataDi
     config: validateConfig({ dataDir: dir, logs: { postsPerMinute: 5 } }),
     log: createLogger('test'),
     http: { addRoute: (r) => void routes.push(r), removeRoute: () => undefined },
+    api: { protect: (r) => r },
     hooks: {},
     modules: new Map(),
   };

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { PerAddressRateLimit } from '../../src/logs/rate-limit.js';
 
 test('allows N posts a minute per address, then refuses until the window passes', (t) => {

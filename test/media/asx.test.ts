@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { MssError } from '../../src/core/errors.js';
 import { buildAsx, parseAsx } from '../../src/media/asx.js';
 import { seededRandom as prng } from '../helpers/prng.js';

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import path from 'node:path';
 import { setLogLevel } from '../../src/core/log.js';
 import { openAsfFile } from '../../src/asf/index.js';
@@ -155,4 +155,83 @@ test('a broadcast with an archive writes what it broadcast to a playable ASF fil
   );
   t.regex(probe, /wmv2,\d+/);
   t.regex(probe, /wmav2,\d+/);
+});
+
+test('reconfigure builds every new point before touching a running one: a point that cannot be built changes nothing', async (t) => {
+  const dir = path.dirname(await fixture(FIXTURES.av20));
+  const core = new MediaCore(serverConfig([{ name: 'a', type: 'ondemand', path: dir }, { name: 'b', type: 'broadcast', source: { type: 'push' } }]), createLogger('test'));
+  await core.start();
+  t.teardown(() => core.stop());
+  const a = core.point('a');
+  const b = core.point('b');
+  // not through validateConfig: a list entry the schema would have refused, to make building the point fail
+  const next = serverConfig([{ name: 'a', type: 'ondemand', path: dir, maxPlayers: 3 }, { name: 'c', type: 'broadcast', source: { type: 'push' } }]);
+  (next.publishingPoints[1]!.access as { allow: string[] }).allow = ['10.0.0.0/33'];
+  await t.throwsAsync(() => core.reconfigure(next), { message: /access list/ });
+  t.is(core.point('a'), a, 'the changed point was not replaced');
+  t.is(core.point('b'), b, 'the point the new config drops is still there');
+  t.deepEqual(core.pointNames().sort(), ['a', 'b']);
+  t.is((await core.resolve('/a/' + FIXTURES.av20)).kind, 'ondemand', 'and it still serves');
+});
+
+test('a corrupt packet in an on-demand file ends that session with an error and frees its slot, file and sink', async (t) => {
+  const { mkdtemp, copyFile, open, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { parseDataPacket } = await import('../../src/asf/index.js');
+  const dir = await mkdtemp(path.join(tmpdir(), 'mss-corrupt-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'broken.wmv');
+  await copyFile(await fixture(FIXTURES.av20), file);
+  const asf = await openAsfFile(file);
+  const { firstPacketOffset, packetSize } = asf.layout;
+  await asf.close();
+  // packet 5 gets an error-correction flags byte no packet may have
+  const fh = await open(file, 'r+');
+  await fh.write(Buffer.from([0xe0]), 0, 1, firstPacketOffset + 5 * packetSize);
+  await fh.close();
+  const check = await openAsfFile(file);
+  const broken = (await check.readPackets(5, 1))[0]!;
+  await check.close();
+  t.throws(() => parseDataPacket(broken, packetSize), undefined, 'the packet really is unreadable');
+
+  const core = new MediaCore(serverConfig([{ name: 'vod', type: 'ondemand', path: dir }]), createLogger('test'));
+  await core.start();
+  t.teardown(() => core.stop());
+  const target = await core.resolve('/vod/broken.wmv');
+  const sink = new MemorySink();
+  const handle = await target.play({}, framer, sink, { protocol: 'test', remote: '127.0.0.1' });
+  const keepAlive = setInterval(() => undefined, 1000); // the scheduler's timer does not hold the process open
+  t.teardown(() => clearInterval(keepAlive));
+  const stats = await handle.ended;
+  t.is(stats.endReason, 'error', sink.kinds());
+  t.true(sink.closed);
+  t.regex(sink.kinds(), /^HD{5}E$/);
+  t.is(core.playerCount, 0);
+  t.is(core.players().length, 0);
+  // the scheduler still paces other sessions
+  const ok = await core.resolve(`/vod/broken.wmv`);
+  const again = await ok.play({ startPacket: 6, maxDurationMs: 100 }, framer, new MemorySink(), { protocol: 'test', remote: '127.0.0.1' });
+  t.is((await again.ended).endReason, 'finished');
+});
+
+test('a live point counts the bytes its players are being sent while they play, and lists them', async (t) => {
+  const { packets, header } = await media();
+  const core = new MediaCore(serverConfig([{ name: 'cam', type: 'broadcast', source: { type: 'push' } }], { liveBatchMs: 0 }), createLogger('test'));
+  await core.start();
+  t.teardown(() => core.stop());
+  const ingest = core.openLiveIngest('cam', { remote: 'enc' });
+  ingest.setHeader(header);
+  const target = await core.resolve('/cam');
+  const handle = await target.play({}, framer, new MemorySink(), { protocol: 'wmsp', remote: '10.1.2.3', userAgent: 'NSPlayer/9' });
+  for (const p of packets) ingest.pushPacket(p);
+  const stats = core.point('cam')!.stats();
+  t.true(stats.bytesSent > 0, 'live bytes counted while the player is on');
+  t.is(stats.bytesSent, handle.stats.bytesSent);
+  const [slot] = core.players();
+  t.like(slot, { point: 'cam', role: 'player', who: { protocol: 'wmsp', remote: '10.1.2.3', userAgent: 'NSPlayer/9' } });
+  t.true(core.disconnect(slot!.id));
+  await handle.ended;
+  t.is(core.point('cam')!.stats().bytesSent, handle.stats.bytesSent, 'kept after it left');
+  t.is(core.players().length, 0);
+  ingest.end();
 });

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { openAsfFile, packetKeyFrameStreams, parseDataPacket, readSendTime } from '../../src/asf/index.js';
 import { createLogger } from '../../src/core/log.js';
 import { LiveFanout } from '../../src/media/fanout.js';
@@ -230,4 +230,81 @@ test('a catching-up player is sent the batches live players got, as the same Buf
   }
   t.deepEqual(ids, Array.from({ length: ids.length }, (_, k) => ids[0] + k));
   t.is(ids[ids.length - 1], 119);
+});
+
+test('framed copies and joined batches count against the ring bound, which holds', async (t) => {
+  const { packets, layout, header } = await source();
+  const scheduler = new PacingScheduler();
+  t.teardown(() => scheduler.stop());
+  const ringBytes = 256 * 1024;
+  const fanout = new LiveFanout({ scheduler, log: createLogger('test'), playerQueueBytes: 1 << 22, slowPlayerTimeoutMs: 1000, ringBytes, batchMs: 0 });
+  fanout.setHeader(header, layout);
+  const audio = layout.allStreams.find((s) => !layout.videoStreams.includes(s))!;
+  const video = layout.videoStreams[0]!;
+  // three groups: all streams, audio only, video only; each frames its own copy of every packet
+  for (const streams of [undefined, new Set([audio]), new Set([video])]) fanout.join({ sink: new MemorySink(), framer, streams });
+  for (const p of packets.slice(0, 400)) fanout.push(p);
+  const info = fanout.ringInfo();
+  const raw = info.packets * layout.packetSize;
+  t.true(info.bytes > raw * 2, `${info.bytes} bytes held for ${raw} bytes of packets`);
+  t.true(info.bytes <= ringBytes + 4 * (layout.packetSize + 8), `${info.bytes} bytes held, bound ${ringBytes}`);
+});
+
+test('players whose framers differ only in their header frames (WMP 9 and older) share framed data packets', async (t) => {
+  const { packets, fanout } = await liveFanout(t);
+  const v9: PacketFramer = { ...framer, name: 'test-with-metadata', packetKey: 'test', header: (h) => [Buffer.from('M'), ...framer.header(h)] };
+  const old: PacketFramer = { ...framer, packetKey: 'test' };
+  const a = new MemorySink();
+  const b = new MemorySink();
+  fanout.join({ sink: a, framer: v9 });
+  fanout.join({ sink: b, framer: old });
+  framed = 0;
+  for (const p of packets.slice(0, 40)) fanout.push(p);
+  t.is(framed, 40, 'each packet framed once for both');
+  t.is(a.writes[a.writes.length - 1], b.writes[b.writes.length - 1]);
+  t.is(a.writes[0]!.toString('latin1', 0, 1), 'M');
+  t.is(b.writes[0]!.toString('latin1', 0, 1), 'H');
+});
+
+test('a sequenced datagram framer frames each packet once and in order; every member gets the same datagrams one by one', async (t) => {
+  const { packets, layout, header } = await source();
+  const scheduler = new PacingScheduler();
+  t.teardown(() => scheduler.stop());
+  const fanout = new LiveFanout({ scheduler, log: createLogger('test'), playerQueueBytes: 1 << 22, slowPlayerTimeoutMs: 1000, batchMs: 100 });
+  fanout.setHeader(header, layout);
+  const calls: number[] = [];
+  let seq = 0;
+  const rtp: PacketFramer = {
+    name: 'rtp-like',
+    transport: 'datagram',
+    sequenced: true,
+    header: () => [],
+    data: (p, loc) => {
+      calls.push(loc);
+      const a = Buffer.alloc(6);
+      a.writeUInt16BE(seq++ & 0xffff, 0);
+      a.writeUInt32BE(loc, 2);
+      const b = Buffer.from(a);
+      b.writeUInt16BE(seq++ & 0xffff, 0);
+      return [a, b];
+    },
+    streamChange: () => null,
+    end: () => null,
+  };
+  const first = new MemorySink();
+  fanout.join({ sink: first, framer: rtp });
+  for (const p of packets.slice(0, 120)) fanout.push(p);
+  const second = new MemorySink();
+  fanout.join({ sink: second, framer: { ...rtp } });
+  for (const p of packets.slice(120, 240)) fanout.push(p);
+  fanout.end();
+  t.deepEqual(calls, [...calls].sort((x, y) => x - y));
+  t.is(new Set(calls).size, calls.length, 'no packet framed twice');
+  const seqs = first.writes.map((w) => w.readUInt16BE(0));
+  t.deepEqual(seqs, seqs.map((_, i) => seqs[0]! + i), 'the first member sees consecutive sequence numbers');
+  t.true(first.writes.every((w) => w.length === 6), 'datagrams are never joined');
+  const shared = new Set(first.writes);
+  t.true(second.writes.length > 0 && second.writes.every((w) => shared.has(w)), 'the second member gets the very same datagrams');
+  const seqs2 = second.writes.map((w) => w.readUInt16BE(0));
+  t.deepEqual(seqs2, seqs2.map((_, i) => seqs2[0]! + i), 'and consecutive sequence numbers from its join on');
 });

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import path from 'node:path';
 import { MssError, type MssErrorCode } from '../../src/core/errors.js';
 import { parseClockValue, parseWsxPlaylist, resolveMediaSrc } from '../../src/media/playlist.js';

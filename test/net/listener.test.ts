@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../helpers/test.js';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { createLogger } from '../../src/core/log.js';

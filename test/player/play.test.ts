@@ -1,10 +1,10 @@
 /**
  * `mss play` as a process against a WMSP peer on loopback (built from the real codec and a real fixture),
  * checked with ffprobe/ffmpeg: file output, stdout piping, seeking, --duration, reconnect with resume,
- * .asx fallbacks + LOGURL, .nsc unicast fallback, mms:// rollover, Digest, the renderer sink and the log POST.
+ * .asx fallbacks + LOGURL, .nsc unicast fallback (multicast itself: test/e2e/msb.test.ts), mms:// rollover, Digest, the renderer sink and the log POST.
  * End-to-end runs against `mss serve` live in test/e2e/play.test.ts.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,8 @@ function play(args: string[], opts: { stdout?: NodeJS.WritableStream } = {}): Pr
     if (opts.stdout) child.stdout!.pipe(opts.stdout);
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': the last lines (the done event) may still be in the pipe when the process exits
+    child.on('close', (code) => {
       clearTimeout(timer);
       const events = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
       resolve({ code, events, stderr });
@@ -138,13 +139,13 @@ test('.asx: a dead first reference falls back to the next, and the LOGURL gets t
   t.is(log.record['cs-media-name'], 'Clip');
 });
 
-test('.nsc: multicast is not supported yet, so the Unicast URL is played (and said so)', async (t) => {
+test('.nsc without a stream format: its group cannot be joined, so the Unicast URL is played (and said so)', async (t) => {
   const nsc = '[Address]\r\nName=test\r\nIP Address=239.1.2.3\r\nIP Port=0x00004A41\r\nUnicast URL=mmsh://127.0.0.1:{port}/vod/x.wmv\r\n[Formats]\r\n';
   const peer = await startPeer(t, await fixture(FIXTURES.av20), { files: { '/ch1.nsc': nsc } });
   const run = await play([peer.url.replace('mmsh://', 'http://').replace('/vod/x.wmv', '/ch1.nsc'), '--quiet', '--no-log']);
   t.is(run.code, 0, run.stderr);
   const notice = run.events.find((e) => e.event === 'notice' && /multicast/.test(String(e.message)));
-  t.regex(String(notice?.message), /multicast \(MSB\) reception from 239\.1\.2\.3:19009 is not supported yet; playing its Unicast URL/);
+  t.regex(String(notice?.message), /cannot receive its multicast \(it lists no stream format\); playing its Unicast URL mmsh:/);
   t.is(peer.requests.filter((r) => r.kind === 'Play').length, 1);
 });
 

@@ -40,7 +40,7 @@ export const encoderSchema: Schema = {
     enabled: { kind: 'bool', doc: 'Run the encoder inside `mss serve`', default: false },
     source: { kind: 'string', doc: 'Capture source: testsrc, file:<path>, v4l2:/dev/videoN, alsa:hw:X,Y or v4l2:...+alsa:...', default: 'testsrc' },
     profile: { kind: 'string', doc: 'Encoding profile name', default: 'wmv2-500k', pattern: /^[a-z0-9-]+$/ },
-    ffmpegPath: { kind: 'string', doc: 'ffmpeg program (found on PATH when not absolute)', default: 'ffmpeg' },
+    ffmpegPath: { kind: 'string', doc: 'ffmpeg program (found on PATH when not absolute)', default: 'ffmpeg', localOnly: true },
     push: { kind: 'string', doc: 'Push URL (MS-WMHTTP); empty: no push', default: '', pattern: /^(|https?:\/\/.+)$/ },
     pushTemplate: { kind: 'string', doc: 'Template publishing point for the push (PushSetup Template-URL); empty: none', default: '', maxLength: 256 },
     pushAutoDestroy: { kind: 'bool', doc: 'Ask the server to remove the pushed point when the push ends (PushSetup AutoDestroy)', default: false },

@@ -45,7 +45,7 @@ export const mqttSchema: Schema = {
     deviceId: { kind: 'string', doc: 'Device id (empty: board serial, else generated once)', default: '', pattern: /^[a-z0-9-]{0,64}$/ },
     telemetryIntervalMs: { kind: 'int', doc: 'Telemetry period', default: 30000, min: 1000, max: 3600000 },
     outboxMaxRows: { kind: 'int', doc: 'Events and logs kept while the broker is away', default: 10000, min: 10, max: 10000000 },
-    rebootCommand: { kind: 'string', doc: 'Command the reboot command runs (empty: reboot refused)', default: '' },
+    rebootCommand: { kind: 'string', doc: 'Command the reboot command runs (empty: reboot refused)', default: '', localOnly: true },
     reconnectMinMs: { kind: 'int', doc: 'First reconnect delay bound (backoff with full jitter)', default: 1000, min: 50, max: 60000 },
     reconnectMaxMs: { kind: 'int', doc: 'Largest reconnect delay bound', default: 300000, min: 1000, max: 3600000 },
     keepaliveSec: { kind: 'int', doc: 'MQTT keepalive; the broker declares the device lost after 1.5 times this without traffic', default: 30, min: 5, max: 1200 },

@@ -1,4 +1,8 @@
+import { parseAccessEntry } from '../../auth/access.js';
 import type { Schema } from '../schema.js';
+import { multicastSchema, type MulticastOutputConfig } from './multicast.js';
+
+export type { MulticastOutputConfig } from './multicast.js';
 
 export interface AuthConfig {
   scheme: 'none' | 'basic' | 'digest';
@@ -41,6 +45,8 @@ export interface BroadcastPointConfig extends PointCommon {
   start: 'boot' | 'demand';
   /** write what is broadcast to this ASF file (empty = no archive) */
   archive: string;
+  /** multicast (MS-MSB) output; group empty = none */
+  multicast: MulticastOutputConfig;
 }
 
 export type PublishingPointConfig = OnDemandPointConfig | BroadcastPointConfig;
@@ -70,6 +76,7 @@ const authSchema: Schema = {
       doc: 'Accounts allowed when scheme is not none',
       default: [],
       maxItems: 1000,
+      unique: 'name',
       items: {
         kind: 'object',
         doc: 'An account',
@@ -82,12 +89,20 @@ const authSchema: Schema = {
   },
 };
 
+/** an allow/deny entry the access list will take, or what is wrong with it (checked when the config is validated) */
+function accessEntryProblem(entry: string): string | undefined {
+  const parsed = parseAccessEntry(entry);
+  return typeof parsed === 'string' ? parsed : undefined;
+}
+
+const accessEntry: Schema = { kind: 'string', doc: 'address or CIDR', maxLength: 64, check: accessEntryProblem };
+
 const accessSchema: Schema = {
   kind: 'object',
   doc: 'IP allow and deny lists',
   fields: {
-    allow: { kind: 'array', doc: 'Addresses or CIDR blocks allowed (empty: all)', default: [], maxItems: 1000, items: { kind: 'string', doc: 'address or CIDR', maxLength: 64 } },
-    deny: { kind: 'array', doc: 'Addresses or CIDR blocks refused', default: [], maxItems: 1000, items: { kind: 'string', doc: 'address or CIDR', maxLength: 64 } },
+    allow: { kind: 'array', doc: 'Addresses or CIDR blocks allowed (empty: all)', default: [], maxItems: 1000, items: accessEntry },
+    deny: { kind: 'array', doc: 'Addresses or CIDR blocks refused', default: [], maxItems: 1000, items: accessEntry },
   },
 };
 
@@ -110,7 +125,7 @@ const sourceSchema: Schema = {
     },
     playlist: { path: { kind: 'string', doc: 'Server-side playlist (.wsx) played as live' } },
     push: {},
-    pull: { url: { kind: 'string', doc: 'http:// or mmsh:// URL of an encoder or another server', pattern: /^(https?|mmsh):\/\// } },
+    pull: { url: { kind: 'string', doc: 'http://, mmsh:// (WMSP) or msbd:// (MSBD) URL of an encoder or another server', pattern: /^(https?|mmsh|msbd):\/\// } },
   },
 };
 
@@ -127,6 +142,7 @@ export const serverSchema: Schema = {
       kind: 'array',
       doc: 'Publishing points',
       maxItems: 1000,
+      unique: 'name',
       default: [],
       items: {
         kind: 'union',
@@ -139,6 +155,7 @@ export const serverSchema: Schema = {
             source: sourceSchema,
             start: { kind: 'enum', doc: 'boot: with the server; demand: on the first player', values: ['boot', 'demand'], default: 'boot' },
             archive: { kind: 'string', doc: 'ASF file to archive the broadcast to (empty: none)', default: '' },
+            multicast: multicastSchema,
           },
         },
       },

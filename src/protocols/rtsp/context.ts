@@ -2,6 +2,7 @@
  * What the RTSP request handlers (describe-setup.ts, play.ts, parameters.ts) share with the server: the request
  * being answered, and the server's state and helpers. Types only, plus the status mapping for RTSP.
  */
+import type { AuthGuard } from '../../auth/guard.js';
 import type { MediaResolver } from '../../contracts/media.js';
 import type { MediaServerHooks } from '../../contracts/sessions.js';
 import type { RtspConfig } from '../../config/sections/rtsp.js';
@@ -35,6 +36,8 @@ export interface RtspServerState {
   readonly log: Logger;
   readonly resolver: MediaResolver;
   readonly hooks: MediaServerHooks;
+  /** the appliance's guard against guessed credentials, shared with WMSP and the API */
+  readonly authGuard: AuthGuard | undefined;
   readonly sessions: SessionTable<string, RtspSession>;
   readonly ports: UdpPortPairs;
   readonly live: LivePacketizers;

@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import type { ContentDescription, MediaTarget } from '../../contracts/media.js';
 import { MssError } from '../../core/errors.js';
-import { checkAccess } from '../shared/preamble.js';
+import { admitAccess } from '../shared/preamble.js';
 import { NO_STREAM, parseSelectStreamBody } from './bodies.js';
 import { describeTarget, pathOf, presentationOf, splitControl, streamOfControl } from './describe.js';
 import { formatSession, formatTransport, parseContentType, parseTransport, type TransportSpec } from './headers.js';
@@ -21,10 +21,13 @@ async function accessibleTarget(s: RtspServerState, x: RtspExchange, presentatio
   const path = pathOf(presentation);
   if (!s.resolver.owns(path)) throw new MssError('not-found', `no publishing point for ${JSON.stringify(path.slice(0, 100))}`);
   const target = await s.resolver.resolve(path);
-  const access = checkAccess(target, { remote: x.conn.remote, method: x.req.method, uri: x.req.uri, authorization: x.req.headers.get('authorization') });
+  // a wrong password is answered late, and an address that keeps guessing refused, by the guard all protocols share
+  const access = await admitAccess(target, { remote: x.conn.remote, method: x.req.method, uri: x.req.uri, authorization: x.req.headers.get('authorization') }, s.authGuard);
   if (!access.ok) {
-    s.summarizeRefusal(x, target.point, access.status);
+    s.summarizeRefusal(x, target.point, access.status === 429 ? 503 : access.status);
     if (access.status === 403) throw new MssError('forbidden', access.reason);
+    // RTSP has no 429: 503 with Retry-After says the same
+    if (access.status === 429) throw new MssError('limit-reached', access.reason, { status: 503, retryAfterS: access.retryAfterS });
     throw new MssError('unauthorized', access.reason, { challenge: access.challenge });
   }
   return target;

@@ -9,6 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import type { MediaResolver, Sweeper } from '../../contracts/media.js';
 import type { MediaServerHooks } from '../../contracts/sessions.js';
+import type { AuthGuard } from '../../auth/guard.js';
 import type { RtspConfig } from '../../config/sections/rtsp.js';
 import { MssError, toMssError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -33,6 +34,8 @@ export interface RtspServerOptions {
   sweeper: Sweeper;
   hooks: MediaServerHooks;
   log: Logger;
+  /** failed credentials answered late and guessing rate-limited per address, with the other protocols */
+  authGuard?: AuthGuard;
 }
 
 function safePath(uri: string): string {
@@ -51,6 +54,7 @@ export class RtspServer implements RtspServerState, RtspConnectionHandler {
   readonly log: Logger;
   readonly resolver: MediaResolver;
   readonly hooks: MediaServerHooks;
+  readonly authGuard: AuthGuard | undefined;
   readonly sessions: SessionTable<string, RtspSession>;
   readonly ports: UdpPortPairs;
   readonly live = new LivePacketizers();
@@ -68,6 +72,7 @@ export class RtspServer implements RtspServerState, RtspConnectionHandler {
     this.log = opts.log;
     this.resolver = opts.resolver;
     this.hooks = opts.hooks;
+    this.authGuard = opts.authGuard;
     this.announcedTimeout = Math.max(10, Math.floor((c.sessionTimeoutMs - 5000) / 1000));
     this.ports = new UdpPortPairs(c.udp.portMin, c.udp.portMax, c.host);
     this.sessionDeps = {
@@ -279,6 +284,7 @@ export class RtspServer implements RtspServerState, RtspConnectionHandler {
     const extra: HeaderValues = {};
     if (status === 401) extra['WWW-Authenticate'] = Array.isArray(e.detail.challenge) ? (e.detail.challenge as string[]) : undefined;
     if (status === 405 || status === 501) extra.Allow = PUBLIC_METHODS;
+    if (typeof e.detail.retryAfterS === 'number') extra['Retry-After'] = e.detail.retryAfterS;
     if (status === 500) this.log.error('rtsp.failed', { remote: x.conn.remote, method: x.req.method, uri: x.req.uri.slice(0, 200), error: e });
     else this.log.warn('rtsp.rejected', { remote: x.conn.remote, method: x.req.method, uri: x.req.uri.slice(0, 200), status, reason: e.message });
     // a refusal names its reason for people; clients read the status

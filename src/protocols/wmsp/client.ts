@@ -91,6 +91,15 @@ export function toHttpUrl(input: string | URL): URL {
   return url;
 }
 
+/** The http:// origin an mmsh:// or http:// URL stands for (a bad scheme is reported later, by the request). */
+function originOf(url: URL): string {
+  try {
+    return toHttpUrl(url).origin;
+  } catch {
+    return url.origin;
+  }
+}
+
 /** Credentials from options, else from the URL's user-info. */
 export function credentialsOf(url: URL, given?: WmspCredentials): WmspCredentials | undefined {
   if (given) return given;
@@ -98,13 +107,39 @@ export function credentialsOf(url: URL, given?: WmspCredentials): WmspCredential
   return undefined;
 }
 
-function statusError(status: number, url: URL, what: string): MssError {
+/** the reason a server gave in a text error body (`503 Service Unavailable: point x is not broadcasting`), if any */
+function reasonOf(body: string): string | undefined {
+  const line = body.split(/\r?\n/).find((l) => l.trim() !== '')?.trim();
+  if (!line || /<html|<\?xml/i.test(line)) return undefined;
+  const text = line.replace(/^\d{3}(?: [A-Za-z' -]+)?:\s*/, '').replace(/[^\x20-\x7e]/g, '').slice(0, 300);
+  return text || undefined;
+}
+
+function statusError(status: number, url: URL, what: string, body = ''): MssError {
   const where = `${what} ${url.host}${url.pathname}`;
+  const reason = reasonOf(body);
+  const why = (fallback: string) => reason ?? fallback;
   if (status === 401 || status === 407) return new MssError('unauthorized', `${where}: HTTP ${status}, credentials missing or refused`, { status });
-  if (status === 403) return new MssError('forbidden', `${where}: HTTP 403 forbidden`, { status });
-  if (status === 404) return new MssError('not-found', `${where}: HTTP 404, no such content`, { status });
-  if (status === 503) return new MssError('limit-reached', `${where}: HTTP 503, server busy or at its player limit`, { status });
-  return new MssError('unavailable', `${where}: HTTP ${status}`, { status });
+  if (status === 403) return new MssError('forbidden', `${where}: HTTP 403, ${why('forbidden')}`, { status });
+  if (status === 404) return new MssError('not-found', `${where}: HTTP 404, ${why('no such content')}`, { status });
+  if (status === 503) return new MssError(reason && /not broadcasting|cannot broadcast/.test(reason) ? 'unavailable' : 'limit-reached', `${where}: HTTP 503, ${why('server busy or at its player limit')}`, { status });
+  return new MssError('unavailable', `${where}: HTTP ${status}${reason ? `, ${reason}` : ''}`, { status });
+}
+
+/** the start of an error response's body (bounded; the rest is discarded) */
+function readErrorBody(res: IncomingMessage, max = 1024): Promise<string> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const done = () => resolve(Buffer.concat(parts).toString('latin1'));
+    const timer = setTimeout(() => (res.destroy(), done()), 2000);
+    res.on('data', (c: Buffer) => {
+      if (size < max) parts.push(c.subarray(0, max - size));
+      size += c.length;
+    });
+    res.on('end', () => (clearTimeout(timer), done()));
+    res.on('error', () => (clearTimeout(timer), done()));
+  });
 }
 
 // the stream choice for a bit-rate budget is the same for every protocol's client: see shared/stream-choice.ts
@@ -113,7 +148,8 @@ import { chooseRequestedStreams } from '../shared/stream-choice.js';
 
 /**
  * A WMSP request with the client's common headers, following redirects and answering one 401 challenge
- * (Basic or Digest) when credentials are known. Resolves with a 2xx response.
+ * (Basic or Digest) when credentials are known. Resolves with a 2xx response. Credentials belong to the origin
+ * (scheme, host, port) of the URL they came with: a redirect elsewhere is followed without them.
  */
 class WmspHttp {
   private readonly digest: DigestClientState = createDigestClientState();
@@ -123,7 +159,12 @@ class WmspHttp {
     private readonly credentials: WmspCredentials | undefined,
     private readonly userAgent: string,
     private readonly timeoutMs: number,
+    private readonly credentialsOrigin: string,
   ) {}
+
+  private credentialsFor(url: URL): WmspCredentials | undefined {
+    return url.origin === this.credentialsOrigin ? this.credentials : undefined;
+  }
 
   async request(method: 'GET' | 'POST', start: URL, pragmas: string[], body?: { contentType: string; data: Buffer }, onRequest?: (req: http.ClientRequest) => void): Promise<{ res: IncomingMessage; url: URL }> {
     let url = start;
@@ -133,12 +174,12 @@ class WmspHttp {
         const res = await this.once(method, url, pragmas, body, onRequest);
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) return { res, url };
-        res.resume();
+        const errorBody = readErrorBody(res);
         if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
           url = toHttpUrl(new URL(res.headers.location, url));
           break;
         }
-        if (status === 401 && this.credentials && !triedAuth) {
+        if (status === 401 && this.credentialsFor(url) && !triedAuth) {
           const values = res.headersDistinct['www-authenticate'] ?? [];
           const challenge = pickChallenge(values);
           if (!challenge) throw new MssError('unsupported', `${url.host}${url.pathname}: HTTP 401 with no Basic or Digest challenge (offered: ${values.join(' | ').slice(0, 200)})`);
@@ -146,7 +187,7 @@ class WmspHttp {
           triedAuth = true;
           continue;
         }
-        throw statusError(status, url, method === 'POST' ? 'log POST to' : 'WMSP request to');
+        throw statusError(status, url, method === 'POST' ? 'log POST to' : 'WMSP request to', await errorBody);
       }
     }
     throw new MssError('unavailable', `${start.host}${start.pathname}: more than ${MAX_REDIRECTS} redirects`);
@@ -166,8 +207,9 @@ class WmspHttp {
     } else if (method === 'POST') {
       headers['Content-Length'] = '0';
     }
-    if (this.credentials && this.challenge) {
-      headers.Authorization = authorizationHeader(this.challenge, this.credentials.user, this.credentials.password, method, path, this.digest);
+    const credentials = this.credentialsFor(url);
+    if (credentials && this.challenge) {
+      headers.Authorization = authorizationHeader(this.challenge, credentials.user, credentials.password, method, path, this.digest);
     }
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = http.request(
@@ -206,7 +248,7 @@ export class WmspStream extends EventEmitter<WmspStreamEvents> {
   ) {
     super();
     this.clientGuid = opts.clientGuid ?? `{${randomUUID()}}`;
-    this.http = new WmspHttp(credentialsOf(url, opts.credentials), opts.userAgent ?? DEFAULT_WMSP_USER_AGENT, opts.timeoutMs ?? 20_000);
+    this.http = new WmspHttp(credentialsOf(url, opts.credentials), opts.userAgent ?? DEFAULT_WMSP_USER_AGENT, opts.timeoutMs ?? 20_000, originOf(url));
   }
 
   /** the player's GUID as sent in xClientGUID */

@@ -1,7 +1,7 @@
 /**
  * The WMSP requests that do not stream: KeepAlive, the Pipeline test, Log and SendEvent (stored before they are
- * acknowledged), Stop, SelectStream, PlayNextEntry and GetContentInfo. In pipelined mode an answer for the session
- * that is streaming on the same connection waits until that stream's response has ended.
+ * acknowledged), Stop, SelectStream, PlayNextEntry and GetContentInfo. In pipelined mode an answer waits its turn
+ * behind the stream running on the same connection (sendRaw), as HTTP wants.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MediaTarget } from '../../contracts/media.js';
@@ -9,11 +9,10 @@ import type { PlayerLogReport } from '../../contracts/sessions.js';
 import { MssError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { HttpRequestContext } from '../../http/route.js';
-import { connectionOf } from '../../net/listener.js';
 import { frameTest, pragmaUint, type ClassifiedRequest, type PragmaTokens } from './codec.js';
 import { wmspConnection, type PipelineTest, type WmspSession } from './connection.js';
 import { cacheControlOf, featuresOf, pragmaLine, requestedStreams, linkBandwidth, safeUint } from './policy.js';
-import { CONTENT_FRAMED, responseHead, retireResponse, sendRaw } from './response.js';
+import { CONTENT_FRAMED, responseHead, retireResponse, sendRaw, whenAttached } from './response.js';
 
 /** how long the second request of a Pipeline test may take (§3.2.5.2) */
 const PIPELINE_TEST_MS = 1000;
@@ -29,21 +28,11 @@ export interface WmspState {
   session(id: number | undefined): WmspSession | undefined;
 }
 
-/** Sends now, or after the stream running on this connection for the same session ends. */
-function respond(state: WmspState, req: IncomingMessage, session: WmspSession | undefined, send: () => void): void {
-  const conn = wmspConnection(req.socket);
-  if (!conn.mustWait(session)) return send();
-  if (!conn.after(send)) {
-    state.log.warn('wmsp.rejected', { remote: connectionOf(req.socket)?.remoteAddress, reason: 'too many requests waiting behind a stream', waiting: conn.waitingCount });
-    req.socket.destroy();
-  }
-}
-
 export function simpleResponse(state: WmspState, req: IncomingMessage, res: ServerResponse, c: ClassifiedRequest, status: number, session?: WmspSession, extraPragma: string[] = []): void {
   const s = session ?? state.sessionFor(c.pragmas).session;
   const keep = req.httpVersion === '1.1' && wmspConnection(req.socket).streaming !== null;
   const head = responseHead({ status, version: keep ? '1.1' : '1.0', contentLength: 0, pragma: [pragmaLine(s.id, state.announcedTimeoutMs, false, null), ...extraPragma], keepAlive: keep });
-  respond(state, req, s, () => sendRaw(res, req.socket, head, [], !keep));
+  sendRaw(res, req.socket, head, [], !keep);
 }
 
 export function keepAlive(state: WmspState, req: IncomingMessage, res: ServerResponse, c: ClassifiedRequest, pipelined: boolean): void {
@@ -57,7 +46,7 @@ export function keepAlive(state: WmspState, req: IncomingMessage, res: ServerRes
     keepAlive: keep,
     extra: pipelined ? { Public: 'GET, POST, OPTIONS', Allow: 'GET, POST, OPTIONS' } : {},
   });
-  respond(state, req, session, () => sendRaw(res, req.socket, head, [], !keep));
+  sendRaw(res, req.socket, head, [], !keep);
 }
 
 /**
@@ -73,16 +62,20 @@ export function pipelineTest(state: WmspState, req: IncomingMessage, res: Server
   if (!conn.pipelineTest) {
     const t = frameTest();
     const head = responseHead({ version: '1.1', contentType: CONTENT_FRAMED, pragma: [line, 'pipeline-experiment=1'], chunked: true, keepAlive: true });
-    if (socket.destroyed) return retireResponse(res);
-    socket.write(head);
-    socket.write(Buffer.concat([Buffer.from(`${t.length.toString(16)}\r\n`), t, Buffer.from('\r\n')]));
+    whenAttached(res, () => {
+      if (socket.destroyed) return;
+      socket.write(head);
+      socket.write(Buffer.concat([Buffer.from(`${t.length.toString(16)}\r\n`), t, Buffer.from('\r\n')]));
+    });
     const test: PipelineTest = {
       timer: null,
       finish: () => {
         if (test.timer) clearTimeout(test.timer);
         test.timer = null;
-        if (!socket.destroyed) socket.write('0\r\n\r\n');
-        retireResponse(res);
+        whenAttached(res, () => {
+          if (!socket.destroyed) socket.write('0\r\n\r\n');
+          retireResponse(res);
+        });
       },
     };
     test.timer = setTimeout(test.finish, PIPELINE_TEST_MS);
@@ -132,17 +125,13 @@ export function stopRequest(state: WmspState, req: IncomingMessage, res: ServerR
   const id = pragmaUint(c.pragmas, 'client-id');
   const session = state.session(id);
   if (!session) throw new MssError('not-found', `Stop: unknown client-id ${id ?? '(none)'}`);
-  const conn = wmspConnection(req.socket);
   const play = session.play;
   session.play = null;
-  const wasStreaming = conn.streaming === session;
   // ending the play writes the last chunk of its response; the Stop is answered after it
   play?.stop('stopped by the client');
   session.state = 'IDLE';
-  const answer = () => sendRaw(res, req.socket, responseHead({ version: '1.1', contentLength: 0, pragma: [pragmaLine(session.id, state.announcedTimeoutMs, false, null)], keepAlive: true }), [], false);
-  if (wasStreaming && conn.streaming === session) {
-    if (!conn.after(answer)) req.socket.destroy();
-  } else answer();
+  // after the stream's last chunk, in its turn
+  sendRaw(res, req.socket, responseHead({ version: '1.1', contentLength: 0, pragma: [pragmaLine(session.id, state.announcedTimeoutMs, false, null)], keepAlive: true }), [], false);
 }
 
 export async function selectStream(state: WmspState, req: IncomingMessage, res: ServerResponse, c: ClassifiedRequest, target: MediaTarget): Promise<void> {

@@ -2,8 +2,8 @@
  * How the WMSP server reads a request: who the client is, which streams and start position it asks for, what the
  * Pragma and Cache-Control answers say about a target. Pure functions of the request and the target's description.
  */
-import type { ContentDescription, MediaTarget } from '../../contracts/media.js';
-import { parseStreamOffset, parseStreamSwitchEntries, pragmaUint, type ClassifiedRequest, type PragmaTokens } from './codec.js';
+import type { ContentDescription, MediaTarget, PlayOptions } from '../../contracts/media.js';
+import { parseAcceleration, parseStreamOffset, parseStreamSwitchEntries, pragmaUint, type ClassifiedRequest, type PragmaTokens } from './codec.js';
 
 /** the "not set" value of 32-bit Pragma numbers */
 export const NOT_SET = 0xffffffff;
@@ -77,6 +77,14 @@ export function startPosition(c: ClassifiedRequest, info: ContentDescription, ta
     return { startPacket: Math.min(index, info.packetCount) };
   }
   return {};
+}
+
+/** what a Play asks of the core: position, streams (a new selection, else the session's), duration, fast start */
+export function playOptions(c: ClassifiedRequest, info: ContentDescription, target: Pick<MediaTarget, 'kind' | 'chooseStreams'>, selection: ReadonlySet<number> | undefined): PlayOptions {
+  const requested = requestedStreams(c.pragmas, info);
+  const streams = requested ? target.chooseStreams(info, requested, linkBandwidth(c.pragmas)) : selection;
+  const maxDuration = pragmaUint(c.pragmas, 'max-duration');
+  return { ...startPosition(c, info, target), streams, maxDurationMs: maxDuration && maxDuration !== NOT_SET ? maxDuration : undefined, accel: parseAcceleration(c.pragmas) };
 }
 
 /** a Pragma number that may be garbage (a log's client-id): undefined instead of an error */

@@ -42,7 +42,7 @@ export function responseHead(o: HeadOptions): string {
   return lines.join('\r\n') + '\r\n\r\n';
 }
 
-/** Marks Node's response for this request as sent by us and ends it (nothing more is written). */
+/** Marks Node's response for this request as sent by us and ends it (nothing more is written); only in its turn. */
 export function retireResponse(res: ServerResponse): void {
   if (res.writableEnded) return;
   // What was written to the socket stands for the head: with these set, end() writes nothing and emits 'finish',
@@ -53,8 +53,21 @@ export function retireResponse(res: ServerResponse): void {
   res.end();
 }
 
-/** Writes a whole raw response (head and body), retires the request's response, and closes unless keeping alive. */
+/**
+ * Runs `write` once this response may write to the socket: at once, or (a pipelined request behind an unfinished
+ * response) when Node hands it the socket, after the responses before it have finished: HTTP answers in order.
+ */
+export function whenAttached(res: ServerResponse, write: () => void): void {
+  if (res.socket) write();
+  else res.once('socket', write);
+}
+
+/** Writes a whole raw response (head and body) in its turn, retires it, and closes unless keeping alive. */
 export function sendRaw(res: ServerResponse, socket: Socket, head: string, body: readonly Buffer[] = [], close = true): void {
+  whenAttached(res, () => writeRaw(res, socket, head, body, close));
+}
+
+function writeRaw(res: ServerResponse, socket: Socket, head: string, body: readonly Buffer[], close: boolean): void {
   if (!socket.destroyed) {
     socket.cork();
     socket.write(head);

@@ -9,23 +9,23 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ContentDescription, MediaResolver, MediaTarget, PacketFramer, PlayHandle } from '../../contracts/media.js';
+import type { MediaResolver, MediaTarget, PacketFramer, PlayHandle, Sweeper } from '../../contracts/media.js';
 import type { PlayerLogReport, SessionSummary } from '../../contracts/sessions.js';
-import type { Sweeper } from '../../contracts/media.js';
+import type { AuthGuard } from '../../auth/guard.js';
 import { MssError, toMssError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { HttpRequestContext, HttpRoute } from '../../http/route.js';
 import { connectionOf } from '../../net/listener.js';
-import { checkAccess } from '../shared/preamble.js';
+import { admitAccess } from '../shared/preamble.js';
 import { SessionTable } from '../shared/session-table.js';
 import { SocketSink } from '../shared/socket-sink.js';
 import { statusForError } from '../shared/status.js';
-import { classifyRequest, framePacketPair, parseAcceleration, pragmaUint, type ClassifiedRequest, type PragmaTokens } from './codec.js';
+import { classifyRequest, framePacketPair, pragmaUint, type ClassifiedRequest, type PragmaTokens } from './codec.js';
 import { wmspConnection, type WmspSession } from './connection.js';
 import { contentInfo, keepAlive, logRequest, pipelineTest, selectStream, sendEvent, simpleResponse, stopRequest, type WmspState } from './control.js';
 import { ASF_STREAM_FRAMER, framerFor, headerFramesOf } from './framers.js';
-import { cacheControlOf, clientVersion, featuresOf, isMediaClient, linkBandwidth, NOT_SET, pragmaLine, requestedStreams, startPosition } from './policy.js';
-import { CONTENT_ASF, CONTENT_FRAMED, CONTENT_HEADER, responseHead, retireResponse, sendRaw, SERVER_HEADER } from './response.js';
+import { cacheControlOf, clientVersion, featuresOf, isMediaClient, playOptions, pragmaLine } from './policy.js';
+import { CONTENT_ASF, CONTENT_FRAMED, CONTENT_HEADER, responseHead, retireResponse, sendRaw, SERVER_HEADER, whenAttached } from './response.js';
 
 export { SERVER_HEADER, clientVersion };
 
@@ -43,6 +43,8 @@ export interface WmspServerOptions {
   sessionIdleMs?: number;
   /** most sessions remembered (default 20,000) */
   maxSessions?: number;
+  /** delays failed credentials and rate-limits guessing per address, shared with the other protocols */
+  authGuard?: AuthGuard;
 }
 
 const SESSION_TIMEOUT_MS = 60_000;
@@ -140,11 +142,12 @@ export class WmspServer implements WmspState {
     if (c.kind === 'Pipeline') return pipelineTest(this, req, res, c);
 
     const target = await this.opts.resolver.resolve(rawUrl);
-    const access = checkAccess(target, { remote: ctx.remoteAddress, method: req.method ?? 'GET', uri: rawUrl, authorization: req.headers.authorization });
+    const access = await admitAccess(target, { remote: ctx.remoteAddress, method: req.method ?? 'GET', uri: rawUrl, authorization: req.headers.authorization }, this.opts.authGuard);
     if (!access.ok) {
       this.counters.refused++;
       this.summarize({ remoteAddress: ctx.remoteAddress, url: rawUrl, point: target.point, userAgent, start: Date.now() }, 0, access.status);
       if (access.status === 403) throw new MssError('forbidden', access.reason);
+      if (access.status === 429) throw new MssError('limit-reached', 'too many failed attempts from this address; try again later', { status: 429, retryAfter: access.retryAfterS });
       ctx.log.warn('http.rejected', { remote: ctx.remoteAddress, status: 401, reason: access.reason, point: target.point });
       // the refusal names no account: whether a user exists is not told
       const body = '401 Unauthorized: credentials are required for this publishing point\n';
@@ -208,26 +211,56 @@ export class WmspServer implements WmspState {
     sendRaw(res, req.socket, head, [...pairs, ...frames]);
   }
 
-  private streamOptions(c: ClassifiedRequest, info: ContentDescription, target: MediaTarget, session: WmspSession) {
-    const requested = requestedStreams(c.pragmas, info);
-    const streams = requested ? target.chooseStreams(info, requested, linkBandwidth(c.pragmas)) : session.selection;
-    const maxDuration = pragmaUint(c.pragmas, 'max-duration');
-    return { ...startPosition(c, info, target), streams, maxDurationMs: maxDuration && maxDuration !== NOT_SET ? maxDuration : undefined, accel: parseAcceleration(c.pragmas) };
-  }
-
   private async play(req: IncomingMessage, res: ServerResponse, c: ClassifiedRequest, target: MediaTarget, version: number, ctx: HttpRequestContext, framer: PacketFramer): Promise<void> {
     this.counters.plays++;
     const socket = req.socket;
-    const conn = wmspConnection(socket);
     const { session, reset } = this.sessionFor(c.pragmas);
-    if (session.state === 'STREAMING' && session.play && session.dataSocket && !session.dataSocket.destroyed && session.dataSocket !== socket) {
-      throw new MssError('conflict', `session ${session.id} is already streaming to another connection`);
-    }
-    session.play?.stop('replaced by a new Play');
     const userAgent = String(req.headers['user-agent'] ?? '');
     const base = { remoteAddress: ctx.remoteAddress, url: req.url ?? '/', point: target.point, userAgent, start: Date.now() };
+    let sink: SocketSink | undefined;
+    let handle: PlayHandle;
+    try {
+      if (session.state === 'STREAMING' && session.play && session.dataSocket && !session.dataSocket.destroyed && session.dataSocket !== socket) {
+        throw new MssError('conflict', `session ${session.id} is already streaming to another connection`);
+      }
+      session.play?.stop('replaced by a new Play');
+      // a pipelined Play behind other responses starts in its turn
+      if (!res.socket) await new Promise<void>((resolve) => whenAttached(res, resolve));
+      if (socket.destroyed) return;
+      ({ sink, handle } = await this.startStream(req, res, c, target, version, ctx, framer, session, reset, base));
+    } catch (err) {
+      const e = toMssError(err);
+      // the W3C line records the status the player is about to get
+      this.summarize(base, session.id, statusForError(e));
+      if (sink?.started) {
+        socket.destroy();
+        return;
+      }
+      throw e;
+    }
+    session.state = 'STREAMING';
+    session.play = handle;
+    sink.start();
+    // a non-pipelined stream's response is never retired: the connection closes when the stream ends
+    this.watchEnd(handle, session, base);
+  }
+
+  private async startStream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    c: ClassifiedRequest,
+    target: MediaTarget,
+    version: number,
+    ctx: HttpRequestContext,
+    framer: PacketFramer,
+    session: WmspSession,
+    reset: boolean,
+    base: { url: string; userAgent: string },
+  ): Promise<{ sink: SocketSink; handle: PlayHandle }> {
+    const socket = req.socket;
+    const conn = wmspConnection(socket);
     const info = await target.describe();
-    const opts = this.streamOptions(c, info, target, session);
+    const opts = playOptions(c, info, target, session.selection);
     const plain = framer === ASF_STREAM_FRAMER;
     const pipelined = !plain && req.httpVersion === '1.1' && pragmaUint(c.pragmas, 'version11-enabled') === 1;
     const pragma = plain ? [] : [pragmaLine(session.id, this.announcedTimeoutMs, reset, featuresOf(target))];
@@ -246,27 +279,16 @@ export class WmspServer implements WmspState {
     const sink = new SocketSink(socket, { head, chunked: pipelined, keepOpen: pipelined, onEnd: () => this.pipelinedStreamEnded(session, res) });
     session.dataSocket = socket;
     if (pipelined) conn.streaming = session;
-    let handle: PlayHandle;
     try {
-      handle = await target.play(opts, framer, sink, { protocol: 'wmsp', remote: ctx.remoteAddress, userAgent, url: base.url, clientId: session.id });
+      const handle = await target.play(opts, framer, sink, { protocol: 'wmsp', remote: ctx.remoteAddress, userAgent: base.userAgent, url: base.url, clientId: session.id });
+      return { sink, handle };
     } catch (err) {
       if (pipelined) conn.streaming = null;
       session.dataSocket = null;
       connectionOf(socket)?.idle();
-      const e = toMssError(err);
-      // the W3C line records the status the player is about to get
-      this.summarize(base, session.id, statusForError(e));
-      if (sink.started) {
-        socket.destroy();
-        return;
-      }
-      throw e;
+      if (sink.started) socket.destroy();
+      throw err;
     }
-    session.state = 'STREAMING';
-    session.play = handle;
-    sink.start();
-    // a non-pipelined stream's response is never retired: the connection closes when the stream ends
-    this.watchEnd(handle, session, base);
   }
 
   /** pipelined: the chunked stream ended; the connection is idle again and the waiting responses go out */
@@ -275,8 +297,8 @@ export class WmspServer implements WmspState {
     retireResponse(res);
     const socket = session.dataSocket;
     if (socket) {
+      wmspConnection(socket).streaming = null;
       connectionOf(socket)?.idle();
-      wmspConnection(socket).streamEnded();
     }
   }
 

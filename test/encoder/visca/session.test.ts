@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { createLogger } from '../../../src/core/log.js';
 import { MssError } from '../../../src/core/errors.js';
 import { ViscaCamera } from '../../../src/encoder/visca/session.js';

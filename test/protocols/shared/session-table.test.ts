@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { SessionTable, type TableEntry } from '../../../src/protocols/shared/session-table.js';
 
 interface S extends TableEntry {

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { createSocket } from 'node:dgram';
 import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';

@@ -2,7 +2,7 @@
  * The push client against a real `mss serve`: the Content-Length budget ($F filler, 204, next PushStart) and a
  * header change mid-stream ($E(1) + $C) both reach players; reconnect after the server goes away and comes back.
  */
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { readFileSync } from 'node:fs';
 import { parseAsfStream, patchFileProperties, parseHeaderObject } from '../../../src/asf/index.js';
 import { createLogger } from '../../../src/core/log.js';

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { readFileSync } from 'node:fs';
 import { MssError } from '../../../src/core/errors.js';
 import {

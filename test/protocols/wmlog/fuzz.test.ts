@@ -2,7 +2,7 @@
  * Seeded fuzzing of the WMLOG codec: mutated W3C lines, XML documents and web-server bodies must each give a
  * PlayerLog or an MssError, never another exception, and a parsed log must rebuild into a parseable document.
  */
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { isMssError } from '../../../src/core/errors.js';
 import { FIELDS_52, buildXmlLog, coveringForm, buildWebServerLog, formatW3cLine, parsePlayerLog, type WmlogRecord } from '../../../src/protocols/wmlog/codec.js';
 import { seededRandom as mulberry32 } from '../../helpers/prng.js';

@@ -3,7 +3,7 @@
  * and a real fixture file, on a loopback port: Describe + Play, seek and stream selection Pragmas, Digest
  * credentials, $C stream change, a connection cut mid-stream, and the Log POST.
  */
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { promises as fs } from 'node:fs';
 import { parseAsfFile } from '../../../src/asf/file.js';
 import { pragmaUint } from '../../../src/protocols/wmsp/codec.js';
@@ -116,4 +116,60 @@ test('sendLog POSTs an x-wms-LogStats body with the session client-id', async (t
   t.is(log.pragmas.get('client-id'), '4242');
   t.regex(String(log.headers['content-type']), /^application\/x-wms-LogStats/);
   t.is(log.body.toString(), '<XML><Summary></Summary><c-os>Linux</c-os></XML>');
+});
+
+/** a server that answers every request with `answer` and records the Authorization headers it was sent */
+async function recorder(t: { teardown(fn: () => Promise<void>): void }, answer: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void) {
+  const http = await import('node:http');
+  const seen: Array<string | undefined> = [];
+  const server = http.createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    req.resume();
+    answer(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  return { seen, port: (server.address() as import('node:net').AddressInfo).port };
+}
+
+test('credentials go only to the origin they were given for: not to the host a redirect names', async (t) => {
+  // the other origin asks for Basic credentials: a client that leaks them would answer
+  const other = await recorder(t, (_req, res) => {
+    res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="elsewhere"', 'Content-Length': '0' });
+    res.end();
+  });
+  const origin = await recorder(t, (req, res) => {
+    if (!req.headers.authorization) {
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="origin"', 'Content-Length': '0' });
+      res.end();
+      return;
+    }
+    res.writeHead(302, { Location: `http://127.0.0.1:${other.port}/stolen`, 'Content-Length': '0' });
+    res.end();
+  });
+  const stream = openWmspStream(`mmsh://alice:secret@127.0.0.1:${origin.port}/live`);
+  const got = await collect(stream);
+  t.is((got.error as { code?: string } | undefined)?.code, 'unauthorized');
+  t.true(origin.seen.some((a) => a?.startsWith('Basic ')), 'the origin got the credentials');
+  t.deepEqual(other.seen, [undefined], 'the redirect target got one request, without credentials, and its 401 was not answered');
+});
+
+test('a redirect within the same origin keeps the credentials', async (t) => {
+  const origin = await recorder(t, (req, res) => {
+    if (!req.headers.authorization) {
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="origin"', 'Content-Length': '0' });
+      res.end();
+      return;
+    }
+    if (req.url?.startsWith('/first')) {
+      res.writeHead(302, { Location: '/second', 'Content-Length': '0' });
+      res.end();
+      return;
+    }
+    res.writeHead(404, { 'Content-Length': '0' });
+    res.end();
+  });
+  const got = await collect(openWmspStream(`mmsh://alice:secret@127.0.0.1:${origin.port}/first`));
+  t.is((got.error as { code?: string } | undefined)?.code, 'not-found', 'followed to /second with credentials');
+  t.true(origin.seen.at(-1)?.startsWith('Basic '));
 });
