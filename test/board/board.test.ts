@@ -82,7 +82,8 @@ test('board defaults lie under the user config: ports, data partition, installer
   t.true(c.watchdog.enabled);
   const chosen = boardOf(c)!;
   t.is(chosen.profile.id, 'rpi4');
-  t.deepEqual(chosen.applied.sort(), ['api.allowRemote', 'api.auth.scheme', 'dataDir', 'http.port', 'update.installer', 'update.rebootCommand', 'watchdog.enabled']);
+  t.deepEqual(chosen.applied.sort(), ['api.allowRemote', 'api.auth.scheme', 'dataDir', 'http.port', 'msbd.port', 'rtsp.port', 'update.installer', 'update.rebootCommand', 'watchdog.enabled']);
+  t.is(c.rtsp.port, 554);
   // the board's API auth: Digest, and answering the network (with no users yet, nobody gets in: locked, not open)
   t.is(c.api.auth.scheme, 'digest');
   t.true(c.api.allowRemote);
