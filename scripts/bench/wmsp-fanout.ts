@@ -1,15 +1,16 @@
 /**
  * Live fan-out benchmark: N live players of a ~500 kbps WMV2 stream over loopback, against `mss serve` over WMSP
- * (mmsh) and over MMS/TCP (mmst, `mss-mms`), and, side by side, VLC 3's mmsh stream output on the same file with
- * the same clients.
+ * and (with --protocols) MMS over TCP, RTSP interleaved on TCP and RTSP over UDP in the same run, and, side by side, VLC 3's
+ * mmsh stream output on the same file with the same WMSP clients.
  *
- *   npx tsx scripts/bench/wmsp-fanout.ts [--players 50,500,2000] [--seconds 30] [--servers mss,mss-mms,vlc]
+ *   npx tsx scripts/bench/wmsp-fanout.ts [--players 50,500,2000] [--seconds 30] [--servers mss,vlc]
+ *                                        [--protocols wmsp,mmsp,rtsp-tcp,rtsp-udp]
  *                                        [--settle 5] [--ttff-samples 3] [--concurrency 100]
  *                                        [--profile] [--node-flags '--max-semi-space-size=4'] [--mss-entry dist/src/cli/main.js]
  *
- * For every server and player count a fresh server process is started; the load generator
- * (scripts/bench/lib/wmsp-load.ts, one process of raw-TCP players sending ffmpeg's exact requests; its MMS
- * players are in lib/mmsp-load.ts) ramps
+ * For every server, protocol and player count a fresh server process is started; the load generator
+ * (scripts/bench/lib/wmsp-load.ts, one process of raw players sending ffmpeg's exact requests; RTSP players in
+ * scripts/bench/lib/rtsp-load.ts) ramps
  * the players up, lets them settle, then measures a window of --seconds. Reported per run:
  *   - bytes delivered in the window (sum over players) and the aggregate rate;
  *   - server CPU seconds in the window (/proc/<pid>/stat utime+stime) and CPU seconds per GB (1e9 bytes);
@@ -40,10 +41,14 @@ const LOAD_SCRIPT = path.join(root, 'scripts/bench/lib/wmsp-load.ts');
 // ---------------------------------------------------------------------------------------------------------
 // arguments
 
+type Protocol = 'wmsp' | 'mmsp' | 'rtsp-tcp' | 'rtsp-udp';
+
 interface Args {
   players: number[];
   seconds: number;
-  servers: Array<ServerKind>;
+  servers: Array<'mss' | 'vlc'>;
+  /** what mss is measured over (VLC speaks WMSP only) */
+  protocols: Protocol[];
   settle: number;
   ttffSamples: number;
   concurrency: number;
@@ -62,7 +67,7 @@ function launchFlags(): string[] {
 }
 
 function parseCli(argv: string[]): Args {
-  const a: Args = { players: [50, 500, 2000], seconds: 30, servers: ['mss', 'mss-mms', 'vlc'], settle: 5, ttffSamples: 3, concurrency: 100, profile: false, nodeFlags: launchFlags() };
+  const a: Args = { players: [50, 500, 2000], seconds: 30, servers: ['mss', 'vlc'], protocols: ['wmsp'], settle: 5, ttffSamples: 3, concurrency: 100, profile: false, nodeFlags: launchFlags() };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -81,7 +86,11 @@ function parseCli(argv: string[]): Args {
         break;
       case '--servers':
         a.servers = need().split(',').map((s) => s.trim()) as Args['servers'];
-        if (a.servers.some((s) => s !== 'mss' && s !== 'vlc' && s !== 'mss-mms')) throw new Error('--servers takes mss, mss-mms and/or vlc');
+        if (a.servers.some((s) => s !== 'mss' && s !== 'vlc')) throw new Error('--servers takes mss and/or vlc');
+        break;
+      case '--protocols':
+        a.protocols = need().split(',').map((s) => s.trim()) as Protocol[];
+        if (a.protocols.length === 0 || a.protocols.some((p) => !['wmsp', 'mmsp', 'rtsp-tcp', 'rtsp-udp'].includes(p))) throw new Error('--protocols takes wmsp, mmsp, rtsp-tcp and/or rtsp-udp');
         break;
       case '--settle':
         a.settle = Number(need());
@@ -119,16 +128,14 @@ function parseCli(argv: string[]): Args {
 // ---------------------------------------------------------------------------------------------------------
 // media and servers
 
-/** mss over WMSP, mss over MMS/TCP, VLC's mmsh output */
-type ServerKind = 'mss' | 'mss-mms' | 'vlc';
-
 interface ServerHandle {
-  kind: ServerKind;
-  /** what the load players speak and the TTFF probe's URL scheme */
-  protocol: 'wmsp' | 'mmsp';
+  kind: 'mss' | 'vlc';
   child: ChildProcess;
   pid: number;
   port: number;
+  /** mss's RTSP listener */
+  rtspPort?: number;
+  mmsPort?: number;
   path: string;
   logFile: string;
   /** set when running under --cpu-prof: where the .cpuprofile lands on exit */
@@ -139,10 +146,11 @@ let mssEntry: MssEntry | undefined;
 let extraNodeFlags: string[] = [];
 let mssEntryOverride: string | undefined;
 
-async function startMss(media: Media, tag: string, profile = false, mms = false): Promise<ServerHandle> {
+async function startMss(media: Media, tag: string, profile = false): Promise<ServerHandle> {
   const entry = (mssEntry = await prepareMss(mssEntryOverride));
   const port = await freePort();
-  const mmsPort = mms ? await freePort() : 0;
+  const rtspPort = await freePort();
+  const mmsPort = await freePort();
   const dir = path.join(benchDir, 'run', `mss-${tag}`);
   mkdirSync(dir, { recursive: true });
   const configFile = path.join(dir, 'config.json');
@@ -153,8 +161,8 @@ async function startMss(media: Media, tag: string, profile = false, mms = false)
         dataDir: path.join(dir, 'var'),
         // every player of the load client comes from 127.0.0.1: no per-address cap, room for 10,000+
         http: { host: '127.0.0.1', port, maxConnections: 30000, maxConnectionsPerAddress: 0 },
-        // MMS listens only in the mss-mms runs (on its own free port; UDP gets the same number)
-        mmsp: mms ? { host: '127.0.0.1', port: mmsPort, maxConnections: 30000, maxConnectionsPerAddress: 0 } : { enabled: false },
+        rtsp: { host: '127.0.0.1', port: rtspPort, maxConnections: 30000, maxConnectionsPerAddress: 0, udp: { portMin: 20000, portMax: 39999 } },
+        mmsp: { host: '127.0.0.1', port: mmsPort, maxConnections: 30000, maxConnectionsPerAddress: 0 },
         server: {
           maxPlayers: 30000,
           publishingPoints: [{ name: 'live', type: 'broadcast', source: { type: 'file', path: media.file, loop: true }, start: 'boot' }],
@@ -172,12 +180,12 @@ async function startMss(media: Media, tag: string, profile = false, mms = false)
   const child = spawn(entry.cmd, [...nodeFlags, ...entry.args, '--config', configFile], { cwd: root, stdio: ['ignore', out, out] });
   closeSync(out);
   try {
-    await waitForPort(mms ? mmsPort : port, child, 30_000);
+    await waitForPort(port, child, 30_000);
   } catch (err) {
     await stopChild(child);
     throw new Error(`mss serve ${(err as Error).message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
   }
-  return { kind: mms ? 'mss-mms' : 'mss', protocol: mms ? 'mmsp' : 'wmsp', child, pid: child.pid!, port: mms ? mmsPort : port, path: '/live', logFile, profileDir };
+  return { kind: 'mss', child, pid: child.pid!, port, rtspPort, mmsPort, path: '/live', logFile, profileDir };
 }
 
 function ensureVlc(): void {
@@ -219,10 +227,10 @@ async function startVlc(media: Media, tag: string): Promise<ServerHandle> {
     await stopChild(child);
     throw new Error(`vlc ${(err as Error).message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
   }
-  return { kind: 'vlc', protocol: 'wmsp', child, pid: child.pid!, port, path: '/', logFile };
+  return { kind: 'vlc', child, pid: child.pid!, port, path: '/', logFile };
 }
 
-const startServer = (kind: ServerKind, media: Media, tag: string, profile = false) => (kind === 'vlc' ? startVlc(media, tag) : startMss(media, tag, profile, kind === 'mss-mms'));
+const startServer = (kind: 'mss' | 'vlc', media: Media, tag: string, profile = false) => (kind === 'mss' ? startMss(media, tag, profile) : startVlc(media, tag));
 
 // ---------------------------------------------------------------------------------------------------------
 // measurements
@@ -244,7 +252,7 @@ interface LoadRun {
 }
 
 async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'port' | 'path'>, ttffMidWindow: boolean): Promise<LoadRun> {
-  const full: LoadOptions = { protocol: server.protocol, host: '127.0.0.1', port: server.port, path: server.path, ...opts };
+  const full: LoadOptions = { host: '127.0.0.1', port: server.port, path: server.path, rtspPort: server.rtspPort, mmsPort: server.mmsPort, ...opts };
   const child = spawn(process.execPath, ['--import', 'tsx', LOAD_SCRIPT, JSON.stringify(full)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let cpuServer0 = 0;
   let sysServer0 = 0;
@@ -279,7 +287,7 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
           sysServer0 = cpuTimes(server.pid).sys;
           threads0 = threadCpu(server.pid);
           cpuLoad0 = cpuSeconds(child.pid!);
-          if (ttffMidWindow) ttff = sleep((opts.seconds * 1000) / 2).then(() => timeToFirstFrame(server));
+          if (ttffMidWindow) ttff = sleep((opts.seconds * 1000) / 2).then(() => timeToFirstFrame(server, opts.protocol ?? 'wmsp'));
         } else if (msg.event === 'window-end') {
           serverCpu = cpuSeconds(server.pid) - cpuServer0;
           serverSys = cpuTimes(server.pid).sys - sysServer0;
@@ -304,10 +312,15 @@ async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'p
   return { result, serverCpu, serverSys, rssWindowEndMB, rssAnonMB, rssFileMB, threads, loadCpuProc, ttffUnderLoadMs: t?.ms ?? null, ttffUnderLoadError: t?.error };
 }
 
-/** Wall time of `ffmpeg -i mmsh://... (or mmst://) -frames:v 1 -f null -` (connect, header, first decoded video frame). */
-async function timeToFirstFrame(server: ServerHandle): Promise<{ ms: number | null; error?: string; warnings?: number; firstWarning?: string }> {
-  const url = `${server.protocol === 'mmsp' ? 'mmst' : 'mmsh'}://127.0.0.1:${server.port}${server.path}`;
-  const r = await run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-i', url, '-frames:v', '1', '-f', 'null', '-'], { timeoutMs: 60_000 });
+/** Wall time of `ffmpeg -i mmsh://... -frames:v 1 -f null -` (connect, header, first decoded video frame), or rtsp:// */
+async function timeToFirstFrame(server: ServerHandle, protocol: Protocol): Promise<{ ms: number | null; error?: string; warnings?: number; firstWarning?: string }> {
+  const input =
+    protocol === 'wmsp'
+      ? ['-i', `mmsh://127.0.0.1:${server.port}${server.path}`]
+      : protocol === 'mmsp'
+        ? ['-i', `mmst://127.0.0.1:${server.mmsPort}${server.path}`]
+        : ['-rtsp_transport', protocol === 'rtsp-udp' ? 'udp' : 'tcp', '-i', `rtsp://127.0.0.1:${server.rtspPort}${server.path}`];
+  const r = await run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'warning', ...input, '-frames:v', '1', '-f', 'null', '-'], { timeoutMs: 60_000 });
   if (r.code !== 0) return { ms: null, error: r.stderr.trim().split('\n').slice(-2).join(' | ') };
   const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
   return { ms: r.ms, warnings: lines.length, firstWarning: lines[0]?.trim().slice(0, 160) };
@@ -356,18 +369,23 @@ async function main(): Promise<void> {
   const probeRate: Record<string, number> = {};
   const profiles: string[] = [];
 
-  for (const kind of args.servers) {
+  type Variant = { kind: 'mss' | 'vlc'; protocol: Protocol };
+  const variants: Variant[] = args.servers.flatMap((kind): Variant[] => (kind === 'mss' ? args.protocols.map((protocol) => ({ kind, protocol })) : [{ kind, protocol: 'wmsp' }]));
+  const labelOf = (v: Variant) => (v.kind === 'mss' && (args.protocols.length > 1 || v.protocol !== 'wmsp') ? `mss/${v.protocol}` : v.kind);
+  for (const variant of variants) {
+    const kind = variant.kind;
+    const label = labelOf(variant);
     // idle: probe rate (what one healthy player gets per second, after the start burst) and TTFF
     let server: ServerHandle;
     try {
       server = await startServer(kind, media, 'probe');
     } catch (err) {
-      process.stderr.write(`${kind}: could not start: ${(err as Error).message}\n`);
-      for (const n of args.players) rows.push({ server: kind, players: n, note: `did not start: ${(err as Error).message.split('\n')[0]}` });
+      process.stderr.write(`${label}: could not start: ${(err as Error).message}\n`);
+      for (const n of args.players) rows.push({ server: label, players: n, note: `did not start: ${(err as Error).message.split('\n')[0]}` });
       continue;
     }
-    const how = kind !== 'vlc' ? `${mssEntry?.how}${extraNodeFlags.length ? ` ${extraNodeFlags.join(' ')}` : ''}` : `cvlc (vlc-bin ${(await run('dpkg-query', ['-W', '-f', '${Version}', 'vlc-bin'])).stdout.trim() || '?'})`;
-    process.stderr.write(`${kind}: started pid ${server.pid} port ${server.port} via ${how}\n`);
+    const how = kind === 'mss' ? `${mssEntry?.how}${extraNodeFlags.length ? ` ${extraNodeFlags.join(' ')}` : ''}` : `cvlc (vlc-bin ${(await run('dpkg-query', ['-W', '-f', '${Version}', 'vlc-bin'])).stdout.trim() || '?'})`;
+    process.stderr.write(`${label}: started pid ${server.pid} port ${variant.protocol === 'wmsp' ? server.port : variant.protocol === 'mmsp' ? server.mmsPort : server.rtspPort} via ${how}\n`);
     try {
       await sleep(6000); // let the live source run so a join sees a steady stream (and a full Fast Start ring)
       const samples: Array<number | null> = [];
@@ -375,28 +393,28 @@ async function main(): Promise<void> {
       let error: string | undefined;
       let firstWarning: string | undefined;
       for (let i = 0; i < args.ttffSamples; i++) {
-        const t = await timeToFirstFrame(server);
+        const t = await timeToFirstFrame(server, variant.protocol);
         samples.push(t.ms);
         warnings += t.warnings ?? 0;
         error ??= t.error;
         firstWarning ??= t.firstWarning;
       }
       const ok = samples.filter((x): x is number => x !== null);
-      ttffIdle[kind] = { medianMs: ok.length ? median(ok) : null, samples, warnings, firstWarning, error };
-      const probe = await runLoad(server, { players: 1, seconds: 10, settleSeconds: 5, concurrency: 1, streams: media.streams, expectedBytesPerSecond: 0, stallMs: 5000, rampTimeoutMs: 30_000 }, false);
-      probeRate[kind] = probe.result.windowBytes / probe.result.windowSeconds;
-      process.stderr.write(`${kind}: probe player gets ${(probeRate[kind]! * 8 / 1000).toFixed(0)} kb/s; TTFF idle ${samples.map((s) => (s === null ? 'fail' : s.toFixed(0))).join(', ')} ms\n`);
+      ttffIdle[label] = { medianMs: ok.length ? median(ok) : null, samples, warnings, firstWarning, error };
+      const probe = await runLoad(server, { protocol: variant.protocol, players: 1, seconds: 10, settleSeconds: 5, concurrency: 1, streams: media.streams, expectedBytesPerSecond: 0, stallMs: 5000, rampTimeoutMs: 30_000 }, false);
+      probeRate[label] = probe.result.windowBytes / probe.result.windowSeconds;
+      process.stderr.write(`${label}: probe player gets ${(probeRate[label]! * 8 / 1000).toFixed(0)} kb/s; TTFF idle ${samples.map((s) => (s === null ? 'fail' : s.toFixed(0))).join(', ')} ms\n`);
       if (probe.result.joined === 0) throw new Error(`probe player could not play: ${JSON.stringify(probe.result.failures)}`);
     } catch (err) {
-      process.stderr.write(`${kind}: probe failed: ${(err as Error).message}\n`);
+      process.stderr.write(`${label}: probe failed: ${(err as Error).message}\n`);
       await stopChild(server.child);
-      for (const n of args.players) rows.push({ server: kind, players: n, note: `probe failed: ${(err as Error).message.split('\n')[0]}` });
+      for (const n of args.players) rows.push({ server: label, players: n, note: `probe failed: ${(err as Error).message.split('\n')[0]}` });
       continue;
     }
     await stopChild(server.child);
 
     for (const n of args.players) {
-      process.stderr.write(`${kind}: ${n} players x ${args.seconds} s...\n`);
+      process.stderr.write(`${label}: ${n} players x ${args.seconds} s...\n`);
       let s: ServerHandle | undefined;
       try {
         s = await startServer(kind, media, `n${n}`, args.profile);
@@ -405,12 +423,13 @@ async function main(): Promise<void> {
         const r = await runLoad(
           s,
           {
+            protocol: variant.protocol,
             players: n,
             seconds: args.seconds,
             settleSeconds: args.settle,
             concurrency: args.concurrency,
             streams: media.streams,
-            expectedBytesPerSecond: probeRate[kind]!,
+            expectedBytesPerSecond: probeRate[label]!,
             stallMs: 5000,
             rampTimeoutMs: 120_000,
           },
@@ -420,7 +439,7 @@ async function main(): Promise<void> {
         const res = r.result;
         const gb = res.windowBytes / 1e9;
         rows.push({
-          server: kind,
+          server: label,
           players: n,
           joined: res.joined,
           starved: res.starved,
@@ -449,8 +468,8 @@ async function main(): Promise<void> {
         });
         process.stderr.write(`  ${JSON.stringify(rows[rows.length - 1])}\n  per-player window bytes ${JSON.stringify(res.perPlayerWindowBytes)}, ramp ${res.rampMs} ms, player 0 codec-checked ${res.verified.dataFrames} $D\n`);
       } catch (err) {
-        rows.push({ server: kind, players: n, note: `run failed: ${(err as Error).message.split('\n')[0]}` });
-        process.stderr.write(`${kind} ${n}: ${(err as Error).message}\n`);
+        rows.push({ server: label, players: n, note: `run failed: ${(err as Error).message.split('\n')[0]}` });
+        process.stderr.write(`${label} ${n}: ${(err as Error).message}\n`);
       } finally {
         if (s) await stopChild(s.child);
       }
@@ -458,7 +477,7 @@ async function main(): Promise<void> {
         const files = readdirSync(s.profileDir).filter((f) => f.endsWith('.cpuprofile'));
         if (files.length > 0) {
           const summary = formatProfile(summarizeCpuProfile(path.join(s.profileDir, files[0]!), root, 25));
-          profiles.push(`${kind} ${n} players (whole process life, ramp included): ${path.relative(root, path.join(s.profileDir, files[0]!))}\n${summary}`);
+          profiles.push(`${label} ${n} players (whole process life, ramp included): ${path.relative(root, path.join(s.profileDir, files[0]!))}\n${summary}`);
         }
       }
     }
@@ -485,12 +504,12 @@ async function main(): Promise<void> {
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padStart(widths[i]!)).join(' | ') + ' |';
   const out: string[] = [];
-  out.push(`\nLive fan-out (mss = WMSP/mmsh, mss-mms = MMS/TCP mmst, vlc = VLC mmsh): ${(media.bitrate / 1000).toFixed(0)} kb/s WMV2+WMA2 over loopback, ${args.seconds} s window after ${args.settle} s settle; ${process.platform} ${execFileSync('nproc').toString().trim()} cores, node ${process.version}`);
+  out.push(`\nLive fan-out (${variants.map(labelOf).join(', ')}): ${(media.bitrate / 1000).toFixed(0)} kb/s WMV2+WMA2 over loopback, ${args.seconds} s window after ${args.settle} s settle; ${process.platform} ${execFileSync('nproc').toString().trim()} cores, node ${process.version}`);
   out.push(line(header));
   out.push('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const row of table) out.push(line(row));
   out.push('');
-  for (const kind of args.servers) {
+  for (const kind of variants.map(labelOf)) {
     const t = ttffIdle[kind];
     if (t) out.push(`${kind}: time to first decoded frame (idle, live join): median ${fmt(t.medianMs, 0)} ms of [${t.samples.map((s) => fmt(s, 0)).join(', ')}]${t.warnings ? `, ffmpeg warning lines: ${t.warnings} (first: ${t.firstWarning})` : ', no ffmpeg warnings'}${t.error ? `, error: ${t.error}` : ''}`);
     if (probeRate[kind]) out.push(`${kind}: one idle player receives ${((probeRate[kind]! * 8) / 1000).toFixed(0)} kb/s (starvation reference)`);
@@ -504,7 +523,8 @@ async function main(): Promise<void> {
     if (r.note) out.push(`${r.server} ${r.players}: ${r.note}`);
   }
   // targets
-  const ours = rows.filter((r) => r.server === 'mss');
+  const wmspLabel = labelOf({ kind: 'mss', protocol: 'wmsp' });
+  const ours = rows.filter((r) => r.server === wmspLabel);
   const vlc = rows.filter((r) => r.server === 'vlc');
   const big = ours.find((r) => r.players === Math.max(...args.players));
   if (big && big.joined !== undefined) {
@@ -519,11 +539,15 @@ async function main(): Promise<void> {
       }
     }
   }
-  // MMS/TCP beside WMSP: the same fan-out, another framing
-  for (const r of rows.filter((x) => x.server === 'mss-mms')) {
-    const w = ours.find((x) => x.players === r.players);
-    if (w && r.cpuPerGB !== undefined && w.cpuPerGB !== undefined) {
-      out.push(`MMS/TCP vs WMSP at ${r.players}: ${fmt(r.cpuPerGB, 2)} vs ${fmt(w.cpuPerGB, 2)} CPU s/GB, peak RSS ${fmt(r.peakRssMB)} vs ${fmt(w.peakRssMB)} MB, starved ${r.starved} vs ${w.starved}`);
+  // RTSP beside WMSP: CPU per delivered GB within 1.5x of WMSP's, and no player starved
+  for (const protocol of args.protocols.filter((p) => p !== 'wmsp')) {
+    for (const r of rows.filter((x) => x.server === `mss/${protocol}`)) {
+      const w = ours.find((x) => x.players === r.players);
+      const starved = r.starved === undefined ? 'not run' : r.starved === 0 ? 'none starved' : `${r.starved} starved`;
+      if (w?.cpuPerGB !== undefined && r.cpuPerGB !== undefined && Number.isFinite(w.cpuPerGB) && Number.isFinite(r.cpuPerGB)) {
+        const ratio = r.cpuPerGB / w.cpuPerGB;
+        out.push(`target ${protocol} CPU/GB within 1.5x of WMSP at ${r.players}: ${ratio <= 1.5 ? 'MET' : 'MISSED'} (${r.cpuPerGB.toFixed(2)} vs ${w.cpuPerGB.toFixed(2)} CPU s/GB, ${ratio.toFixed(2)}x; ${starved})`);
+      } else out.push(`target ${protocol} CPU/GB within 1.5x of WMSP at ${r.players}: not measured (${r.note ?? 'no WMSP row to compare'})`);
     }
   }
   if (profiles.length) out.push('', 'CPU profiles (node --cpu-prof):', ...profiles);

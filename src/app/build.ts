@@ -13,6 +13,7 @@ import { MediaServerModule } from './media-server.js';
 import { MsbdModule } from './msbd-module.js';
 import { ProxyModule } from './proxy-module.js';
 import { MmspModule } from './mmsp-module.js';
+import { RtspModule } from './rtsp-module.js';
 import { LogsModule } from '../logs/module.js';
 import { DeviceAgent } from '../device/agent.js';
 import { EncoderModule } from '../encoder/module.js';
@@ -36,6 +37,7 @@ export const MODULES: ReadonlyArray<ModuleFactory> = [
   // the proxy gives the media core its upstreams (splitter, cache), so it comes first and its cache is open
   (ctx) => new ProxyModule(ctx),
   (ctx) => new MediaServerModule(ctx),
+  (ctx) => new RtspModule(ctx),
   (ctx) => new MsbdModule(ctx),
   // encoder.servePort: the encoder's stream on a listener of its own (off unless configured)
   (ctx) => new EncoderServeModule(ctx),

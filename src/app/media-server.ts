@@ -29,6 +29,20 @@ import type { ProxyModule } from './proxy-module.js';
 
 const POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** A protocol module on a listener of its own (RTSP): its part of /api/status and of the .asx announcements. */
+export interface ProtocolPresence {
+  name: string;
+  status(): unknown;
+  /** the URL players use for a stream path on this host, listed before mmsh:// in .asx files */
+  streamUrl?(hostname: string, path: string): string | undefined;
+}
+
+/** the host name of a Host header (`h:8080`, `[::1]:8080`) */
+function hostnameOf(host: string): string {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::\d+)?$/.exec(host);
+  return m ? m[1]! : host;
+}
+
 function firstSegment(rawPath: string): string {
   const p = rawPath.split('?')[0];
   const slash = p.indexOf('/', 1);
@@ -48,6 +62,7 @@ export class MediaServerModule implements AppModule {
   private readonly log: Logger;
   private state: 'stopped' | 'running' | 'failed' = 'stopped';
   private readonly routes: HttpRoute[];
+  private readonly protocols: ProtocolPresence[] = [];
 
   constructor(private readonly ctx: AppContext) {
     this.log = ctx.log.child('media');
@@ -141,6 +156,13 @@ export class MediaServerModule implements AppModule {
     return forwardChanged ? 'applied' : r;
   }
 
+  /** a protocol module adds its status and its stream URLs (called from its start) */
+  addProtocol(p: ProtocolPresence): void {
+    const i = this.protocols.findIndex((x) => x.name === p.name);
+    if (i >= 0) this.protocols.splice(i, 1);
+    this.protocols.push(p);
+  }
+
   /** encoder push into a broadcast point (see LiveIngest) */
   openLiveIngest(pointName: string, opts: LiveIngestOptions): LiveIngest {
     return this.core.openLiveIngest(pointName, opts);
@@ -150,10 +172,13 @@ export class MediaServerModule implements AppModule {
   private asxFor(streamPath: string, host: string): string {
     const h = host || `127.0.0.1:${this.ctx.config.http.port}`;
     const title = decodeURIComponent(streamPath.replace(/^\//, ''));
-    // a multicast point: its .nsc first (players that can join the group do), the unicast URLs after it
+    // a multicast point: its .nsc first (players that can join the group do); then RTSP when it runs, with mmsh://
+    // as the fallback (as Windows Media Services announced), else mms://; http:// last
     const nsc = this.multicast.get(firstSegment(streamPath)) && !streamPath.slice(1).includes('/') ? [`http://${h}${streamPath}.nsc`] : [];
     const logUrl = this.ctx.modules.has('logs') ? `http://${h}${WEB_LOG_PATH}` : undefined;
-    return buildAsx({ title, logUrl, entries: [{ title, refs: [...nsc, `mms://${h}${streamPath}`, `mmsh://${h}${streamPath}`, `http://${h}${streamPath}`] }] });
+    const first = this.protocols.map((p) => p.streamUrl?.(hostnameOf(h), streamPath)).filter((u): u is string => u !== undefined);
+    const unicast = first.length > 0 ? [...first, `mmsh://${h}${streamPath}`] : [`mms://${h}${streamPath}`, `mmsh://${h}${streamPath}`];
+    return buildAsx({ title, logUrl, entries: [{ title, refs: [...nsc, ...unicast, `http://${h}${streamPath}`] }] });
   }
 
   private asxRoute(): HttpRoute {
@@ -188,7 +213,8 @@ export class MediaServerModule implements AppModule {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new MssError('unsupported', `/api/status answers GET, not ${req.method}`);
         const proxy = this.ctx.modules.get('proxy') as ProxyModule | undefined;
         const proxyStatus = proxy ? { cache: proxy.cache.stats(), upstreams: proxy.splitter.status() } : undefined;
-        const body = JSON.stringify(redactDeep({ ...this.core.status(), wmsp: { sessions: this.wmsp.sessionCount, ...this.wmsp.counters }, multicast: this.multicast.status(), proxy: proxyStatus }));
+        const others = Object.fromEntries(this.protocols.map((p) => [p.name, p.status()]));
+        const body = JSON.stringify(redactDeep({ ...this.core.status(), wmsp: { sessions: this.wmsp.sessionCount, ...this.wmsp.counters }, multicast: this.multicast.status(), proxy: proxyStatus, ...others }));
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
         res.end(req.method === 'HEAD' ? undefined : body);
       },

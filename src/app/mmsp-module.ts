@@ -13,11 +13,13 @@ export class MmspModule implements AppModule {
   readonly name = 'mmsp';
   readonly server: MmspServer | null;
   private readonly log: Logger;
+  private readonly media: MediaServerModule | undefined;
   private state: 'stopped' | 'running' | 'disabled' | 'failed' = 'stopped';
 
   constructor(ctx: AppContext) {
     this.log = ctx.log.child('mmsp');
     const media = ctx.modules.get('media') as MediaServerModule | undefined;
+    this.media = media;
     if (!ctx.config.mmsp.enabled || !media) {
       this.server = null;
       return;
@@ -44,6 +46,9 @@ export class MmspModule implements AppModule {
     try {
       await this.server.start();
       this.state = 'running';
+      // its sessions and counters in /api/status, beside WMSP's and RTSP's
+      const server = this.server;
+      this.media?.addProtocol({ name: 'mmsp', status: () => server.status() });
     } catch (err) {
       this.state = 'failed';
       throw err;

@@ -8,3 +8,4 @@ export * from './writer.js';
 export * from './stream-parser.js';
 export * from './header-builders.js';
 export * from './protection.js';
+export * from './packet-facts.js';

@@ -98,17 +98,27 @@ interface ParseInfo {
   presTimeAt: { offset: number; width: number }[];
 }
 
-interface Head {
+/** The payload parsing information of a data packet (what precedes its payloads). */
+export interface PacketHead {
   ecc: Buffer | null;
   ltf: number;
   pf: number;
   packetLength: number;
   sequence: number;
   padding: number;
+  /** offset of the Padding Length field (its width is given by the length type flags) */
+  paddingAt: number;
   sendTimeAt: number;
   sendTime: number;
   duration: number;
   pos: number; // first byte after Duration
+}
+
+type Head = PacketHead;
+
+/** The payload parsing information of a packet without parsing its payloads (`buf` holds >= packetSize bytes). */
+export function readPacketHead(buf: Buffer, packetSize: number): PacketHead {
+  return parseHead(buf, packetSize);
 }
 
 function parseHead(buf: Buffer, packetSize: number): Head {
@@ -147,7 +157,7 @@ function parseHead(buf: Buffer, packetSize: number): Head {
   if (packetLength > packetSize) fail('malformed', `Packet Length ${packetLength} exceeds packet size ${packetSize}`, packetLengthAt);
   if (packetLength < pos) fail('malformed', `Packet Length ${packetLength} is shorter than the packet's own header`, packetLengthAt);
   if (padding > packetLength - pos) fail('malformed', `Padding Length ${padding} exceeds the ${packetLength - pos} bytes after the header`, paddingAt);
-  return { ecc, ltf, pf, packetLength, sequence, padding, sendTimeAt, sendTime, duration, pos };
+  return { ecc, ltf, pf, packetLength, sequence, padding, paddingAt, sendTimeAt, sendTime, duration, pos };
 }
 
 function parseInternal(buf: Buffer, packetSize: number): ParseInfo {

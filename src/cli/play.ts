@@ -4,7 +4,7 @@
  */
 import { MssError } from '../core/errors.js';
 import { createProgress } from '../player/progress.js';
-import { Player } from '../player/session.js';
+import { defaultRegistry, Player } from '../player/session.js';
 import { NullSink, outputSink, PipeSink, RendererSink, type Sink } from '../player/sinks.js';
 import { numberOption, parseArgs, type OptionSpec } from './args.js';
 import { envHelp } from './help.js';
@@ -33,6 +33,8 @@ export const HELP = `usage: mss play <url> [options]
   --multicast-timeout <s>       roll over to the Unicast URL when no multicast packet or Beacon came within
                         this time (default 20; MS-MSB says 10 to 30)
   --no-multicast        play .nsc stations over their Unicast URL without joining the group
+  --rollover <list>     the protocols an mms:// URL tries, in order (default rtsp,mmsu,mmst,wmsp, as Windows
+                        Media Player 9 and later; mmsu,mmst,rtsp,wmsp is the order of players 6.4 to 8)
   -q, --quiet           no progress lines (start, end and errors only)
   -h, --help            this text
 Progress goes to stderr: a status line on a terminal, JSON lines otherwise.
@@ -55,9 +57,21 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'multicast-interface': { value: true },
   'multicast-timeout': { value: true },
   'no-multicast': { value: false },
+  rollover: { value: true },
   quiet: { value: false, alias: 'q' },
   help: { value: false, alias: 'h' },
 };
+
+/** `--rollover rtsp,mmst` → the protocol client names, each known once */
+function rolloverOrder(text: string): string[] {
+  const names = text.split(',').map((n) => n.trim().toLowerCase()).filter(Boolean);
+  const known = defaultRegistry().names;
+  const bad = names.filter((n) => !known.includes(n));
+  if (names.length === 0 || bad.length > 0 || new Set(names).size !== names.length) {
+    throw new MssError('invalid-argument', `--rollover takes a list of ${known.join(', ')} (each once), got ${JSON.stringify(text)}`);
+  }
+  return names;
+}
 
 export async function run(args: string[]): Promise<number> {
   const { options, positionals } = parseArgs(args, OPTIONS);
@@ -75,6 +89,7 @@ export async function run(args: string[]): Promise<number> {
   const timeout = numberOption(options.timeout, 'timeout', 1, 3600);
   const multicastTimeout = numberOption(options['multicast-timeout'], 'multicast-timeout', 1, 3600);
   const multicastInterface = options['multicast-interface'] as string | undefined;
+  const rollover = typeof options.rollover === 'string' ? rolloverOrder(options.rollover) : undefined;
   if (multicastInterface !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(multicastInterface)) {
     throw new MssError('invalid-argument', `--multicast-interface must be a local IPv4 address, got ${JSON.stringify(multicastInterface)}`);
   }
@@ -116,6 +131,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const player = new Player({
       input: positionals[0]!,
+      registry: rollover ? defaultRegistry(rollover) : undefined,
       sink,
       progress,
       durationMs: durationS !== undefined ? durationS * 1000 : undefined,

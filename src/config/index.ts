@@ -22,6 +22,7 @@ import { metricsSchema, type MetricsConfig } from './sections/metrics.js';
 import { webSchema, type WebConfig } from './sections/web.js';
 import { hooksSchema, type HooksConfig } from './sections/hooks.js';
 import { packagerSchema, type PackagerConfig } from './sections/packager.js';
+import { rtspSchema, type RtspConfig } from './sections/rtsp.js';
 
 export type { ConfigIssue } from './schema.js';
 export type * from './sections/server.js';
@@ -39,6 +40,7 @@ export type { MetricsConfig } from './sections/metrics.js';
 export type { WebConfig } from './sections/web.js';
 export type { HooksConfig, HookCommandConfig } from './sections/hooks.js';
 export type { PackagerConfig } from './sections/packager.js';
+export type { RtspConfig } from './sections/rtsp.js';
 
 /** Bumped when a setting is renamed or reshaped; migrateConfig() carries older documents forward. */
 export const CONFIG_VERSION = 1;
@@ -60,6 +62,7 @@ export interface MssConfig extends GeneralConfig {
   web: WebConfig;
   hooks: HooksConfig;
   packager: PackagerConfig;
+  rtsp: RtspConfig;
 }
 
 export const configSchema: Schema = {
@@ -83,6 +86,7 @@ export const configSchema: Schema = {
     web: webSchema,
     hooks: hooksSchema,
     packager: packagerSchema,
+    rtsp: rtspSchema,
   },
 };
 
@@ -114,6 +118,8 @@ export function validateConfig(doc: unknown): MssConfig {
   if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) doc = migrateConfig(doc as Record<string, unknown>);
   const { value, issues } = validate(configSchema, doc);
   issues.push(...serverIssues((value as Partial<MssConfig> | undefined)?.server));
+  const rtsp = (value as Partial<MssConfig>).rtsp;
+  if (rtsp?.udp && rtsp.udp.portMin + 1 > rtsp.udp.portMax) issues.push({ path: 'rtsp.udp.portMax', message: `must be above rtsp.udp.portMin (${rtsp.udp.portMin}) to hold an RTP/RTCP pair` });
   if (issues.length > 0) throw invalidConfig(issues);
   return value as MssConfig;
 }

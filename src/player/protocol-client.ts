@@ -92,13 +92,23 @@ export interface ProtocolClient {
 }
 
 /**
- * The rollover order for mms:// URLs: MMS with UDP data, MMS over TCP (as Windows Media Player 6.4 to XP tried
- * them), then RTSP and HTTP (WMSP) where those are registered.
+ * The rollover order for mms:// URLs, as Windows Media Player 9 and later try them: RTSP first (what Windows Media
+ * Services 2003 and 2008 answer), then MMS with UDP data and over TCP (the older servers' protocol), then HTTP
+ * (WMSP), of the clients registered. Windows Media Player 6.4 to 8 tried MMSU and MMST before anything else:
+ * `mss play --rollover mmsu,mmst,rtsp,wmsp` plays that order.
  */
-const ROLLOVER_ORDER = ['mmsu', 'mmst', 'rtsp', 'wmsp'];
+export const ROLLOVER_ORDER: readonly string[] = ['rtsp', 'mmsu', 'mmst', 'wmsp'];
+
+function rank(order: readonly string[], name: string): number {
+  const i = order.indexOf(name);
+  return i < 0 ? order.length : i;
+}
 
 export class ProtocolRegistry {
   private readonly clients: ProtocolClient[] = [];
+
+  /** `order`: client names in the order mms:// tries them (unlisted clients come last) */
+  constructor(private readonly order: readonly string[] = ROLLOVER_ORDER) {}
 
   register(client: ProtocolClient): this {
     if (this.clients.some((c) => c.name === client.name)) throw new MssError('conflict', `protocol client ${client.name} is already registered`);
@@ -114,7 +124,7 @@ export class ProtocolRegistry {
   candidates(url: URL): Array<{ client: ProtocolClient; url: URL }> {
     if (url.protocol === 'mms:') {
       return [...this.clients]
-        .sort((a, b) => ROLLOVER_ORDER.indexOf(a.name) - ROLLOVER_ORDER.indexOf(b.name))
+        .sort((a, b) => rank(this.order, a.name) - rank(this.order, b.name))
         .map((client) => ({ client, url: client.rolloverUrl(url) }));
     }
     const direct = this.clients.filter((c) => c.schemes.includes(url.protocol));

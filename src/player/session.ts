@@ -18,12 +18,13 @@ import { parseNsc, type NscStation } from '../protocols/msb/nsc.js';
 import type { Sink, SinkResult } from './sinks.js';
 import { wmspProtocolClient } from './wmsp-client.js';
 import { mmstProtocolClient, mmsuProtocolClient } from './mmsp-client.js';
+import { rtspProtocolClient } from './rtsp-client.js';
 
 export const PLAYER_USER_AGENT = 'NSPlayer/9.0.0.2980 mss-play/0.1';
 
-/** the protocol clients this build has (mms:// rolls over between them in protocol-client.ts's order) */
-export function defaultRegistry(): ProtocolRegistry {
-  return new ProtocolRegistry().register(wmspProtocolClient).register(mmsuProtocolClient).register(mmstProtocolClient);
+/** the protocol clients this build has; mms:// rolls over between them in `order` (default: ROLLOVER_ORDER) */
+export function defaultRegistry(order?: readonly string[]): ProtocolRegistry {
+  return new ProtocolRegistry(order).register(rtspProtocolClient).register(wmspProtocolClient).register(mmsuProtocolClient).register(mmstProtocolClient);
 }
 
 export interface PlayOptions {

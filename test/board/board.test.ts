@@ -86,6 +86,7 @@ test('board defaults lie under the user config: ports, data partition, installer
   const protocolPorts = ['rtsp.port', 'mmsp.port', 'msbd.port'];
   t.deepEqual(chosen.applied.filter((p) => !protocolPorts.includes(p)).sort(), ['api.allowRemote', 'api.auth.scheme', 'dataDir', 'http.port', 'update.installer', 'update.rebootCommand', 'watchdog.enabled']);
   if (chosen.applied.includes('msbd.port')) t.is((c as unknown as { msbd: { port: number } }).msbd.port, 7007);
+  t.is(c.rtsp.port, 554);
   // the board's API auth: Digest, and answering the network (with no users yet, nobody gets in: locked, not open)
   t.is(c.api.auth.scheme, 'digest');
   t.true(c.api.allowRemote);

@@ -205,12 +205,14 @@ test('a connection dropped mid-play is resumed where it left off: the file is co
   t.true(Math.abs(p.duration - (await ffprobe(source)).duration) < 0.5);
 });
 
-test('the server\'s own .asx plays: its mms:// reference rolls over to WMSP', async (t) => {
+test('the server\'s own .asx plays: RTSP first, as the .asx lists it before mmsh://', async (t) => {
   const out = path.join(tmp, 'from-asx.asf');
+  const asx = await (await fetch(srv.http(`/vod/${FIXTURES.av20}.asx`))).text();
+  t.regex(asx, new RegExp(`<Ref href="rtsp://127\\.0\\.0\\.1:${srv.rtspPort}/vod/[^"]+"\\s*/>\\s*<Ref href="mmsh://`, 'i'));
   const run = await play([srv.http(`/vod/${FIXTURES.av20}.asx`), '--duration', '3', '-o', out, '--no-log', '--quiet']);
   t.is(run.code, 0, run.stderr);
   const playing = run.events.find((e) => e.event === 'playing');
-  t.is(playing?.protocol, 'wmsp');
+  t.is(playing?.protocol, 'rtsp');
   t.deepEqual((await ffprobe(out)).codecs, ['wmav2', 'wmv2']);
 });
 

@@ -167,5 +167,6 @@ test('a push point without an encoder answers 503 after waiting; GET /api/status
   t.true(live.broadcasting);
   const asx = await fetch(srv.http('/live.asx'));
   t.is(asx.status, 200);
-  t.regex(await asx.text(), /<Ref href="mms:\/\/127\.0\.0\.1:\d+\/live"\/>/i);
+  // RTSP first, mmsh:// as the fallback (as Windows Media Services announced)
+  t.regex(await asx.text(), /<Ref href="rtsp:\/\/127\.0\.0\.1:\d+\/live"\/>\s*<Ref href="mmsh:\/\/127\.0\.0\.1:\d+\/live"\/>/i);
 });

@@ -6,6 +6,7 @@
  *   const srv = await startServe({ server: { publishingPoints: [...] } });
  *   t.teardown(srv.stop);
  *   // srv.url = 'http://127.0.0.1:40123', srv.port, srv.mmsh('/vod/a.wmv') = 'mmsh://127.0.0.1:40123/vod/a.wmv'
+ *   // srv.rtspPort, srv.rtsp('/vod/a.wmv') = 'rtsp://127.0.0.1:40125/vod/a.wmv' (RTSP on an ephemeral port too)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -46,6 +47,10 @@ export interface RunningServe {
   mmsPort(): Promise<number>;
   /** mmst:// (or mmsu://, mms://) URL of a path on this server's MMS port */
   mms(pathname: string, scheme?: 'mmst' | 'mmsu' | 'mms'): Promise<string>;
+  /** the RTSP listener's port (0 when RTSP is disabled) */
+  rtspPort: number;
+  /** rtsp:// URL of a path on this server */
+  rtsp(pathname: string): string;
   dataDir: string;
   configFile: string | null;
   child: ChildProcess;
@@ -80,9 +85,11 @@ export async function startServe(opts: ServeOptions = {}): Promise<RunningServe>
     env.MSS_MMSP_PORT ??= '0';
     env.MSS_MMSP_HOST ??= '127.0.0.1';
     env.MSS_DATA_DIR ??= dataDir;
+    env.MSS_RTSP_PORT ??= '0';
+    env.MSS_RTSP_HOST ??= '127.0.0.1';
   } else {
-    // every listener on loopback and a free port (parallel test servers never collide on 8080 or 1755)
-    const doc = merge({ dataDir, http: { host: '127.0.0.1', port: 0 }, mmsp: { host: '127.0.0.1', port: 0 } }, opts.config ?? {});
+    // every listener on loopback and a free port (parallel test servers never collide on 8080, 1755 or 8554)
+    const doc = merge({ dataDir, http: { host: '127.0.0.1', port: 0 }, mmsp: { host: '127.0.0.1', port: 0 }, rtsp: { host: '127.0.0.1', port: 0 } }, opts.config ?? {});
     configFile = path.join(dir, 'config.json');
     await writeFile(configFile, JSON.stringify(doc, null, 2));
     args.push('--config', configFile);
@@ -170,6 +177,15 @@ export async function startServe(opts: ServeOptions = {}): Promise<RunningServe>
   const port = Number(listening.port);
   const url = `http://127.0.0.1:${port}`;
   const mmsPort = async () => Number((await waitForLog((l) => l.event === 'mmsp.started')).port);
+  // RTSP starts after the HTTP listener (its module comes later in the list); absent when disabled
+  const rtspEnabled = (opts.config?.rtsp as { enabled?: boolean } | undefined)?.enabled !== false && opts.env?.MSS_RTSP_ENABLED !== 'false';
+  const rtspLine = rtspEnabled
+    ? await waitForLog((l) => l.event === 'rtsp.listening', opts.startTimeoutMs ?? 30_000).catch(async (err) => {
+        await stop();
+        throw err;
+      })
+    : undefined;
+  const rtspPort = rtspLine ? Number(rtspLine.port) : 0;
   return {
     url,
     port,
@@ -177,6 +193,8 @@ export async function startServe(opts: ServeOptions = {}): Promise<RunningServe>
     http: (p) => `${url}${p.startsWith('/') ? p : '/' + p}`,
     mmsPort,
     mms: async (p, scheme = 'mmst') => `${scheme}://127.0.0.1:${await mmsPort()}${p.startsWith('/') ? p : '/' + p}`,
+    rtspPort,
+    rtsp: (p) => `rtsp://127.0.0.1:${rtspPort}${p.startsWith('/') ? p : '/' + p}`,
     dataDir,
     configFile,
     child,

@@ -154,12 +154,13 @@ test('mms:// rolls over to the protocols this build has; an unknown scheme says 
   const run = await play([peer.url.replace('mmsh://', 'mms://'), '--quiet', '--no-log']);
   t.is(run.code, 0, run.stderr);
   t.is(run.events.find((e) => e.event === 'playing')?.protocol, 'wmsp');
-  const bad = await play(['rtsp://127.0.0.1:1/x', '--quiet']);
+  const bad = await play(['ftp://127.0.0.1:1/x', '--quiet']);
   t.is(bad.code, 1);
-  t.regex(bad.stderr, /no protocol client plays rtsp:\/\/ URLs \(this build plays mms:, mmsh:, http:, mmsu:, mmst:\)/);
+  t.regex(bad.stderr, /no protocol client plays ftp:\/\/ URLs \(this build plays mms:, rtsp:, rtspt:, rtspu:, mmsh:, http:, mmsu:, mmst:\)/);
   const dead = await play(['mms://127.0.0.1:1/x', '--quiet', '--reconnect', '0']);
   t.is(dead.code, 1);
-  t.regex(dead.stderr, /cannot play mms:\/\/127\.0\.0\.1:1\/x.*wmsp mmsh:\/\/127\.0\.0\.1:1\/x/);
+  // RTSP first (on its own port), then WMSP on the URL's
+  t.regex(dead.stderr, /cannot play mms:\/\/127\.0\.0\.1:1\/x: tried rtsp rtsp:\/\/127\.0\.0\.1\/x .*; wmsp mmsh:\/\/127\.0\.0\.1:1\/x/);
 });
 
 test('--user/--password answer a Digest challenge; a wrong password is a clear error', async (t) => {

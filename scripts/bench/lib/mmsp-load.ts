@@ -144,7 +144,7 @@ export class MmsPlayer {
 
   start(): void {
     this.phase = 'play';
-    const socket = net.connect({ host: this.opts.host, port: this.opts.port, onread: { buffer: shared, callback: (n: number, buf: Uint8Array) => this.onRead(n, buf as Buffer) } });
+    const socket = net.connect({ host: this.opts.host, port: this.opts.mmsPort ?? this.opts.port, onread: { buffer: shared, callback: (n: number, buf: Uint8Array) => this.onRead(n, buf as Buffer) } });
     this.socket = socket;
     socket.setNoDelay(true);
     socket.on('connect', () => socket.write(requests(this.opts.path, this.opts.streams)));

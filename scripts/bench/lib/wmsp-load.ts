@@ -1,5 +1,5 @@
 /**
- * WMSP load generator: N light raw-TCP live players in one process, each sending ffmpeg 5.1's exact request
+ * Fan-out load generator: N light live players in one process. WMSP players (the default) send ffmpeg 5.1's exact request
  * bytes (a Describe connection, then a Play connection; see /work/shared/traces/) and counting the $-frames of
  * the Play response without copying them. Run by scripts/bench/wmsp-fanout.ts as a child process:
  *
@@ -11,15 +11,20 @@
  * Efficiency matters (the server shares two cores with this process): every socket reads into one shared
  * buffer (`onread`), frames are scanned by a tiny state machine, and the clock is a coarse timer variable.
  * Player 0 additionally feeds its bytes to the project's WmspFrameParser, so the framing every player counts
- * is checked by the real codec too.
+ * is checked by the real codec too. With `protocol: 'rtsp-tcp' | 'rtsp-udp'` the players are RTSP ones (rtsp-load.ts),
+ * counted the same way, so one orchestrator compares the protocols.
  */
 import net from 'node:net';
 import { WmspFrameParser } from '../../../src/protocols/wmsp/codec.js';
 import { MmsPlayer } from './mmsp-load.js';
+import { RtspLoadPlayer } from './rtsp-load.js';
 
 export interface LoadOptions {
-  /** wmsp (default): ffmpeg's mmsh requests; mmsp: ffmpeg's mmst exchange (./mmsp-load.ts) on the MMS port */
-  protocol?: 'wmsp' | 'mmsp';
+  /**
+   * wmsp (default): ffmpeg's mmsh requests on `port`; mmsp: ffmpeg's mmst exchange (./mmsp-load.ts) on `mmsPort`;
+   * rtsp-tcp / rtsp-udp: RTSP players (./rtsp-load.ts) on `rtspPort`
+   */
+  protocol?: 'wmsp' | 'mmsp' | 'rtsp-tcp' | 'rtsp-udp';
   host: string;
   port: number;
   /** request path, e.g. /live */
@@ -38,6 +43,8 @@ export interface LoadOptions {
   stallMs: number;
   /** give up waiting for joins after this long */
   rampTimeoutMs: number;
+  rtspPort?: number;
+  mmsPort?: number;
 }
 
 export interface LoadResult {
@@ -303,7 +310,7 @@ function percentile(sorted: number[], p: number): number {
 async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const emit = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
   const cpu0 = process.cpuUsage();
-  const players: Array<Player | MmsPlayer> = [];
+  const players: Array<Player | MmsPlayer | RtspLoadPlayer> = [];
   let settled = 0;
   let windowActive = false;
   let next = 0;
@@ -312,7 +319,13 @@ async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const allSettled = new Promise<void>((r) => (onAllSettled = r));
   const launch = () => {
     while (inflight < opts.concurrency && next < opts.players) {
-      const p = opts.protocol === 'mmsp' ? new MmsPlayer(next++, opts, hooks) : new Player(next++, opts, hooks);
+      const id = next++;
+      const p =
+        opts.protocol === 'rtsp-tcp' || opts.protocol === 'rtsp-udp'
+          ? new RtspLoadPlayer(id, { host: opts.host, port: opts.rtspPort ?? 554, path: opts.path, transport: opts.protocol === 'rtsp-udp' ? 'udp' : 'tcp' }, shared, hooks)
+          : opts.protocol === 'mmsp'
+            ? new MmsPlayer(id, opts, hooks)
+            : new Player(id, opts, hooks);
       players.push(p);
       inflight++;
       p.start();
@@ -326,6 +339,7 @@ async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       else launch();
     },
     windowActive: () => windowActive,
+    now: () => now,
   };
   const rampStart = Date.now();
   launch();

@@ -1,13 +1,12 @@
 /**
- * A player's choice of streams when it is given a bit-rate budget instead of stream numbers: the same for every
- * protocol client (WMSP, MMSP, RTSP), from the ASF header alone.
+ * What a player asks for when it has a bit-rate budget (`mss play --bitrate`): the same for every protocol's client.
+ * Streams without a rate of their own (FFmpeg writes none for video) share the rest of the file's maximum bit rate
+ * by picture area, which orders multiple-bit-rate variants the right way.
  */
 import type { AsfHeader } from '../../asf/header.js';
+import { MssError } from '../../core/errors.js';
 
-/**
- * Bit rate per stream. Files without per-stream rates (ffmpeg writes none for video) get the rest of File
- * Properties' Maximum Bitrate shared out by picture area, which orders MBR variants the right way.
- */
+/** Bit rate per stream (bits/s), estimated where the header gives none. */
 export function estimatedStreamBitrates(header: AsfHeader): Map<number, number> {
   const out = new Map<number, number>();
   const unknown = header.streams.filter((s) => !(s.bitrate > 0));
@@ -37,4 +36,18 @@ export function selectStreamsForBitrate(header: AsfHeader, maxBitrate: number): 
     budget -= rate(pick.number);
   }
   return chosen.sort((a, b) => a - b);
+}
+
+/** The streams a player requests: the ones named (each must exist), else those that fit maxBitrate, else all. */
+export function chooseRequestedStreams(header: AsfHeader, want: { streams?: readonly number[]; maxBitrate?: number }, where: string): number[] {
+  if (want.streams && want.streams.length > 0) {
+    const known = new Set(header.streams.map((s) => s.number));
+    const missing = want.streams.filter((n) => !known.has(n));
+    if (missing.length > 0) {
+      throw new MssError('invalid-argument', `stream ${missing.join(', ')} not in ${where}; it has ${header.streams.map((s) => `${s.number} (${s.type} ${s.codec} ${s.bitrate} bps)`).join(', ')}`);
+    }
+    return [...want.streams];
+  }
+  if (want.maxBitrate !== undefined) return selectStreamsForBitrate(header, want.maxBitrate);
+  return header.streams.map((s) => s.number);
 }

@@ -17,6 +17,8 @@ export interface UdpSinkOptions {
   hardLimitBytes?: number;
   /** a send failed (the sink goes on; the protocol may count or end the session) */
   onError?: (err: Error) => void;
+  /** the socket is connected to address:port (dgram connect): sends skip the per-datagram address lookup */
+  connected?: boolean;
 }
 
 export class UdpSink implements PlayerSink {
@@ -27,6 +29,10 @@ export class UdpSink implements PlayerSink {
   private ended = false;
   private destroyed = false;
   private closeCallbacks: Array<() => void> | null = [];
+  /** sizes of the datagrams in flight, in send order (sends complete in order): one callback serves them all */
+  private readonly sizes: number[] = [];
+  private sizesHead = 0;
+  private readonly onSent = (err: Error | null) => this.sent(this.sizes[this.sizesHead++] ?? 0, err);
   readonly stats = { datagrams: 0, bytes: 0, errors: 0 };
 
   constructor(private readonly o: UdpSinkOptions) {}
@@ -77,10 +83,13 @@ export class UdpSink implements PlayerSink {
       this.queued -= buf.length;
       this.inFlight += buf.length;
       try {
-        this.o.socket.send(buf, this.o.port, this.o.address, (err) => this.sent(buf.length, err));
+        this.sizes.push(buf.length);
+        if (this.o.connected) this.o.socket.send(buf, this.onSent);
+        else this.o.socket.send(buf, this.o.port, this.o.address, this.onSent);
       } catch (err) {
         // the socket is closed (the protocol is stopping): nothing more can be sent
         this.inFlight -= buf.length;
+        this.sizes.pop();
         this.o.onError?.(err as Error);
         this.destroy('udp socket closed');
         return;
@@ -94,6 +103,10 @@ export class UdpSink implements PlayerSink {
 
   private sent(bytes: number, err: Error | null): void {
     this.inFlight -= bytes;
+    if (this.sizesHead > 1024 && this.sizesHead * 2 > this.sizes.length) {
+      this.sizes.splice(0, this.sizesHead);
+      this.sizesHead = 0;
+    }
     if (err) {
       this.stats.errors++;
       this.o.onError?.(err);

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { MssError, toMssError } from '../../core/errors.js';
 import { parseHeaderObject, type AsfHeader } from '../../asf/header.js';
 import { authorizationHeader, createDigestClientState, pickChallenge, type DigestClientState } from '../../auth/http-auth.js';
-import { estimatedStreamBitrates, selectStreamsForBitrate } from '../shared/stream-choice.js';
+import { chooseRequestedStreams, estimatedStreamBitrates, selectStreamsForBitrate } from '../shared/stream-choice.js';
 import { AF_LAST, AF_WHOLE, END_ENTRY_DONE, END_FINISHED, WmspFrameParser, assembleHeader, parseFeatures, parsePragmas, type WmspFrame } from './codec.js';
 
 export { estimatedStreamBitrates, selectStreamsForBitrate };
@@ -353,19 +353,7 @@ export class WmspStream extends EventEmitter<WmspStreamEvents> {
     });
     const headerBytes = assembleHeader(headerFrames);
     const header = parseHeaderObject(headerBytes, 0);
-    let selected: number[];
-    if (this.opts.streams && this.opts.streams.length > 0) {
-      const known = new Set(header.streams.map((s) => s.number));
-      const missing = this.opts.streams.filter((n) => !known.has(n));
-      if (missing.length > 0) {
-        throw new MssError('invalid-argument', `stream ${missing.join(', ')} not in ${url.pathname}; it has ${header.streams.map((s) => `${s.number} (${s.type} ${s.codec} ${s.bitrate} bps)`).join(', ')}`);
-      }
-      selected = [...this.opts.streams];
-    } else if (this.opts.maxBitrate !== undefined) {
-      selected = selectStreamsForBitrate(header, this.opts.maxBitrate);
-    } else {
-      selected = header.streams.map((s) => s.number);
-    }
+    const selected = chooseRequestedStreams(header, this.opts, url.pathname);
     return {
       url,
       clientId: tokens.get('client-id'),

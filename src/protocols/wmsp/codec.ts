@@ -108,27 +108,8 @@ export function frameMetadata(fields: MetadataFields, incarnation = 0): Buffer {
   return mmsPacket('M', payload, 0, incarnation, AF_WHOLE);
 }
 
-/** Lengths (bytes after the PacketLength field) of the three packet-pair frames (§2.2.3.7). */
-export const PACKET_PAIR_LENGTHS = [504, 504, 1048] as const;
-
-/**
- * The three $P frames that open a Describe body when packet-pair was agreed. Reason carries
- * min(504, bytes of HTTP response header before the first $P); the rest is high-entropy filler from `random`
- * (injected so the codec stays pure; pass crypto.randomBytes).
- */
-export function framePacketPair(responseHeaderBytes: number, random: (n: number) => Buffer): Buffer[] {
-  const reason = Math.max(0, Math.min(504, responseHeaderBytes));
-  return PACKET_PAIR_LENGTHS.map((len) => {
-    const out = Buffer.allocUnsafe(4 + len);
-    out[0] = FRAME_MARK;
-    out[1] = TYPE_CODES.P;
-    out.writeUInt16LE(len, 2);
-    out.writeUInt32LE(reason, 4);
-    const filler = random(len - 4);
-    filler.copy(out, 8, 0, len - 4);
-    return out;
-  });
-}
+// $P packet-pair frames are shared with RTSP's TcpPacketPair (MS-RTSP 2.2.7.12): see shared/packet-pair.ts
+export { PACKET_PAIR_LENGTHS, framePacketPair } from '../shared/packet-pair.js';
 
 /** $T test data (body of the first Pipeline response): framing header only. */
 export function frameTest(): Buffer {
