@@ -3,7 +3,7 @@
  * CSeq, Session, Transport, Range, body, oversized request, interleaved garbage and flood gets a clear RTSP status
  * (or is ignored, for interleaved data), the process never crashes, and real players are served throughout.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';

@@ -4,7 +4,7 @@
  * broadcast announcing its next entry (EndOfStream + ANNOUNCE), and UDP sessions kept alive by RTCP reports or
  * timed out without them.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { once } from 'node:events';

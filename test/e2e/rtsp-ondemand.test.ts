@@ -3,7 +3,7 @@
  * `udp`, `mss play rtsp://` against `mss play mmsh://`, and a raw client that checks the wire (headers, SDP, RTP
  * payload headers, EndOfStream, PAUSE/PLAY, logs, credentials and limits).
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

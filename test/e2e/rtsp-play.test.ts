@@ -3,7 +3,7 @@
  * variant that fits (only its streams are set up and sent), a control connection cut mid-play is resumed at the
  * next ASF packet (the file is complete), credentials answer a Digest challenge, and /api/status shows RTSP.
  */
-import test from 'ava';
+import test from '../helpers/test.js';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { isMssError, type MssError } from '../../../src/core/errors.js';
 import {
   RtspHeaders,

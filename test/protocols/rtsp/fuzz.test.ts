@@ -2,7 +2,7 @@
  * Seeded fuzzing of the RTSP-WME codecs: ~100,000 inputs per entry point (mutations of valid input and random
  * bytes); every call returns a value or throws an MssError, never anything else, and parsers stay bounded.
  */
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { isMssError } from '../../../src/core/errors.js';
 import { openAsfFile, packetFacts, restorePadding } from '../../../src/asf/index.js';
 import { RtspStreamParser, frameInterleaved, serializeRequest, serializeResponse } from '../../../src/protocols/rtsp/codec.js';

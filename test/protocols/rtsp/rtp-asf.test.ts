@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { compactPacket, openAsfFile, packetFacts, parseDataPacket, readSendTime, restorePadding, type AsfFileHandle } from '../../../src/asf/index.js';
 import { parseRtpPacket, sequenceDelta } from '../../../src/protocols/rtsp/rtp.js';
 import {

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test from '../../helpers/test.js';
 import { openAsfFile, parseHeaderObject } from '../../../src/asf/index.js';
 import { buildWmsSdp, contentDescriptionList, parseWmsSdp, resolveControl, streamControl, RTX_STREAM } from '../../../src/protocols/rtsp/sdp.js';
 import { buildBye, buildNack, buildReceiverReport, buildSenderReport, ntpMiddle, ntpTime, parseRtcp, wmsNackCname } from '../../../src/protocols/rtsp/rtcp.js';
