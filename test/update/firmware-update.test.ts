@@ -109,6 +109,7 @@ async function world(t: { teardown(fn: () => Promise<void>): void }, update: Rec
     logLevel: 'error',
     http: { host: '127.0.0.1', port: 0 },
     rtsp: { host: '127.0.0.1', port: 0 },
+    mmsp: { host: '127.0.0.1', port: 0 },
     server: { publishingPoints: [{ name: 'vod', type: 'ondemand', path: media }] },
     mqtt: { url: broker.url, deviceId, reconnectMinMs: 100, reconnectMaxMs: 1000, keepaliveSec: 5, stateIntervalMs: 500, telemetryIntervalMs: 60000 },
     update: { installer: 'file', publicKeyFile: keyFile, healthTimeoutMs: 20000, minFreeBytes: 0, ...update },
