@@ -78,7 +78,7 @@ async function host(count: number, url: string, dir: string): Promise<void> {
 
 async function serveIdle(broker: Mosquitto | null, seconds: number): Promise<{ cpuPct: number; rssMb: number }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mss-bench-serve-'));
-  const config = { dataDir: path.join(dir, 'var'), http: { host: '127.0.0.1', port: 0 }, server: { publishingPoints: [] }, mqtt: broker ? { url: broker.url, deviceId: 'bench-serve' } : {} };
+  const config = { dataDir: path.join(dir, 'var'), http: { host: '127.0.0.1', port: 0 }, rtsp: { host: '127.0.0.1', port: 0 }, mmsp: { host: '127.0.0.1', port: 0 }, server: { publishingPoints: [] }, mqtt: broker ? { url: broker.url, deviceId: 'bench-serve' } : {} };
   await writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', path.join(dir, 'config.json')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MSS_LOG_LEVEL: 'warn' } });
   let stderr = '';

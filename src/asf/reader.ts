@@ -1,6 +1,7 @@
 /**
- * Bounds-checked little-endian reader used by every ASF parser. Each read checks the remaining
- * bytes and throws MssError('truncated') naming the structure, the field and the absolute byte offset.
+ * Bounds-checked little-endian reader used by every ASF parser (and the binary protocols' codecs, MMS among them).
+ * Each read checks the remaining bytes and throws MssError('truncated') naming the structure, the field and the
+ * absolute byte offset.
  */
 import { MssError } from '../core/errors.js';
 import { guidFromBytes } from './guid.js';
@@ -51,6 +52,13 @@ export class ByteReader {
     return v;
   }
 
+  i16(field: string): number {
+    this.need(2, field);
+    const v = this.buf.readInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
   u32(field: string): number {
     this.need(4, field);
     const v = this.buf.readUInt32LE(this.pos);
@@ -61,6 +69,22 @@ export class ByteReader {
   u64(field: string): bigint {
     this.need(8, field);
     const v = this.buf.readBigUInt64LE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** a QWORD as a number (exact below 2^53, which every real count and size is) */
+  u64AsNumber(field: string): number {
+    this.need(8, field);
+    const lo = this.buf.readUInt32LE(this.pos);
+    const hi = this.buf.readUInt32LE(this.pos + 4);
+    this.pos += 8;
+    return hi * 0x100000000 + lo;
+  }
+
+  f64(field: string): number {
+    this.need(8, field);
+    const v = this.buf.readDoubleLE(this.pos);
     this.pos += 8;
     return v;
   }

@@ -3,67 +3,25 @@
  * steps of an `mms://` rollover. The protocol's MmsStream sits behind PlaySession; the player's MS-WMLOG record is
  * sent as the CLIENT_LOG structure MMS carries in LinkViewerToMacLogging.
  */
-import { EventEmitter } from 'node:events';
 import { arch, release, type } from 'node:os';
 import { MssError } from '../core/errors.js';
 import { openMmsStream, type MmsStream } from '../protocols/mmsp/client.js';
 import { buildClientLog, type ClientLog } from '../protocols/mmsp/client-log.js';
+import type { MmsDescribeInfo } from '../protocols/mmsp/client-types.js';
 import { parseXmlLog, type WmlogRecord } from '../protocols/wmlog/codec.js';
-import type { PlayOpenOptions, PlaySession, PlaySessionEvents, PlaySessionInfo, PlaySessionStats, ProtocolClient } from './protocol-client.js';
+import type { PlayOpenOptions, PlaySession, ProtocolClient } from './protocol-client.js';
+import { StreamPlaySession } from './stream-session.js';
 
-class MmsPlaySession extends EventEmitter<PlaySessionEvents> implements PlaySession {
-  readonly protocol = 'mmsp';
-  info: PlaySessionInfo | undefined;
-
-  constructor(private readonly stream: MmsStream) {
-    super();
-    stream.on('describe', (d) => {
-      this.info = {
-        url: d.url,
-        broadcast: d.broadcast,
-        seekable: d.seekable,
-        header: d.header,
-        headerBytes: d.headerBytes,
-        selectedStreams: d.selectedStreams,
-        sessionId: String(d.clientId),
-      };
-      this.emit('describe', this.info);
-    });
-    stream.on('header', (bytes, header) => this.emit('header', bytes, header));
-    stream.on('packet', (packet, info) => this.emit('packet', packet, info));
-    stream.on('stream-change', () => this.emit('stream-change'));
-    stream.on('end', (reason) => this.emit('end', reason));
-    stream.on('error', (err) => this.emit('error', err));
-  }
-
-  get stats(): PlaySessionStats {
-    const s = this.stream.stats;
-    return { bytesReceived: s.bytesReceived, packetsReceived: s.packetsReceived, packetsLost: s.packetsLost, lastLocationId: s.lastLocationId };
-  }
-
-  pause(): void {
-    this.stream.pause();
-  }
-
-  resume(): void {
-    this.stream.resume();
-  }
-
-  close(): void {
-    this.stream.close();
-  }
-
-  /**
-   * The player's log, as CLIENT_LOG on the control connection. MMS does not answer a log: the status is 0
-   * ("sent, no acknowledgement in this protocol").
-   */
-  async sendLog(xml: string): Promise<number> {
-    const info = this.stream.info;
-    if (!info) throw new MssError('invalid-argument', 'no MMS session to log: the file was never opened');
-    const record = parseXmlLog(xml).record;
-    await this.stream.sendLogging(buildClientLog(clientLogOf(record, this.stream, info.openFile.openFileId)));
-    return 0;
-  }
+/**
+ * The player's log, as CLIENT_LOG on the control connection. MMS does not answer a log: the status is 0
+ * ("sent, no acknowledgement in this protocol").
+ */
+async function sendMmsLog(stream: MmsStream, xml: string): Promise<number> {
+  const info = stream.info;
+  if (!info) throw new MssError('invalid-argument', 'no MMS session to log: the file was never opened');
+  const record = parseXmlLog(xml).record;
+  await stream.sendLogging(buildClientLog(clientLogOf(record, stream, info.openFile.openFileId)));
+  return 0;
 }
 
 function num(v: string | undefined): number {
@@ -129,8 +87,7 @@ function mmsClient(name: 'mmsu' | 'mmst'): ProtocolClient {
       return out;
     },
     open(url: URL, opts: PlayOpenOptions): PlaySession {
-      return new MmsPlaySession(
-        openMmsStream(url, {
+      const stream = openMmsStream(url, {
           startMs: opts.startMs,
           packetNumber: opts.packetNumber,
           streams: opts.streams,
@@ -140,13 +97,14 @@ function mmsClient(name: 'mmsu' | 'mmst'): ProtocolClient {
           clientGuid: opts.clientGuid,
           timeoutMs: opts.timeoutMs,
           transport: name === 'mmsu' ? 'udp' : 'tcp',
-        }),
-      );
+        });
+      const toInfo = (d: MmsDescribeInfo) => ({ url: d.url, broadcast: d.broadcast, seekable: d.seekable, header: d.header, headerBytes: d.headerBytes, selectedStreams: d.selectedStreams, sessionId: String(d.clientId) });
+      return new StreamPlaySession<MmsDescribeInfo>('mmsp', stream, toInfo, (xml) => sendMmsLog(stream, xml));
     },
   };
 }
 
-/** `mmsu://`: MMS with Data packets over UDP (tried first for `mms://`, as Windows Media Player did) */
+/** `mmsu://`: MMS with Data packets over UDP */
 export const mmsuProtocolClient = mmsClient('mmsu');
 /** `mmst://`: MMS with Data packets on the TCP control connection */
 export const mmstProtocolClient = mmsClient('mmst');

@@ -17,7 +17,7 @@ const MAIN = join(root, 'src/cli/main.ts');
 function serveOnTerminal(t: { teardown(fn: () => void): void }, args: string[]) {
   const dir = mkdtempSync(join(tmpdir(), 'mss-tty-'));
   const config = join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({ dataDir: join(dir, 'var'), http: { host: '127.0.0.1', port: 0 }, server: { publishingPoints: [{ name: 'vod', type: 'ondemand', path: dir }, { name: 'live2', type: 'broadcast', source: { type: 'push' } }] } }));
+  writeFileSync(config, JSON.stringify({ dataDir: join(dir, 'var'), http: { host: '127.0.0.1', port: 0 }, rtsp: { host: '127.0.0.1', port: 0 }, mmsp: { host: '127.0.0.1', port: 0 }, server: { publishingPoints: [{ name: 'vod', type: 'ondemand', path: dir }, { name: 'live2', type: 'broadcast', source: { type: 'push' } }] } }));
   const command = [process.execPath, '--import', 'tsx', MAIN, 'serve', '--config', config, ...args].map((a) => `'${a}'`).join(' ');
   const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: root, env: { ...process.env, MSS_LOG_LEVEL: 'info', MSS_HTTP_PROT: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';

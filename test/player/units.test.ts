@@ -81,8 +81,8 @@ function fakeClient(name: string, schemes: string[], outcome: 'ok' | MssError): 
   };
 }
 
-test('mms:// rolls over in order (MMS over UDP, MMS over TCP, RTSP, then WMSP) and names every protocol tried', async (t) => {
-  const reg = new ProtocolRegistry()
+test('mms:// rolls over in order (RTSP, MMS over UDP, MMS over TCP, then WMSP; the older players\' order on request) and names every protocol tried', async (t) => {
+  const reg = new ProtocolRegistry(['mmsu', 'mmst', 'rtsp', 'wmsp'])
     .register(fakeClient('mmst', ['mmst:'], new MssError('unavailable', 'refused')))
     .register(fakeClient('wmsp', ['mmsh:'], new MssError('not-found', 'HTTP 404')))
     .register(fakeClient('mmsu', ['mmsu:'], new MssError('timeout', 'no UDP')))
@@ -90,6 +90,9 @@ test('mms:// rolls over in order (MMS over UDP, MMS over TCP, RTSP, then WMSP) a
   t.deepEqual(reg.candidates(new URL('mms://h/x')).map((c) => c.client.name), ['mmsu', 'mmst', 'rtsp', 'wmsp']);
   const err = await t.throwsAsync(openWithRollover(reg, new URL('mms://h/x'), {}));
   t.regex(err!.message, /tried mmsu mmsu:\/\/h\/x \(no UDP\); mmst mmst:\/\/h\/x \(refused\); rtsp rtsp:\/\/h\/x \(no RTSP here\); wmsp wmsp:\/\/h\/x \(HTTP 404\)/);
+  // the default: Windows Media Player 9 and later try RTSP first
+  const modern = new ProtocolRegistry().register(fakeClient('wmsp', ['mmsh:'], 'ok')).register(fakeClient('mmst', ['mmst:'], 'ok')).register(fakeClient('mmsu', ['mmsu:'], 'ok')).register(fakeClient('rtsp', ['rtsp:'], 'ok'));
+  t.deepEqual(modern.candidates(new URL('mms://h/x')).map((c) => c.client.name), ['rtsp', 'mmsu', 'mmst', 'wmsp']);
   const ok = new ProtocolRegistry().register(fakeClient('rtsp', ['rtsp:'], new MssError('unavailable', 'x'))).register(fakeClient('wmsp', ['mmsh:'], 'ok'));
   t.truthy(await openWithRollover(ok, new URL('mms://h/x'), {}));
   const denied = new ProtocolRegistry().register(fakeClient('rtsp', ['rtsp:'], new MssError('unauthorized', '401'))).register(fakeClient('wmsp', ['mmsh:'], 'ok'));

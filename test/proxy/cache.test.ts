@@ -143,7 +143,7 @@ test('a fill that stalls is kept as a partial entry, its readers get an error, a
   t.is(packets.length, count);
 });
 
-test('freshness checks ask the origin without playing; prestuffing; live URLs are not cached', async (t) => {
+test.serial('freshness checks ask the origin without playing; prestuffing; live URLs are not cached', async (t) => {
   const h = await harness('fresh', proxyConfig({ cache: { revalidateMs: 0 } }));
   t.teardown(h.stop);
   const url = `mmsh://127.0.0.1:${origin.port}/vod/${FIXTURES.av20}`;
@@ -163,7 +163,7 @@ test('freshness checks ask the origin without playing; prestuffing; live URLs ar
   t.true(s.originChecks >= 5 && s.errors === 1, JSON.stringify(s));
 });
 
-test('content that is not stored is passed through from the origin: the same packets, seeks done at the origin', async (t) => {
+test.serial('content that is not stored is passed through from the origin: the same packets, seeks done at the origin', async (t) => {
   const h = await harness('off', proxyConfig({ cache: { enabled: false } }));
   t.teardown(h.stop);
   const url = `mmsh://127.0.0.1:${origin.port}/vod/${FIXTURES.av120}`;

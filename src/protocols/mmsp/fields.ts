@@ -2,71 +2,16 @@
  * Little-endian field reading and writing for MMS message bodies: every read is bounds-checked and names the
  * message and field it failed on (MssError 'truncated'), strings are UTF-16LE up to a NUL or the end of the body.
  */
+import { ByteReader } from '../../asf/reader.js';
 import { MssError } from '../../core/errors.js';
 
 /** longest string read from a message (subscriberName, fileName, funnelName, URLs) */
 export const MAX_STRING_CHARS = 4096;
 
-export class FieldReader {
-  pos = 0;
-
-  constructor(
-    readonly buf: Buffer,
-    private readonly what: string,
-  ) {}
-
-  get remaining(): number {
-    return this.buf.length - this.pos;
-  }
-
-  private need(n: number, field: string): void {
-    if (this.buf.length - this.pos < n) {
-      throw new MssError('truncated', `${this.what}: ${field} needs ${n} bytes at offset ${this.pos}, ${Math.max(0, this.buf.length - this.pos)} left`, { field });
-    }
-  }
-
-  u16(field: string): number {
-    this.need(2, field);
-    const v = this.buf.readUInt16LE(this.pos);
-    this.pos += 2;
-    return v;
-  }
-
-  i16(field: string): number {
-    this.need(2, field);
-    const v = this.buf.readInt16LE(this.pos);
-    this.pos += 2;
-    return v;
-  }
-
-  u32(field: string): number {
-    this.need(4, field);
-    const v = this.buf.readUInt32LE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-
-  /** a u64 as a number (exact below 2^53, which every real value is) */
-  u64(field: string): number {
-    this.need(8, field);
-    const lo = this.buf.readUInt32LE(this.pos);
-    const hi = this.buf.readUInt32LE(this.pos + 4);
-    this.pos += 8;
-    return hi * 0x100000000 + lo;
-  }
-
-  f64(field: string): number {
-    this.need(8, field);
-    const v = this.buf.readDoubleLE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-
-  bytes(n: number, field: string): Buffer {
-    this.need(n, field);
-    const v = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
+/** ASF's bounded reader over a whole message body, plus the string forms MMS messages use. */
+export class FieldReader extends ByteReader {
+  constructor(buf: Buffer, what: string) {
+    super(buf, 0, buf.length, what);
   }
 
   /**

@@ -400,7 +400,7 @@ export function decodeMac(msg: MmsMessage): MacMessage {
       const fileDuration = r.f64('fileDuration');
       const fileBlocks = r.u32('fileBlocks');
       r.bytes(16, 'unused1');
-      return { type, hr, playIncarnation, openFileId, fileAttributes, fileDuration, fileBlocks, filePacketSize: r.u32('filePacketSize'), filePacketCount: r.u64('filePacketCount'), fileBitRate: r.u32('fileBitRate'), fileHeaderSize: r.u32('fileHeaderSize') };
+      return { type, hr, playIncarnation, openFileId, fileAttributes, fileDuration, fileBlocks, filePacketSize: r.u32('filePacketSize'), filePacketCount: r.u64AsNumber('filePacketCount'), fileBitRate: r.u32('fileBitRate'), fileHeaderSize: r.u32('fileHeaderSize') };
     }
     case 'ReportFunnelInfo': {
       const playIncarnation = u32('playIncarnation');
