@@ -2,30 +2,15 @@
  * A broadcast point's live stream: the current (broadcast-patched) header, the fan-out to players, and an
  * optional archive. File and playlist feeders and encoder pushes all arrive through the LiveIngest interface.
  */
+import { describeHeader } from '../asf/description.js';
 import { makeBroadcastHeader, parseHeaderObject, type AsfHeader } from '../asf/index.js';
+
+export { describeHeader };
 import { Archiver } from './archiver.js';
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { LiveFanout, type StreamLayout } from './fanout.js';
 import type { ContentDescription, LiveIngest } from '../contracts/media.js';
-
-/** Facts a player needs from a header (shared by live and on-demand descriptions). */
-export function describeHeader(header: AsfHeader, headerBytes: Buffer, extra: Partial<ContentDescription> = {}): ContentDescription {
-  return {
-    headerBytes,
-    packetSize: header.fileProperties.packetSize,
-    prerollMs: header.fileProperties.prerollMs,
-    durationMs: header.durationMs,
-    bitrate: header.totalBitrate || header.fileProperties.maxBitrate,
-    streams: header.streams.map((s) => ({ number: s.number, type: s.type, codec: s.codec, bitrate: s.bitrate, width: s.width, height: s.height })),
-    exclusiveGroups: (header.mutualExclusion ?? []).filter((m) => m.kind === 'bitrate').map((m) => [...m.streams]),
-    packetCount: 0,
-    fileSize: 0,
-    generation: 0,
-    protected: (header.protection?.length ?? 0) > 0,
-    ...extra,
-  };
-}
 
 export function streamLayout(header: AsfHeader): StreamLayout {
   return {

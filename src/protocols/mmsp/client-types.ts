@@ -1,4 +1,5 @@
 /** The MMS client's options, the facts it reports when the file is open, its counters and its events. */
+import type { ClientStreamEvents } from '../shared/client-stream.js';
 import type { MssError } from '../../core/errors.js';
 import type { AsfHeader } from '../../asf/header.js';
 import type { MmsClientCredentials } from './client-parts.js';
@@ -48,12 +49,4 @@ export interface MmsStreamStats {
   packetsRecovered: number;
 }
 
-export interface MmsStreamEvents {
-  describe: [info: MmsDescribeInfo];
-  header: [headerBytes: Buffer, header: AsfHeader];
-  packet: [packet: Buffer, info: { locationId: number }];
-  'stream-change': [];
-  end: [reason: number];
-  error: [err: MssError];
-  close: [];
-}
+export type MmsStreamEvents = ClientStreamEvents<MmsDescribeInfo>;

@@ -5,6 +5,7 @@
  * timeout, EndOfStream and ANNOUNCE from the server, the LogPlay log, TEARDOWN. Emits the ASF packets padded back to
  * the packet size, with their LocationId (asked for with com.microsoft.wm.locid), in the events a WMSP stream has.
  */
+import type { ClientStreamEvents } from '../shared/client-stream.js';
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
@@ -54,15 +55,7 @@ export interface RtspDescribeInfo {
   selectedStreams: number[];
 }
 
-export interface RtspStreamEvents {
-  describe: [info: RtspDescribeInfo];
-  header: [headerBytes: Buffer, header: AsfHeader];
-  packet: [packet: Buffer, info: { locationId: number }];
-  'stream-change': [];
-  end: [reason: number];
-  error: [err: MssError];
-  close: [];
-}
+export type RtspStreamEvents = ClientStreamEvents<RtspDescribeInfo>;
 
 /** rtsp://, rtspt:// (TCP) and rtspu:// (UDP) all speak RTSP; requests name rtsp:// */
 export function toRtspUrl(input: string | URL): { url: URL; transport: 'tcp' | 'udp' | undefined } {

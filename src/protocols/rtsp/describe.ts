@@ -3,6 +3,7 @@
  * arithmetic of presentations and their stream controls (rtsp://host/vod/a.wmv is the presentation,
  * rtsp://host/vod/a.wmv/audio a stream of it, .../rtx the retransmission stream).
  */
+import { describeHeader } from '../../asf/description.js';
 import { parseHeaderObject } from '../../asf/header.js';
 import type { ContentDescription, MediaTarget } from '../../contracts/media.js';
 import { MssError } from '../../core/errors.js';
@@ -96,16 +97,5 @@ export function splitControl(uri: string): { parent: string; control: string } {
  * enough for its SDP (streams, bit rates, packet size, duration).
  */
 export function infoFromHeader(headerBytes: Buffer, previous: ContentDescription): ContentDescription {
-  const h = parseHeaderObject(headerBytes, 0);
-  return {
-    ...previous,
-    headerBytes,
-    packetSize: h.fileProperties.packetSize,
-    prerollMs: h.fileProperties.prerollMs,
-    durationMs: h.durationMs,
-    bitrate: h.totalBitrate || h.fileProperties.maxBitrate,
-    streams: h.streams.map((s) => ({ number: s.number, type: s.type, codec: s.codec, bitrate: s.bitrate, width: s.width, height: s.height })),
-    exclusiveGroups: (h.mutualExclusion ?? []).filter((m) => m.kind === 'bitrate').map((m) => [...m.streams]),
-    generation: previous.generation + 1,
-  };
+  return describeHeader(parseHeaderObject(headerBytes, 0), headerBytes, { packetCount: previous.packetCount, fileSize: previous.fileSize, generation: previous.generation + 1 });
 }

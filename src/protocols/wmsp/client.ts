@@ -6,6 +6,7 @@
  * Used by the player (`mss play`) and by the encoder's/server's pull source. Sessions (sockets, timers) live
  * here; all framing and Pragma parsing is the pure codec's.
  */
+import type { ClientStreamEvents } from '../shared/client-stream.js';
 import { EventEmitter } from 'node:events';
 import http, { type IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -77,15 +78,7 @@ export interface WmspStreamStats {
   lastLocationId: number | undefined;
 }
 
-export interface WmspStreamEvents {
-  describe: [info: WmspDescribeInfo];
-  header: [headerBytes: Buffer, header: AsfHeader];
-  packet: [packet: Buffer, info: WmspPacketInfo];
-  'stream-change': [];
-  end: [reason: number];
-  error: [err: MssError];
-  close: [];
-}
+export type WmspStreamEvents = ClientStreamEvents<WmspDescribeInfo, WmspPacketInfo>;
 
 /** mmsh:// and http:// URLs both mean WMSP over HTTP; returns the http:// form. */
 export function toHttpUrl(input: string | URL): URL {
