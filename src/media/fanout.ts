@@ -9,6 +9,7 @@
  */
 import { filterPacketStreams, packetKeyFrameStreams, parseDataPacket, readSendTime, serializeDataPacket } from '../asf/index.js';
 import type { Logger } from '../core/log.js';
+import { PlayerList } from './player-list.js';
 import { PacingScheduler, type PacedTask } from './scheduler.js';
 import type { Frame, PacketFramer, PlayerSink, PlayHandle, PlayStats } from '../contracts/media.js';
 
@@ -90,7 +91,7 @@ interface Group {
   framer: PacketFramer;
   datagram: boolean;
   streams: ReadonlySet<number> | null;
-  live: Set<LivePlayer>;
+  live: PlayerList<LivePlayer>;
   /** members still catching up */
   joining: number;
   /** the group frames ring entries in order from here (entries before it are not available to its members) */
@@ -169,7 +170,7 @@ export class LiveFanout implements PacedTask {
   private nextLocationId = 0;
   private readonly groups = new Map<string, Group>();
   private readonly catchingUp = new Set<LivePlayer>();
-  private readonly players = new Set<LivePlayer>();
+  private readonly players = new PlayerList<LivePlayer>();
   private readonly removeSweep: () => void;
   private ended = true;
   /** packets in the ring not yet written to live players */
@@ -215,7 +216,7 @@ export class LiveFanout implements PacedTask {
     for (const g of this.groups.values()) g.firstLocationId = g.nextToFrame = 0;
     this.ended = false;
     if (!hadHeader) return;
-    for (const p of this.players) {
+    for (const p of this.players.snapshot()) {
       if (p.state === 'closed') continue;
       const sink = p.opts.sink;
       sink.cork?.();
@@ -270,7 +271,7 @@ export class LiveFanout implements PacedTask {
       const joined = joinPayloads(frames, group.datagram);
       if (!group.datagram && frames.length > 1) this.hold(batch[0]!, payloadBytes(joined)); // a joined copy
       (batch[0].batch ??= new Map()).set(group.id, { payload: joined, entries: batch.length, packets: frames.length });
-      for (const p of group.live) this.deliver(p, joined, frames, firstKey, now);
+      group.live.walk((p) => this.deliver(p, joined, frames, firstKey, now));
     }
     this.idleIfNothingToDo();
   }
@@ -279,7 +280,7 @@ export class LiveFanout implements PacedTask {
   end(reason: 'finished' | 'error' = 'finished'): void {
     this.flush(PacingScheduler.now());
     this.ended = true;
-    for (const p of [...this.players]) {
+    for (const p of this.players.snapshot()) {
       // removed first, so the sink's close callback does not count it as gone
       this.removePlayer(p, reason === 'finished' ? 'finished' : 'source-error');
       if (!p.opts.sink.closed) {
@@ -489,21 +490,23 @@ export class LiveFanout implements PacedTask {
 
   /** housekeeping: drop players that stayed slow too long */
   private sweep(now: number): void {
-    for (const p of [...this.players]) {
+    // the players are walked in place (no copy of thousands per sweep); the few to remove are collected first
+    const gone: LivePlayer[] = [];
+    const slow: LivePlayer[] = [];
+    this.players.walk((p) => {
       const sink = p.opts.sink;
-      if (sink.closed) {
-        this.removePlayer(p, 'client-gone');
-        continue;
-      }
-      if (p.slowSince && sink.queuedBytes > this.opts.playerQueueBytes / 2 && now - p.slowSince > this.opts.slowPlayerTimeoutMs) {
-        this.drops++;
-        this.opts.log.warn('fanout.player-dropped', { remote: p.opts.remote, reason: 'slow player', queuedBytes: sink.queuedBytes, slowMs: Math.round(now - p.slowSince) });
-        this.opts.onDrop?.({ remote: p.opts.remote, queuedBytes: sink.queuedBytes });
-        this.removePlayer(p, 'slow-player');
-        sink.destroy('slow player');
-      } else if (p.slowSince && sink.queuedBytes <= this.opts.playerQueueBytes / 2 && !p.skipping && p.state === 'live') {
-        p.slowSince = 0;
-      }
+      if (sink.closed) gone.push(p);
+      else if (p.slowSince && sink.queuedBytes > this.opts.playerQueueBytes / 2 && now - p.slowSince > this.opts.slowPlayerTimeoutMs) slow.push(p);
+      else if (p.slowSince && sink.queuedBytes <= this.opts.playerQueueBytes / 2 && !p.skipping && p.state === 'live') p.slowSince = 0;
+    });
+    for (const p of gone) this.removePlayer(p, 'client-gone');
+    for (const p of slow) {
+      const sink = p.opts.sink;
+      this.drops++;
+      this.opts.log.warn('fanout.player-dropped', { remote: p.opts.remote, reason: 'slow player', queuedBytes: sink.queuedBytes, slowMs: Math.round(now - p.slowSince) });
+      this.opts.onDrop?.({ remote: p.opts.remote, queuedBytes: sink.queuedBytes });
+      this.removePlayer(p, 'slow-player');
+      sink.destroy('slow player');
     }
   }
 
@@ -516,7 +519,7 @@ export class LiveFanout implements PacedTask {
     let g = this.groups.get(key);
     if (!g) {
       const from = start === 'edge' ? this.liveEdge() : this.fastStartPosition(effective);
-      g = { id: this.nextGroupId++, key, framer, datagram: framer.transport === 'datagram', streams: effective, live: new Set(), joining: 0, firstLocationId: from, nextToFrame: from };
+      g = { id: this.nextGroupId++, key, framer, datagram: framer.transport === 'datagram', streams: effective, live: new PlayerList(), joining: 0, firstLocationId: from, nextToFrame: from };
       this.groups.set(key, g);
     }
     return g;

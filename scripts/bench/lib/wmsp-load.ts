@@ -5,8 +5,10 @@
  *
  *   tsx scripts/bench/lib/wmsp-load.ts '<json LoadOptions>'
  *
- * It prints JSON lines on stdout: {"event":"joined"}, {"event":"window-start"}, {"event":"window-end"} (the
- * orchestrator samples server CPU at those two) and finally {"event":"result", ...}.
+ * It prints JSON lines on stdout: {"event":"joined"}, then {"event":"ready"} once its players settled, and waits
+ * for a line `go` on stdin (the orchestrator starts every load process's window at once and samples server CPU
+ * then); then {"event":"window-start"}, {"event":"window-end"} and finally {"event":"result", ...}. Several of
+ * these processes together drive more players than one can (the orchestrator's --load-procs).
  *
  * Efficiency matters (the server shares two cores with this process): every socket reads into one shared
  * buffer (`onread`), frames are scanned by a tiny state machine, and the clock is a coarse timer variable.
@@ -15,6 +17,7 @@
  * counted the same way, so one orchestrator compares the protocols.
  */
 import net from 'node:net';
+import { percentile } from './proc.js';
 import { WmspFrameParser } from '../../../src/protocols/wmsp/codec.js';
 import { MmsPlayer } from './mmsp-load.js';
 import { RtspLoadPlayer } from './rtsp-load.js';
@@ -43,6 +46,8 @@ export interface LoadOptions {
   stallMs: number;
   /** give up waiting for joins after this long */
   rampTimeoutMs: number;
+  /** how many bytes each player got in the window is reported per player (to merge several load processes) */
+  reportPerPlayer?: boolean;
   rtspPort?: number;
   mmsPort?: number;
 }
@@ -60,6 +65,8 @@ export interface LoadResult {
   totalBytes: number;
   windowDataFrames: number;
   perPlayerWindowBytes: { min: number; p1: number; p50: number; max: number };
+  /** with reportPerPlayer: every player's window bytes, sorted */
+  perPlayer?: number[];
   maxStallMs: number;
   starved: number;
   starvedByBytes: number;
@@ -302,10 +309,24 @@ class Player {
   }
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+/** resolves at the orchestrator's `go` line on stdin (or when stdin closes: run alone, start at once) */
+function goSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = () => {
+      process.stdin.off('data', onData);
+      process.stdin.pause();
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes('go')) done();
+    };
+    process.stdin.on('data', onData);
+    process.stdin.once('end', done);
+  });
 }
+
 
 async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const emit = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
@@ -349,6 +370,8 @@ async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   for (const p of players) if (p.joinedAt === 0 && p.phase !== 'failed') p.failure = 'not joined within the ramp timeout';
   emit({ event: 'joined', joined: players.filter((p) => p.joinedAt > 0 && p.phase === 'play').length, rampMs });
   await new Promise((r) => setTimeout(r, opts.settleSeconds * 1000));
+  emit({ event: 'ready' });
+  await goSignal();
 
   now = Date.now();
   for (const p of players) {
@@ -402,6 +425,7 @@ async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     totalBytes: players.reduce((a, p) => a + p.counter.bytes, 0),
     windowDataFrames: players.reduce((a, p) => a + (p.windowEndFrames - p.windowStartFrames), 0),
     perPlayerWindowBytes: { min: perBytes[0] ?? 0, p1: percentile(perBytes, 1), p50: percentile(perBytes, 50), max: perBytes[perBytes.length - 1] ?? 0 },
+    perPlayer: opts.reportPerPlayer ? perBytes : undefined,
     maxStallMs: Math.max(0, ...players.map((p) => (Number.isFinite(p.maxStall) ? p.maxStall : 0))),
     starved,
     starvedByBytes,

@@ -87,12 +87,15 @@ export class SessionTable<K, S extends TableEntry> {
     if (now - this.lastSweep < every && now >= this.lastSweep) return;
     this.lastSweep = now;
     const wall = Date.now();
-    for (const [id, s] of this.sessions) {
-      if (this.o.isBusy?.(s)) continue;
-      if (wall - s.lastSeen > this.o.idleMs) {
-        this.sessions.delete(id);
-        this.o.onExpire?.(s, 'idle');
-      }
+    // forEach, not for-of over entries: no [id, session] array per session per sweep (thousands of players)
+    let expired: K[] | null = null;
+    this.sessions.forEach((s, id) => {
+      if (wall - s.lastSeen > this.o.idleMs && !this.o.isBusy?.(s)) (expired ??= []).push(id);
+    });
+    for (const id of expired ?? []) {
+      const s = this.sessions.get(id)!;
+      this.sessions.delete(id);
+      this.o.onExpire?.(s, 'idle');
     }
   }
 

@@ -1,10 +1,12 @@
 /**
  * A PlayerSink over a TCP socket, for every stream protocol: WMSP responses (a raw HTTP head first, chunked in
  * pipelined mode), RTSP interleaved data and MMS TCP data (the control connection outlives the stream: keepOpen).
- * Writes never block; the core watches queuedBytes (the socket's pending bytes) to find slow players.
+ * Writes never block; the core watches queuedBytes (the socket's pending bytes) to find slow players. Plain writes
+ * go to the socket's handle directly when nothing is queued in its Writable (net/direct-write.ts).
  */
 import type { Socket } from 'node:net';
 import type { PlayerSink } from '../../contracts/media.js';
+import { pendingBytes, writeDirect } from '../../net/direct-write.js';
 
 export interface SocketSinkOptions {
   /** written before the first byte of the stream (a response head), then dropped */
@@ -52,13 +54,13 @@ export class SocketSink implements PlayerSink {
       this.socket.write(buf.length.toString(16) + '\r\n');
       this.socket.write(buf);
       this.socket.write('\r\n');
-    } else {
+    } else if (!writeDirect(this.socket, buf)) {
       this.socket.write(buf);
     }
   }
 
   get queuedBytes(): number {
-    return this.socket.writableLength;
+    return pendingBytes(this.socket);
   }
 
   cork(): void {
