@@ -70,6 +70,16 @@ export function cpuSeconds(pid: number): number {
   return t.user + t.sys;
 }
 
+/**
+ * /proc/<pid>/io: rchar counts every byte read() or pread() returned (files and sockets), read_bytes what the
+ * process made the block layer fetch (page-cache misses)
+ */
+export function ioCounters(pid: number): { rchar: number; readBytes: number } {
+  const text = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  return { rchar: field('rchar'), readBytes: field('read_bytes') };
+}
+
 export function statusKb(pid: number, key: 'VmHWM' | 'VmRSS' | 'RssAnon' | 'RssFile'): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;

@@ -1,7 +1,7 @@
 /**
  * Fan-out load generator: N light live players in one process. WMSP players (the default) send ffmpeg 5.1's exact request
- * bytes (a Describe connection, then a Play connection; see /work/shared/traces/) and counting the $-frames of
- * the Play response without copying them. Run by scripts/bench/wmsp-fanout.ts as a child process:
+ * bytes (a Describe connection, then a Play connection; ./wmsp-wire.ts) and count the $-frames of the Play
+ * response without copying them. Run by scripts/bench/wmsp-fanout.ts as a child process:
  *
  *   tsx scripts/bench/lib/wmsp-load.ts '<json LoadOptions>'
  *
@@ -17,7 +17,9 @@
  * counted the same way, so one orchestrator compares the protocols.
  */
 import net from 'node:net';
+import { clock, emit, goSignal } from './load-child.js';
 import { percentile } from './proc.js';
+import { DESCRIBE, FrameCounter, PLAY, ResponseHead, sharedReadBuffer as shared } from './wmsp-wire.js';
 import { WmspFrameParser } from '../../../src/protocols/wmsp/codec.js';
 import { MmsPlayer } from './mmsp-load.js';
 import { RtspLoadPlayer } from './rtsp-load.js';
@@ -81,104 +83,12 @@ export interface LoadResult {
   rampMs: number;
 }
 
-const DESCRIBE = (host: string, port: number, path: string) =>
-  `GET ${path} HTTP/1.1\r\nRange: bytes=0-\r\nIcy-MetaData: 1\r\nAccept: */*\r\nUser-Agent: NSPlayer/4.1.0.3856\r\nHost: ${host}:${port}\r\n` +
-  'Pragma: no-cache,rate=1.000000,stream-time=0,stream-offset=0:0,request-context=1,max-duration=0\r\n' +
-  'Pragma: xClientGUID={c77e7400-738a-11d2-9add-0020af0a3278}\r\nConnection: Close\r\n\r\n';
-
-// ffmpeg's Play request, including its last Pragma line that runs into "Connection: Close" without a CRLF
-const PLAY = (host: string, port: number, path: string, streams: number[]) =>
-  `GET ${path} HTTP/1.1\r\nRange: bytes=0-\r\nConnection: close\r\nIcy-MetaData: 1\r\nAccept: */*\r\nUser-Agent: NSPlayer/4.1.0.3856\r\nHost: ${host}:${port}\r\n` +
-  'Pragma: no-cache,rate=1.000000,request-context=2\r\nPragma: xPlayStrm=1\r\nPragma: xClientGUID={c77e7400-738a-11d2-9add-0020af0a3278}\r\n' +
-  `Pragma: stream-switch-count=${streams.length}\r\nPragma: stream-switch-entry=${streams.map((s) => `ffff:${s}:0 `).join('')}\r\n` +
-  'Pragma: no-cache,rate=1.000000,stream-time=0Connection: Close\r\n\r\n';
-
-const MAX_RESPONSE_HEAD = 16 * 1024;
-const FRAME_D = 0x44;
-const FRAME_H = 0x48;
-const FRAME_E = 0x45;
-const FRAME_C = 0x43;
-
-let now = Date.now();
-const clock = setInterval(() => {
-  now = Date.now();
-}, 20);
-
-// one read buffer for every socket: reads are handled synchronously, one at a time
-const shared = Buffer.allocUnsafe(256 * 1024);
-
-/** Scans a $-frame stream, counting frames; keeps only the 4-byte frame header and 4-byte LocationId across reads. */
-class FrameCounter {
-  bytes = 0;
-  dataFrames = 0;
-  headerFrames = 0;
-  endFrames = 0;
-  changeFrames = 0;
-  /** $H frames received completely */
-  headersCompleted = 0;
-  gaps = 0;
-  error: string | undefined;
-  private need = 0; // body bytes left in the current frame
-  private head = Buffer.alloc(8);
-  private headLen = 0; // bytes of frame header (4) + LocationId (4 for $D) collected
-  private type = 0;
-  private lastLocation = -1;
-
-  /** returns false on a framing error */
-  scan(buf: Buffer, start: number, end: number): boolean {
-    this.bytes += end - start;
-    let i = start;
-    while (i < end) {
-      if (this.need > 0 && this.headLen >= 8) {
-        const take = Math.min(this.need, end - i);
-        this.need -= take;
-        i += take;
-        if (this.need === 0) this.frameDone();
-        continue;
-      }
-      if (this.headLen < 4) {
-        this.head[this.headLen++] = buf[i++]!;
-        if (this.headLen === 4) {
-          if ((this.head[0]! & 0x7f) !== 0x24) {
-            this.error = `bad frame mark 0x${this.head[0]!.toString(16)}`;
-            return false;
-          }
-          this.type = this.head[1]!;
-          this.need = this.head.readUInt16LE(2);
-          if (this.type === FRAME_D) this.dataFrames++;
-          else if (this.type === FRAME_H) this.headerFrames++;
-          else if (this.type === FRAME_E) this.endFrames++;
-          else if (this.type === FRAME_C) this.changeFrames++;
-          if (this.type !== FRAME_D || this.need < 4) this.headLen = 8; // nothing more to look at in this frame
-          if (this.need === 0) this.frameDone();
-        }
-        continue;
-      }
-      // collecting the $D LocationId
-      this.head[this.headLen++] = buf[i++]!;
-      this.need--;
-      if (this.headLen === 8) {
-        const loc = this.head.readUInt32LE(4);
-        if (this.lastLocation >= 0 && loc !== ((this.lastLocation + 1) >>> 0) && loc > this.lastLocation) this.gaps += loc - this.lastLocation - 1;
-        this.lastLocation = loc;
-        if (this.need === 0) this.frameDone();
-      }
-    }
-    return true;
-  }
-
-  private frameDone(): void {
-    if (this.type === FRAME_H) this.headersCompleted++;
-    this.headLen = 0;
-  }
-}
-
 type FailReason = string;
 
 class Player {
   phase: 'idle' | 'describe' | 'play' | 'done' | 'failed' = 'idle';
   socket: net.Socket | undefined;
-  headText = '';
+  head = new ResponseHead();
   headDone = false;
   counter = new FrameCounter();
   describeCounter: FrameCounter | undefined;
@@ -208,7 +118,7 @@ class Player {
   }
 
   private connect(request: string): void {
-    this.headText = '';
+    this.head = new ResponseHead();
     this.headDone = false;
     const socket = net.connect({
       host: this.opts.host,
@@ -244,25 +154,14 @@ class Player {
     if (this.phase !== 'describe' && this.phase !== 'play') return false;
     let start = 0;
     if (!this.headDone) {
-      // response head: few hundred bytes, latin1 is exact for it
-      this.headText += buf.toString('latin1', 0, n);
-      const end = this.headText.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (this.headText.length > MAX_RESPONSE_HEAD) this.fail('response head too large');
-        return true;
-      }
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(this.headText);
-      if (!status || status[1] !== '200') {
-        this.fail(`HTTP ${status ? status[1] : 'garbage'}`);
+      const body = this.head.feed(buf, n);
+      if (typeof body === 'string') {
+        this.fail(body);
         return false;
       }
-      if (/\r\ntransfer-encoding:\s*chunked/i.test(this.headText.slice(0, end))) {
-        this.fail('chunked response (load client reads HTTP/1.0 bodies only)');
-        return false;
-      }
+      if (body < 0) return true;
       this.headDone = true;
-      start = n - (this.headText.length - (end + 4));
-      this.headText = '';
+      start = body;
     }
     if (this.phase === 'describe') {
       const c = this.describeCounter!;
@@ -282,10 +181,10 @@ class Player {
     }
     // play
     if (this.lastDataAt > 0 && this.hooks.windowActive()) {
-      const gap = now - this.lastDataAt;
+      const gap = clock.now - this.lastDataAt;
       if (gap > this.maxStall) this.maxStall = gap;
     }
-    this.lastDataAt = now;
+    this.lastDataAt = clock.now;
     if (!this.counter.scan(buf, start, n)) {
       this.fail(`play framing: ${this.counter.error}`);
       return false;
@@ -302,34 +201,14 @@ class Player {
       }
     }
     if (this.joinedAt === 0 && this.counter.dataFrames > 0) {
-      this.joinedAt = now;
+      this.joinedAt = clock.now;
       this.hooks.joined(this);
     }
     return true;
   }
 }
 
-/** resolves at the orchestrator's `go` line on stdin (or when stdin closes: run alone, start at once) */
-function goSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    let text = '';
-    const done = () => {
-      process.stdin.off('data', onData);
-      process.stdin.pause();
-      resolve();
-    };
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes('go')) done();
-    };
-    process.stdin.on('data', onData);
-    process.stdin.once('end', done);
-  });
-}
-
-
 async function runLoad(opts: LoadOptions): Promise<LoadResult> {
-  const emit = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
   const cpu0 = process.cpuUsage();
   const players: Array<Player | MmsPlayer | RtspLoadPlayer> = [];
   let settled = 0;
@@ -360,7 +239,7 @@ async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       else launch();
     },
     windowActive: () => windowActive,
-    now: () => now,
+    now: () => clock.now,
   };
   const rampStart = Date.now();
   launch();
@@ -373,27 +252,27 @@ async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   emit({ event: 'ready' });
   await goSignal();
 
-  now = Date.now();
+  clock.now = Date.now();
   for (const p of players) {
     p.windowStartBytes = p.counter.bytes;
     p.windowStartFrames = p.counter.dataFrames;
     p.maxStall = 0;
-    if (p.lastDataAt > 0) p.lastDataAt = now; // a stall is measured inside the window only
+    if (p.lastDataAt > 0) p.lastDataAt = clock.now; // a stall is measured inside the window only
   }
   windowActive = true;
   const windowStart = Date.now();
   emit({ event: 'window-start', t: windowStart });
   await new Promise((r) => setTimeout(r, opts.seconds * 1000));
   windowActive = false;
-  now = Date.now();
-  const windowSeconds = (now - windowStart) / 1000;
+  clock.now = Date.now();
+  const windowSeconds = (clock.now - windowStart) / 1000;
   for (const p of players) {
     p.windowEndBytes = p.counter.bytes;
     p.windowEndFrames = p.counter.dataFrames;
-    const tailGap = p.lastDataAt > 0 ? now - p.lastDataAt : Infinity;
+    const tailGap = p.lastDataAt > 0 ? clock.now - p.lastDataAt : Infinity;
     if (tailGap > p.maxStall) p.maxStall = tailGap;
   }
-  emit({ event: 'window-end', t: now });
+  emit({ event: 'window-end', t: clock.now });
   const cpu = process.cpuUsage(cpu0);
 
   const perBytes = players.map((p) => p.windowEndBytes - p.windowStartBytes).sort((a, b) => a - b);
@@ -445,7 +324,7 @@ const opts = JSON.parse(process.argv[2] ?? '{}') as LoadOptions;
 runLoad(opts)
   .then((r) => {
     process.stdout.write(JSON.stringify(r) + '\n');
-    clearInterval(clock);
+    clock.stop();
     setTimeout(() => process.exit(0), 200);
   })
   .catch((err) => {
