@@ -27,25 +27,22 @@
  * VLC is installed with apt when missing and run as `nobody` (it refuses root) through setpriv, which execs,
  * so the pid measured is VLC's own.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, mkdirSync, openSync, readFileSync, writeFileSync, copyFileSync, chmodSync, chownSync, closeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatProfile, summarizeCpuProfile } from './lib/cpuprofile.js';
-import { prepareMedia, type Media } from './lib/media.js';
-import { benchDir, cpuSeconds, percentile, cpuTimes, freePort, prepareMss, root, run, sleep, statusKb, stopChild, threadCpu, waitForPort, which, type MssEntry } from './lib/proc.js';
-import type { LoadOptions, LoadResult } from './lib/wmsp-load.js';
+import { median, probeRate as probeRateOf, runLoad, timeToFirstFrame } from './lib/load-run.js';
+import { prepareMedia } from './lib/media.js';
+import { benchDir, root, run, sleep, statusKb, stopChild } from './lib/proc.js';
+import { commitOf, configureMss, launchFlags, mssHow, startServer, type Protocol, type ServerHandle, type ServerKind } from './lib/servers.js';
 
-const LOAD_SCRIPT = path.join(root, 'scripts/bench/lib/wmsp-load.ts');
 /** one load process keeps up with about this many live players on this machine (--load-procs auto) */
 const PLAYERS_PER_LOAD_PROC = 2500;
 
 // ---------------------------------------------------------------------------------------------------------
 // arguments
 
-type Protocol = 'wmsp' | 'mmsp' | 'rtsp-tcp' | 'rtsp-udp';
-/** mss; VLC 3's mmsh stream output; the C floor of a user-space WMSP fan-out */
-type ServerKind = 'mss' | 'vlc' | 'floor';
 
 interface Args {
   players: number[];
@@ -64,12 +61,6 @@ interface Args {
   nodeFlags: string[];
   /** run this compiled main.js instead of building the working tree (to compare an experimental build) */
   mssEntry?: string;
-}
-
-/** the node flags bin/mss.js (and so `npm start`, the systemd unit and the image) launches the appliance with */
-function launchFlags(): string[] {
-  const shebang = readFileSync(path.join(root, 'bin/mss.js'), 'utf8').split('\n')[0];
-  return shebang.split(/\s+/).filter((w) => w.startsWith('--'));
 }
 
 function parseCli(argv: string[]): Args {
@@ -135,310 +126,6 @@ function parseCli(argv: string[]): Args {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// small process helpers
-
-/** the commit measured (and whether the tree had changes), for the tables */
-function commitOf(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', 'src'], { cwd: root }).toString().trim();
-    return dirty ? `${head}+changes` : head;
-  } catch {
-    return 'unknown';
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// media and servers
-
-interface ServerHandle {
-  kind: ServerKind;
-  child: ChildProcess;
-  pid: number;
-  port: number;
-  /** mss's RTSP listener */
-  rtspPort?: number;
-  mmsPort?: number;
-  path: string;
-  logFile: string;
-  /** set when running under --cpu-prof: where the .cpuprofile lands on exit */
-  profileDir?: string;
-}
-
-let mssEntry: MssEntry | undefined;
-let extraNodeFlags: string[] = [];
-let mssEntryOverride: string | undefined;
-
-async function startMss(media: Media, tag: string, profile = false): Promise<ServerHandle> {
-  const entry = (mssEntry = await prepareMss(mssEntryOverride));
-  const port = await freePort();
-  const rtspPort = await freePort();
-  const mmsPort = await freePort();
-  const dir = path.join(benchDir, 'run', `mss-${tag}`);
-  mkdirSync(dir, { recursive: true });
-  const configFile = path.join(dir, 'config.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify(
-      {
-        dataDir: path.join(dir, 'var'),
-        // every player of the load client comes from 127.0.0.1: no per-address cap, room for 10,000+
-        http: { host: '127.0.0.1', port, maxConnections: 30000, maxConnectionsPerAddress: 0 },
-        rtsp: { host: '127.0.0.1', port: rtspPort, maxConnections: 30000, maxConnectionsPerAddress: 0, udp: { portMin: 20000, portMax: 39999 } },
-        mmsp: { host: '127.0.0.1', port: mmsPort, maxConnections: 30000, maxConnectionsPerAddress: 0 },
-        server: {
-          maxPlayers: 30000,
-          publishingPoints: [{ name: 'live', type: 'broadcast', source: { type: 'file', path: media.file, loop: true }, start: 'boot' }],
-        },
-      },
-      null,
-      2,
-    ),
-  );
-  const logFile = path.join(dir, 'serve.log');
-  const out = openSync(logFile, 'w');
-  const profileDir = profile ? path.join(dir, 'prof') : undefined;
-  if (profileDir) {
-    rmSync(profileDir, { recursive: true, force: true }); // one profile per run
-    mkdirSync(profileDir, { recursive: true });
-  }
-  // with --profile the server profiles its measurement window only (SIGUSR2 at the window's start and end)
-  const nodeFlags = [...extraNodeFlags, ...(profileDir ? ['--import', path.join(root, 'scripts/bench/lib/window-profiler.mjs')] : [])];
-  const env = profileDir ? { ...process.env, MSS_WINDOW_PROFILE: path.join(profileDir, 'window.cpuprofile') } : process.env;
-  const child = spawn(entry.cmd, [...nodeFlags, ...entry.args, '--config', configFile], { cwd: root, env, stdio: ['ignore', out, out] });
-  closeSync(out);
-  try {
-    await waitForPort(port, child, 30_000);
-  } catch (err) {
-    await stopChild(child);
-    throw new Error(`mss serve ${(err as Error).message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
-  }
-  return { kind: 'mss', child, pid: child.pid!, port, rtspPort, mmsPort, path: '/live', logFile, profileDir };
-}
-
-function ensureVlc(): void {
-  if (which('cvlc')) return;
-  process.stderr.write('cvlc missing: installing vlc-bin and vlc-plugin-base with apt-get...\n');
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'vlc-bin', 'vlc-plugin-base'], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  if (!which('cvlc')) throw new Error('cvlc still missing after apt-get install');
-}
-
-async function startVlc(media: Media, tag: string): Promise<ServerHandle> {
-  ensureVlc();
-  // VLC refuses to run as root: run it as nobody, on a copy of the file that nobody can read
-  const dir = '/tmp/mss-bench-vlc';
-  mkdirSync(path.join(dir, 'home'), { recursive: true });
-  chmodSync(dir, 0o755);
-  const nobody = Number(execFileSync('id', ['-u', 'nobody']).toString().trim());
-  const nogroup = Number(execFileSync('id', ['-g', 'nobody']).toString().trim());
-  chownSync(path.join(dir, 'home'), nobody, nogroup);
-  const file = path.join(dir, path.basename(media.file));
-  copyFileSync(media.file, file);
-  chmodSync(file, 0o644);
-  const port = await freePort();
-  const logFile = path.join(benchDir, 'run', `vlc-${tag}.log`);
-  mkdirSync(path.dirname(logFile), { recursive: true });
-  const out = openSync(logFile, 'w');
-  const asRoot = process.getuid?.() === 0;
-  const vlcArgs = ['-q', file, '--loop', '--sout', `#std{access=mmsh,mux=asfh,dst=127.0.0.1:${port}}`];
-  // setpriv execs (no fork), so child.pid is VLC's pid
-  const child = asRoot
-    ? spawn('setpriv', ['--reuid=nobody', `--regid=${nogroup}`, '--clear-groups', 'cvlc', ...vlcArgs], { stdio: ['ignore', out, out], env: { ...process.env, HOME: path.join(dir, 'home') } })
-    : spawn('cvlc', vlcArgs, { stdio: ['ignore', out, out] });
-  closeSync(out);
-  try {
-    await waitForPort(port, child, 30_000);
-  } catch (err) {
-    await stopChild(child);
-    throw new Error(`vlc ${(err as Error).message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
-  }
-  return { kind: 'vlc', child, pid: child.pid!, port, path: '/', logFile };
-}
-
-/** the C floor (../shared/bench/floor-wmsp.c, or MSS_FLOOR_SRC): built once with gcc -O2, one batch write per player */
-function floorBinary(): string {
-  const src = process.env.MSS_FLOOR_SRC ?? path.resolve(root, '../shared/bench/floor-wmsp.c');
-  if (!existsSync(src)) throw new Error(`the C floor's source is not at ${src} (set MSS_FLOOR_SRC)`);
-  const bin = path.join(benchDir, 'floor-wmsp');
-  mkdirSync(benchDir, { recursive: true });
-  execFileSync('gcc', ['-O2', '-o', bin, src]);
-  return bin;
-}
-
-async function startFloor(media: Media, tag: string): Promise<ServerHandle> {
-  const bin = floorBinary();
-  const port = await freePort();
-  const logFile = path.join(benchDir, 'run', `floor-${tag}.log`);
-  mkdirSync(path.dirname(logFile), { recursive: true });
-  const out = openSync(logFile, 'w');
-  // the same batch period as mss's live fan-out (server.liveBatchMs, 200 ms)
-  const child = spawn(bin, [media.file, String(port), '200'], { stdio: ['ignore', out, out] });
-  closeSync(out);
-  await waitForPort(port, child, 10_000);
-  return { kind: 'floor', child, pid: child.pid!, port, path: '/live', logFile };
-}
-
-const startServer = (kind: ServerKind, media: Media, tag: string, profile = false) => (kind === 'mss' ? startMss(media, tag, profile) : kind === 'floor' ? startFloor(media, tag) : startVlc(media, tag));
-
-// ---------------------------------------------------------------------------------------------------------
-// measurements
-
-interface LoadRun {
-  result: LoadResult;
-  serverCpu: number;
-  /** kernel share of serverCpu (syscalls, loopback TCP) */
-  serverSys: number;
-  /** server RSS when the window ends, MB, and its anonymous (heap, buffers) and file-backed (binary, libraries) parts */
-  rssWindowEndMB: number;
-  rssAnonMB: number;
-  rssFileMB: number;
-  /** server CPU seconds in the window per thread name */
-  threads: Record<string, number>;
-  loadCpuProc: number;
-  ttffUnderLoadMs: number | null;
-  ttffUnderLoadError?: string;
-}
-
-/** one load process: its players' share, its last result, and where its stdout lines go */
-function spawnLoad(opts: LoadOptions, onLine: (msg: { event: string; message?: string }) => void): { child: ChildProcess; exited: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', LOAD_SCRIPT, JSON.stringify(opts)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
-  let buf = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      try {
-        onLine(JSON.parse(line));
-      } catch {
-        /* not a JSON line */
-      }
-    }
-  });
-  return { child, exited: new Promise((resolve) => child.once('exit', () => resolve())) };
-}
-
-/** the results of several load processes as one: sums, and percentiles over every player's window bytes */
-function mergeResults(parts: LoadResult[]): LoadResult {
-  const sum = (f: (r: LoadResult) => number) => parts.reduce((a, r) => a + f(r), 0);
-  const perPlayer = parts.flatMap((r) => r.perPlayer ?? []).sort((a, b) => a - b);
-  const failures: Record<string, number> = {};
-  for (const r of parts) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
-  return {
-    ...parts[0]!,
-    players: sum((r) => r.players),
-    joined: sum((r) => r.joined),
-    failed: sum((r) => r.failed),
-    failures,
-    windowSeconds: Math.max(...parts.map((r) => r.windowSeconds)),
-    windowBytes: sum((r) => r.windowBytes),
-    totalBytes: sum((r) => r.totalBytes),
-    windowDataFrames: sum((r) => r.windowDataFrames),
-    perPlayerWindowBytes: { min: perPlayer[0] ?? 0, p1: percentile(perPlayer, 1), p50: percentile(perPlayer, 50), max: perPlayer[perPlayer.length - 1] ?? 0 },
-    perPlayer: undefined,
-    maxStallMs: Math.max(...parts.map((r) => r.maxStallMs)),
-    starved: sum((r) => r.starved),
-    starvedByBytes: sum((r) => r.starvedByBytes),
-    starvedByStall: sum((r) => r.starvedByStall),
-    locationGaps: sum((r) => r.locationGaps),
-    endFrames: sum((r) => r.endFrames),
-    changeFrames: sum((r) => r.changeFrames),
-    loadCpuSeconds: sum((r) => r.loadCpuSeconds),
-    rampMs: Math.max(...parts.map((r) => r.rampMs)),
-  };
-}
-
-/**
- * Runs the players in `procs` load processes (one process cannot drive 10,000 players on its own: its event loop
- * becomes the bottleneck); each ramps and settles its share, then every window starts at once on `go`, and the
- * server's CPU is sampled from then until the last window ends.
- */
-async function runLoad(server: ServerHandle, opts: Omit<LoadOptions, 'host' | 'port' | 'path'>, ttffMidWindow: boolean, procs = 1): Promise<LoadRun> {
-  const full: LoadOptions = { host: '127.0.0.1', port: server.port, path: server.path, rtspPort: server.rtspPort, mmsPort: server.mmsPort, ...opts, reportPerPlayer: true };
-  const n = Math.max(1, Math.min(procs, full.players));
-  let cpuServer0 = 0;
-  let sysServer0 = 0;
-  let cpuLoad0 = 0;
-  let serverCpu = 0;
-  let serverSys = 0;
-  let rssWindowEndMB = 0;
-  let rssAnonMB = 0;
-  let rssFileMB = 0;
-  let threads0 = new Map<string, number>();
-  const threads: Record<string, number> = {};
-  let loadCpuProc = 0;
-  let ttff: Promise<{ ms: number | null; error?: string }> | undefined;
-  const results: LoadResult[] = [];
-  let failure: Error | undefined;
-  let ready = 0;
-  let ended = 0;
-  const loads: Array<{ child: ChildProcess; exited: Promise<void> }> = [];
-  const loadCpu = () => loads.reduce((a, l) => a + (l.child.pid ? cpuSeconds(l.child.pid) : 0), 0);
-  const go = () => {
-    if (server.profileDir) process.kill(server.pid, 'SIGUSR2');
-    cpuServer0 = cpuSeconds(server.pid);
-    sysServer0 = cpuTimes(server.pid).sys;
-    threads0 = threadCpu(server.pid);
-    cpuLoad0 = loadCpu();
-    if (ttffMidWindow) ttff = sleep((opts.seconds * 1000) / 2).then(() => timeToFirstFrame(server, opts.protocol ?? 'wmsp'));
-    for (const l of loads) l.child.stdin!.end('go\n');
-  };
-  const windowEnd = () => {
-    if (server.profileDir) process.kill(server.pid, 'SIGUSR2');
-    serverCpu = cpuSeconds(server.pid) - cpuServer0;
-    serverSys = cpuTimes(server.pid).sys - sysServer0;
-    rssWindowEndMB = statusKb(server.pid, 'VmRSS') / 1024;
-    rssAnonMB = statusKb(server.pid, 'RssAnon') / 1024;
-    rssFileMB = statusKb(server.pid, 'RssFile') / 1024;
-    for (const [name, sec] of threadCpu(server.pid)) {
-      const d = sec - (threads0.get(name) ?? 0);
-      if (d > 0) threads[name] = Math.round(d * 100) / 100;
-    }
-    loadCpuProc = loadCpu() - cpuLoad0;
-  };
-  for (let k = 0; k < n; k++) {
-    const share = Math.floor(full.players / n) + (k < full.players % n ? 1 : 0);
-    const concurrency = Math.max(1, Math.ceil(full.concurrency / n));
-    loads.push(
-      spawnLoad({ ...full, players: share, concurrency }, (msg) => {
-        if (msg.event === 'ready' && ++ready === n) go();
-        else if (msg.event === 'window-end' && ++ended === n) windowEnd();
-        else if (msg.event === 'result') results.push(msg as unknown as LoadResult);
-        else if (msg.event === 'error') failure ??= new Error(`load generator: ${msg.message}`);
-        else if (msg.event === 'joined') process.stderr.write(`  joined ${JSON.stringify(msg)}\n`);
-      }),
-    );
-  }
-  await Promise.all(loads.map((l) => l.exited));
-  if (failure) throw failure;
-  if (results.length !== n) throw new Error(`${n - results.length} of ${n} load processes ended without a result`);
-  const t = ttff ? await ttff : undefined;
-  return { result: mergeResults(results), serverCpu, serverSys, rssWindowEndMB, rssAnonMB, rssFileMB, threads, loadCpuProc, ttffUnderLoadMs: t?.ms ?? null, ttffUnderLoadError: t?.error };
-}
-
-/** Wall time of `ffmpeg -i mmsh://... -frames:v 1 -f null -` (connect, header, first decoded video frame), or rtsp:// */
-async function timeToFirstFrame(server: ServerHandle, protocol: Protocol): Promise<{ ms: number | null; error?: string; warnings?: number; firstWarning?: string }> {
-  const input =
-    protocol === 'wmsp'
-      ? ['-i', `mmsh://127.0.0.1:${server.port}${server.path}`]
-      : protocol === 'mmsp'
-        ? ['-i', `mmst://127.0.0.1:${server.mmsPort}${server.path}`]
-        : ['-rtsp_transport', protocol === 'rtsp-udp' ? 'udp' : 'tcp', '-i', `rtsp://127.0.0.1:${server.rtspPort}${server.path}`];
-  const r = await run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'warning', ...input, '-frames:v', '1', '-f', 'null', '-'], { timeoutMs: 60_000 });
-  if (r.code !== 0) return { ms: null, error: r.stderr.trim().split('\n').slice(-2).join(' | ') };
-  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
-  return { ms: r.ms, warnings: lines.length, firstWarning: lines[0]?.trim().slice(0, 160) };
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
-};
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -466,8 +153,7 @@ interface Row {
 
 async function main(): Promise<void> {
   const args = parseCli(process.argv.slice(2));
-  extraNodeFlags = args.nodeFlags;
-  mssEntryOverride = args.mssEntry;
+  configureMss({ nodeFlags: args.nodeFlags, entry: args.mssEntry });
   const media = await prepareMedia();
   process.stderr.write(
     `media ${path.relative(root, media.file)}: ${(media.bitrate / 1000).toFixed(0)} kb/s, streams ${media.streams.join(',')}, packet ${media.packetSize} B, ` +
@@ -493,7 +179,7 @@ async function main(): Promise<void> {
       for (const n of args.players) rows.push({ server: label, players: n, note: `did not start: ${(err as Error).message.split('\n')[0]}` });
       continue;
     }
-    const how = kind === 'mss' ? `${mssEntry?.how}${extraNodeFlags.length ? ` ${extraNodeFlags.join(' ')}` : ''}` : kind === 'floor' ? 'gcc -O2 floor-wmsp.c' : `cvlc (vlc-bin ${(await run('dpkg-query', ['-W', '-f', '${Version}', 'vlc-bin'])).stdout.trim() || '?'})`;
+    const how = kind === 'mss' ? mssHow() : kind === 'floor' ? 'gcc -O2 floor-wmsp.c' : `cvlc (vlc-bin ${(await run('dpkg-query', ['-W', '-f', '${Version}', 'vlc-bin'])).stdout.trim() || '?'})`;
     process.stderr.write(`${label}: started pid ${server.pid} port ${variant.protocol === 'wmsp' ? server.port : variant.protocol === 'mmsp' ? server.mmsPort : server.rtspPort} via ${how}\n`);
     try {
       await sleep(6000); // let the live source run so a join sees a steady stream (and a full Fast Start ring)
@@ -510,10 +196,8 @@ async function main(): Promise<void> {
       }
       const ok = samples.filter((x): x is number => x !== null);
       ttffIdle[label] = { medianMs: ok.length ? median(ok) : null, samples, warnings, firstWarning, error };
-      const probe = await runLoad(server, { protocol: variant.protocol, players: 1, seconds: 10, settleSeconds: 5, concurrency: 1, streams: media.streams, expectedBytesPerSecond: 0, stallMs: 5000, rampTimeoutMs: 30_000 }, false);
-      probeRate[label] = probe.result.windowBytes / probe.result.windowSeconds;
+      probeRate[label] = await probeRateOf(server, variant.protocol, media.streams);
       process.stderr.write(`${label}: probe player gets ${(probeRate[label]! * 8 / 1000).toFixed(0)} kb/s; TTFF idle ${samples.map((s) => (s === null ? 'fail' : s.toFixed(0))).join(', ')} ms\n`);
-      if (probe.result.joined === 0) throw new Error(`probe player could not play: ${JSON.stringify(probe.result.failures)}`);
     } catch (err) {
       process.stderr.write(`${label}: probe failed: ${(err as Error).message}\n`);
       await stopChild(server.child);

@@ -1,7 +1,8 @@
 /**
  * One clock for the whole media core: a single interval timer drives every on-demand session, every file or
  * playlist broadcast feeder and every live catch-up, instead of a timer per session. Each tick calls the tasks'
- * tick(now); a task sends what is due and returns. The timer only runs while there are tasks.
+ * tick(now); a task sends what is due and returns. The timer runs at tickMs while there are tasks, at sweepMs while
+ * there are only housekeeping sweeps (an idle box wakes twice a second, not twenty times), and not at all otherwise.
  */
 /** a packet sent this much after its due time counts as a late send (ticks are 50 ms; normal jitter is far less) */
 export const LATE_SEND_MS = 500;
@@ -14,6 +15,8 @@ export interface PacedTask {
 export class PacingScheduler {
   private readonly tasks = new Set<PacedTask>();
   private timer: NodeJS.Timeout | null = null;
+  /** the period the timer runs at now */
+  private period = 0;
   private ticking = false;
   private readonly sweeps = new Set<(now: number) => void>();
   private lastSweep = 0;
@@ -64,11 +67,16 @@ export class PacingScheduler {
     return this.tasks.size;
   }
 
+  /** the timer's period now: tickMs with tasks, sweepMs with sweeps only, 0 when stopped */
+  get periodMs(): number {
+    return this.timer ? this.period : 0;
+  }
+
   /** runs one tick at once (tests, and after a task was added that has work due now) */
   runTick(now = PacingScheduler.now()): void {
     if (this.ticking) return;
     this.ticking = true;
-    if (this.lastTick && now - this.lastTick > this.tickMs * 2) this.lateTicks++;
+    if (this.lastTick && now - this.lastTick > (this.period || this.tickMs) * 2) this.lateTicks++;
     this.lastTick = now;
     try {
       for (const task of this.tasks) {
@@ -79,7 +87,8 @@ export class PacingScheduler {
           this.onTaskError(err);
         }
       }
-      if (now - this.lastSweep >= this.sweepMs) {
+      // half a tick of slack: an interval timer at sweepMs fires a little early as often as late
+      if (now - this.lastSweep >= this.sweepMs - this.tickMs / 2) {
         this.lastSweep = now;
         for (const fn of this.sweeps) {
           try {
@@ -95,17 +104,21 @@ export class PacingScheduler {
   }
 
   private ensureRunning(): void {
-    if (this.timer) return;
-    this.lastTick = 0;
-    this.timer = setInterval(() => this.runTick(), this.tickMs);
+    const period = this.tasks.size > 0 ? this.tickMs : this.sweepMs;
+    if (this.timer && this.period === period) return;
+    if (this.timer) clearInterval(this.timer);
+    this.period = period;
+    this.lastTick = 0; // a change of period is not a late tick
+    this.timer = setInterval(() => this.runTick(), period);
     this.timer.unref();
   }
 
   private stopIfIdle(): void {
-    if (this.timer && this.tasks.size === 0 && this.sweeps.size === 0) {
+    if (!this.timer) return;
+    if (this.tasks.size === 0 && this.sweeps.size === 0) {
       clearInterval(this.timer);
       this.timer = null;
-    }
+    } else if (this.tasks.size === 0) this.ensureRunning(); // sweeps only: the slow period
   }
 
   stop(): void {

@@ -63,6 +63,9 @@ function flatNumbers(t: Record<string, unknown>, prefix = '', depth = 0): Array<
   return out;
 }
 
+/** period of the event-loop delay sampling timers */
+const LOOP_RESOLUTION_MS = 100;
+
 export class MetricsCollector {
   readonly registry = new Registry();
   private readonly loop: IntervalHistogram;
@@ -71,8 +74,10 @@ export class MetricsCollector {
 
   constructor(private readonly sources: MetricsSources, opts: { processMetrics: boolean }) {
     const r = this.registry;
-    if (opts.processMetrics) collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 20 });
-    this.loop = monitorEventLoopDelay({ resolution: 20 });
+    // each event-loop histogram is a timer that wakes the loop at its resolution: 20 ms for both cost as much CPU
+    // as the pacing clock on an idle box; at 100 ms every stall that matters (>= 100 ms) is still caught
+    if (opts.processMetrics) collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: LOOP_RESOLUTION_MS });
+    this.loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     this.loop.enable();
     this.g = {
       players: new FilledGauge(r, 'mss_players', 'Players playing now, by publishing point and protocol', ['point', 'protocol']),
