@@ -2,8 +2,8 @@
  * Runs the fan-out load client (./wmsp-load.ts) against a server in one or several processes, samples the server's
  * CPU, threads and RSS over the measurement window, and times a live join to the first decoded frame with ffmpeg.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { runLoadProcesses, type LoadProcess } from './load-procs.js';
 import { cpuSeconds, cpuTimes, percentile, root, run, sleep, statusKb, threadCpu } from './proc.js';
 import type { Protocol, ServerHandle } from './servers.js';
 import type { LoadOptions, LoadResult } from './wmsp-load.js';
@@ -24,27 +24,6 @@ export interface LoadRun {
   loadCpuProc: number;
   ttffUnderLoadMs: number | null;
   ttffUnderLoadError?: string;
-}
-
-/** one load process: its players' share, its last result, and where its stdout lines go */
-function spawnLoad(opts: LoadOptions, onLine: (msg: { event: string; message?: string }) => void): { child: ChildProcess; exited: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', LOAD_SCRIPT, JSON.stringify(opts)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
-  let buf = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      try {
-        onLine(JSON.parse(line));
-      } catch {
-        /* not a JSON line */
-      }
-    }
-  });
-  return { child, exited: new Promise((resolve) => child.once('exit', () => resolve())) };
 }
 
 /** the results of several load processes as one: sums, and percentiles over every player's window bytes */
@@ -104,52 +83,40 @@ export async function runLoad(
   const threads: Record<string, number> = {};
   let loadCpuProc = 0;
   let ttff: Promise<{ ms: number | null; error?: string }> | undefined;
-  const results: LoadResult[] = [];
-  let failure: Error | undefined;
-  let ready = 0;
-  let ended = 0;
-  const loads: Array<{ child: ChildProcess; exited: Promise<void> }> = [];
-  const loadCpu = () => loads.reduce((a, l) => a + (l.child.pid ? cpuSeconds(l.child.pid) : 0), 0);
-  const go = () => {
-    if (server.profileDir) process.kill(server.pid, 'SIGUSR2');
-    cpuServer0 = cpuSeconds(server.pid);
-    sysServer0 = cpuTimes(server.pid).sys;
-    threads0 = threadCpu(server.pid);
-    cpuLoad0 = loadCpu();
-    if (ttffMidWindow) ttff = sleep((opts.seconds * 1000) / 2).then(() => timeToFirstFrame(server, opts.protocol ?? 'wmsp'));
-    for (const l of loads) l.child.stdin!.end('go\n');
-    hooks.windowStart?.();
-  };
-  const windowEnd = () => {
-    if (server.profileDir) process.kill(server.pid, 'SIGUSR2');
-    serverCpu = cpuSeconds(server.pid) - cpuServer0;
-    serverSys = cpuTimes(server.pid).sys - sysServer0;
-    rssWindowEndMB = statusKb(server.pid, 'VmRSS') / 1024;
-    rssAnonMB = statusKb(server.pid, 'RssAnon') / 1024;
-    rssFileMB = statusKb(server.pid, 'RssFile') / 1024;
-    for (const [name, sec] of threadCpu(server.pid)) {
-      const d = sec - (threads0.get(name) ?? 0);
-      if (d > 0) threads[name] = Math.round(d * 100) / 100;
-    }
-    loadCpuProc = loadCpu() - cpuLoad0;
-    hooks.windowEnd?.();
-  };
-  for (let k = 0; k < n; k++) {
-    const share = Math.floor(full.players / n) + (k < full.players % n ? 1 : 0);
-    const concurrency = Math.max(1, Math.ceil(full.concurrency / n));
-    loads.push(
-      spawnLoad({ ...full, players: share, concurrency }, (msg) => {
-        if (msg.event === 'ready' && ++ready === n) go();
-        else if (msg.event === 'window-end' && ++ended === n) windowEnd();
-        else if (msg.event === 'result') results.push(msg as unknown as LoadResult);
-        else if (msg.event === 'error') failure ??= new Error(`load generator: ${msg.message}`);
-        else if (msg.event === 'joined') process.stderr.write(`  joined ${JSON.stringify(msg)}\n`);
-      }),
-    );
-  }
-  await Promise.all(loads.map((l) => l.exited));
-  if (failure) throw failure;
-  if (results.length !== n) throw new Error(`${n - results.length} of ${n} load processes ended without a result`);
+  const loadCpu = (procs: readonly LoadProcess[]) => procs.reduce((a, l) => a + (l.child.pid ? cpuSeconds(l.child.pid) : 0), 0);
+  const shares = Array.from({ length: n }, (_, k) => ({
+    ...full,
+    players: Math.floor(full.players / n) + (k < full.players % n ? 1 : 0),
+    concurrency: Math.max(1, Math.ceil(full.concurrency / n)),
+  }));
+  const results = await runLoadProcesses<LoadResult>(LOAD_SCRIPT, shares, {
+    onGo: (procs) => {
+      if (server.profileDir) process.kill(server.pid, 'SIGUSR2');
+      cpuServer0 = cpuSeconds(server.pid);
+      sysServer0 = cpuTimes(server.pid).sys;
+      threads0 = threadCpu(server.pid);
+      cpuLoad0 = loadCpu(procs);
+      if (ttffMidWindow) ttff = sleep((opts.seconds * 1000) / 2).then(() => timeToFirstFrame(server, opts.protocol ?? 'wmsp'));
+      hooks.windowStart?.();
+    },
+    onWindowEnd: (procs) => {
+      if (server.profileDir) process.kill(server.pid, 'SIGUSR2');
+      serverCpu = cpuSeconds(server.pid) - cpuServer0;
+      serverSys = cpuTimes(server.pid).sys - sysServer0;
+      rssWindowEndMB = statusKb(server.pid, 'VmRSS') / 1024;
+      rssAnonMB = statusKb(server.pid, 'RssAnon') / 1024;
+      rssFileMB = statusKb(server.pid, 'RssFile') / 1024;
+      for (const [name, sec] of threadCpu(server.pid)) {
+        const d = sec - (threads0.get(name) ?? 0);
+        if (d > 0) threads[name] = Math.round(d * 100) / 100;
+      }
+      loadCpuProc = loadCpu(procs) - cpuLoad0;
+      hooks.windowEnd?.();
+    },
+    onLine: (msg) => {
+      if (msg.event === 'joined') process.stderr.write(`  joined ${JSON.stringify(msg)}\n`);
+    },
+  });
   const t = ttff ? await ttff : undefined;
   return { result: mergeResults(results), serverCpu, serverSys, rssWindowEndMB, rssAnonMB, rssFileMB, threads, loadCpuProc, ttffUnderLoadMs: t?.ms ?? null, ttffUnderLoadError: t?.error };
 }
