@@ -101,6 +101,16 @@ test('access lists are validated by the schema: a bad entry fails with its path'
   t.regex(issues.find((i) => i.path.includes('[1].'))!.message, /host bits/);
 });
 
+test('a realm that would break the quoted WWW-Authenticate challenge is refused, for points as for the API', (t) => {
+  const issues = issuesOf(() =>
+    validateConfig({
+      api: { auth: { scheme: 'basic', realm: 'a"b' } },
+      server: { publishingPoints: [{ name: 'a', type: 'ondemand', path: '/m', auth: { scheme: 'digest', realm: 'x\\"y', users: [{ name: 'u', password: 'p' }] } }] },
+    }),
+  );
+  t.deepEqual(issues.map((i) => i.path).sort(), ['api.auth.realm', 'server.publishingPoints[0].auth.realm']);
+});
+
 test('publishing point names are unique', (t) => {
   const issues = issuesOf(() => validateConfig({ server: { publishingPoints: [{ name: 'a', type: 'ondemand', path: '/m' }, { name: 'a', type: 'broadcast', source: { type: 'push' } }] } }));
   t.deepEqual(issues.map((i) => i.path), ['server.publishingPoints[1].name']);

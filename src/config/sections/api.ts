@@ -1,4 +1,5 @@
 import type { Schema } from '../schema.js';
+import { accountsSchema, realmSchema } from './accounts.js';
 
 export interface ApiConfig {
   /** answer operator endpoints (/api/*) from addresses other than loopback */
@@ -29,22 +30,8 @@ export const apiSchema: Schema = {
       doc: 'Credentials the operator endpoints ask for (every caller, loopback included, once a scheme is set)',
       fields: {
         scheme: { kind: 'enum', doc: 'none, HTTP Basic, Digest, or a bearer token (Authorization: Bearer ...)', values: ['none', 'basic', 'digest', 'bearer'], default: 'none' },
-        realm: { kind: 'string', doc: 'Realm shown in the challenge', default: 'mss api', maxLength: 128, pattern: /^[^"\\]*$/ },
-        users: {
-          kind: 'array',
-          doc: 'Accounts for basic and digest (none: nobody gets in)',
-          default: [],
-          maxItems: 100,
-          unique: 'name',
-          items: {
-            kind: 'object',
-            doc: 'An account',
-            fields: {
-              name: { kind: 'string', doc: 'User name', pattern: /^[^:\s]{1,64}$/ },
-              password: { kind: 'string', doc: 'Password', maxLength: 256, secret: true },
-            },
-          },
-        },
+        realm: realmSchema('Realm shown in the challenge', 'mss api'),
+        users: accountsSchema('Accounts for basic and digest (none: nobody gets in)', 100),
         tokens: {
           kind: 'array',
           doc: 'Bearer tokens (none: nobody gets in)',

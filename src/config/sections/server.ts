@@ -1,5 +1,6 @@
 import { parseAccessEntry } from '../../auth/access.js';
 import type { ConfigIssue, Schema } from '../schema.js';
+import { accountsSchema, realmSchema } from './accounts.js';
 import { multicastSchema, type MulticastOutputConfig } from './multicast.js';
 
 export type { MulticastOutputConfig } from './multicast.js';
@@ -80,22 +81,8 @@ export const authSchema: Schema = {
   doc: 'Who may play from this point',
   fields: {
     scheme: { kind: 'enum', doc: 'HTTP authentication scheme', values: ['none', 'basic', 'digest'], default: 'none' },
-    realm: { kind: 'string', doc: 'Authentication realm shown to players', default: 'mss', maxLength: 128 },
-    users: {
-      kind: 'array',
-      doc: 'Accounts allowed when scheme is not none',
-      default: [],
-      maxItems: 1000,
-      unique: 'name',
-      items: {
-        kind: 'object',
-        doc: 'An account',
-        fields: {
-          name: { kind: 'string', doc: 'User name', pattern: /^[^:\s]{1,64}$/ },
-          password: { kind: 'string', doc: 'Password', maxLength: 256, secret: true },
-        },
-      },
-    },
+    realm: realmSchema('Authentication realm shown to players', 'mss'),
+    users: accountsSchema('Accounts allowed when scheme is not none', 1000),
   },
 };
 
