@@ -248,7 +248,7 @@ export class LiveFanout implements PacedTask {
     const now = PacingScheduler.now();
     if (this.pending.length === 0) this.pendingSince = now;
     this.pending.push(entry);
-    if (now - this.pendingSince >= (this.opts.batchMs ?? 0)) this.flush(now);
+    if (this.batchDue(now)) this.flush(now);
     else this.opts.scheduler.add(this);
   }
 
@@ -368,9 +368,18 @@ export class LiveFanout implements PacedTask {
     p.finish(reason);
   }
 
+  /**
+   * whether the pending batch goes out now: at batchMs of age, less half a tick, so that a batch of two ticks
+   * leaves on the second (timers fire a little late or early; without the slack it would wait a third)
+   */
+  private batchDue(now: number): boolean {
+    const batchMs = this.opts.batchMs ?? 0;
+    return batchMs === 0 || now - this.pendingSince >= batchMs - this.opts.scheduler.tickMs / 2;
+  }
+
   /** scheduler tick: move catching-up players forward */
   tick(now: number): void {
-    if (this.pending.length > 0 && now - this.pendingSince >= (this.opts.batchMs ?? 0)) this.flush(now);
+    if (this.pending.length > 0 && this.batchDue(now)) this.flush(now);
     for (const p of this.catchingUp) this.catchUp(p, now);
     this.idleIfNothingToDo();
   }

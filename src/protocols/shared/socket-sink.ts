@@ -23,20 +23,26 @@ const LAST_CHUNK = '0\r\n\r\n';
 export class SocketSink implements PlayerSink {
   private head: string | Buffer | undefined;
   private headWritten = false;
+  private readonly hasHead: boolean;
   private ended = false;
   private readonly closeListeners: Array<() => void> = [];
+  /** the options without the head: that is written once and must not be kept for the life of the stream */
+  private readonly opts: Omit<SocketSinkOptions, 'head'>;
 
   constructor(
     private readonly socket: Socket,
-    private readonly opts: SocketSinkOptions = {},
+    opts: SocketSinkOptions = {},
   ) {
-    this.head = opts.head;
-    this.headWritten = opts.head === undefined;
+    const { head, ...rest } = opts;
+    this.opts = rest;
+    this.head = head;
+    this.hasHead = head !== undefined;
+    this.headWritten = !this.hasHead;
   }
 
   /** whether anything (the head at least) went out */
   get started(): boolean {
-    return this.headWritten && this.opts.head !== undefined;
+    return this.headWritten && this.hasHead;
   }
 
   /** writes the head now (a stream that starts with no data yet still answers its request) */
