@@ -16,6 +16,7 @@ import { LiveEncoder } from '../../src/encoder/encoder.js';
 import { readSendTime } from '../../src/asf/index.js';
 import { openWmspStream } from '../../src/protocols/wmsp/client.js';
 import { startServe } from '../../test/helpers/serve.js';
+import { markdownTable } from './lib/report.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -165,11 +166,7 @@ const body = rows.map((r) => [
   r.latMax.toFixed(0),
   String(r.samples),
 ]);
-const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padStart(widths[i]!)).join(' | ') + ' |';
 console.log(`\nencoder benchmark: testsrc → ffmpeg (${profile}) → Node (ASF parse, push) → mss serve → WMSP player; ${seconds} s windows; CPU = this Node process only (ffmpeg excluded)`);
-console.log(line(head));
-console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
-for (const b of body) console.log(line(b));
+for (const l of markdownTable(head, body)) console.log(l);
 console.log('ffmpeg→Node = wall time the Node side emitted a packet − (ffmpeg spawn time + the packet\'s send time): an upper bound of capture + encode + ASF packetisation delay (includes ffmpeg start-up)');
 console.log('latency = wall time a packet reached the player − wall time the encoder\'s Node side emitted it (push + server fan-out + WMSP)');

@@ -15,11 +15,13 @@
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseMsbDatagram, readErrorCorrection } from '../../src/protocols/msb/codec.js';
+import { spawnLoadProcess } from './lib/load-procs.js';
 import { prepareMedia, type Media } from './lib/media.js';
-import { benchDir, cpuSeconds, freePort, prepareMss, root, sleep, statusKb, stopChild, waitForPort } from './lib/proc.js';
+import { benchDir, cpuSeconds, freePort, prepareMss, root, sleep, statusKb, stopChild, waitForListener } from './lib/proc.js';
+import { fmt, markdownTable, usage } from './lib/report.js';
 import type { LoadOptions, LoadResult } from './lib/wmsp-load.js';
 
 const LOAD_SCRIPT = path.join(root, 'scripts/bench/lib/wmsp-load.ts');
@@ -49,7 +51,7 @@ function parseCli(argv: string[]): Args {
     else if (flag === '--concurrency') a.concurrency = Number(value());
     else if (flag === '--fec') a.fec = Number(value());
     else if (flag === '-h' || flag === '--help') {
-      process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*|^ \* ?/gm, ''));
+      process.stdout.write(usage(import.meta.url));
       process.exit(0);
     } else throw new Error(`unknown flag ${flag}`);
   }
@@ -78,12 +80,7 @@ async function startMss(media: Media, tag: string, multicast: { port: number; fe
   const out = openSync(logFile, 'w');
   const child = spawn(entry.cmd, [...entry.args, '--config', configFile], { cwd: root, stdio: ['ignore', out, out] });
   closeSync(out);
-  try {
-    await waitForPort(port, child, 30_000);
-  } catch (err) {
-    await stopChild(child);
-    throw new Error(`mss serve ${(err as Error).message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
-  }
+  await waitForListener('mss serve', port, child, logFile);
   return { pid: child.pid!, port, stop: () => stopChild(child) };
 }
 
@@ -145,36 +142,23 @@ async function measure(server: Server, media: Media, args: Args, players: number
     host: LOOPBACK, port: server.port, path: '/live', players, seconds: args.seconds, settleSeconds: args.settle, concurrency: args.concurrency,
     streams: media.streams, expectedBytesPerSecond: (media.bitrate / 8) * 0.97, stallMs: 5000, rampTimeoutMs: 120_000,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', LOAD_SCRIPT, JSON.stringify(opts)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let cpu0 = 0;
   let serverCpu = 0;
   let result: LoadResult | undefined;
-  let buf = '';
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let msg: { event: string; message?: string };
-        try {
-          msg = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (msg.event === 'window-start') {
-          cpu0 = cpuSeconds(server.pid);
-          if (rx) rx.counting = true;
-        } else if (msg.event === 'window-end') {
-          serverCpu = cpuSeconds(server.pid) - cpu0;
-          if (rx) rx.counting = false;
-        } else if (msg.event === 'result') result = msg as unknown as LoadResult;
-        else if (msg.event === 'error') reject(new Error(`load generator: ${msg.message}`));
-      }
+    const load = spawnLoadProcess(LOAD_SCRIPT, opts, (msg) => {
+      if (msg.event === 'window-start') {
+        cpu0 = cpuSeconds(server.pid);
+        if (rx) rx.counting = true;
+      } else if (msg.event === 'window-end') {
+        serverCpu = cpuSeconds(server.pid) - cpu0;
+        if (rx) rx.counting = false;
+      } else if (msg.event === 'result') result = msg as unknown as LoadResult;
+      else if (msg.event === 'error') reject(new Error(`load generator: ${msg.message}`));
     });
-    child.once('exit', () => resolve());
+    // one load process: no `go` to wait for (its stdin ends, so its window starts once its players settled)
+    load.child.stdin!.end();
+    void load.exited.then(resolve);
   });
   if (!result) throw new Error('load generator ended without a result');
   return {
@@ -216,7 +200,6 @@ async function main(): Promise<void> {
     }
   }
 
-  const fmt = (v: number | undefined, d = 2) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(d));
   const header = ['WMSP players', 'multicast', 'srv CPU s', 'CPU % of a core', '+ CPU s for multicast', 'datagrams/s rx', 'parity/s', 'malformed', 'multicast kb/s', 'WMSP Mbit/s', 'joined/starved', 'peak RSS MB'];
   const rows = runs.map((r) => {
     const base = runs.find((x) => x.players === r.players && !x.multicast);
@@ -224,9 +207,9 @@ async function main(): Promise<void> {
     return [
       String(r.players),
       r.multicast ? `on (span ${args.fec})` : 'off',
-      fmt(r.serverCpu),
+      fmt(r.serverCpu, 2),
       fmt((r.serverCpu / w) * 100, 1),
-      r.multicast && base ? fmt(r.serverCpu - base.serverCpu) : '',
+      r.multicast && base ? fmt(r.serverCpu - base.serverCpu, 2) : '',
       r.rx ? fmt(r.rx.datagrams / w, 1) : '-',
       r.rx ? fmt(r.rx.parity / w, 1) : '-',
       r.rx ? String(r.rx.malformed) : '-',
@@ -236,13 +219,9 @@ async function main(): Promise<void> {
       fmt(r.peakRssMB, 1),
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padStart(widths[i]!)).join(' | ') + ' |';
   const out = [
     `\nOne MS-MSB multicast output beside N WMSP players: ${(media.bitrate / 1000).toFixed(0)} kb/s WMV2+WMA2, loopback, ${args.seconds} s window after ${args.settle} s settle; node ${process.version}`,
-    line(header),
-    '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|',
-    ...rows.map(line),
+    ...markdownTable(header, rows),
     ...runs.filter((r) => r.note).map((r) => `${r.players} players, multicast ${r.multicast ? 'on' : 'off'}: ${r.note}`),
   ];
   process.stdout.write(out.join('\n') + '\n');

@@ -29,14 +29,13 @@
  * Results: a markdown table on stdout, progress on stderr, JSON in .bench/ondemand-<time>.json.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runLoadProcesses, type LoadProcess } from './lib/load-procs.js';
 import type { OnDemandLoadOptions, OnDemandLoadResult } from './lib/ondemand-load.js';
 import { prepareLibrary, type Library } from './lib/ondemand-media.js';
 import { benchDir, cpuSeconds, cpuTimes, ioCounters, percentile, root, sleep, statusKb, stopChild } from './lib/proc.js';
-import { fmt, markdownTable } from './lib/report.js';
+import { fmt, markdownTable, usage } from './lib/report.js';
 import { commitOf, configureMss, launchFlags, mssHow, mssMetrics, startMss, type ServerHandle } from './lib/servers.js';
 
 const LOAD_SCRIPT = path.join(root, 'scripts/bench/lib/ondemand-load.ts');
@@ -74,7 +73,7 @@ function parseCli(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '-h' || flag === '--help') {
-      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*|^ \* ?/gm, ''));
+      process.stdout.write(usage(import.meta.url));
       process.exit(0);
     }
     const value = argv[++i];

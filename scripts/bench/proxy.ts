@@ -13,17 +13,15 @@
  * the proxy's upstream). CPU is per process (/proc), so other work on the machine changes it little.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseHeaderObject } from '../../src/asf/header.js';
+import { spawnLoadProcess } from './lib/load-procs.js';
+import { prepareMedia } from './lib/media.js';
+import { benchDir, cpuSeconds, freePort, root, sleep, statusKb } from './lib/proc.js';
+import { fmt, usage } from './lib/report.js';
 import type { LoadOptions, LoadResult } from './lib/wmsp-load.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const benchDir = path.join(root, '.bench');
 const LOAD_SCRIPT = path.join(root, 'scripts/bench/lib/wmsp-load.ts');
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 type Mode = 'live' | 'ondemand';
 interface Args {
@@ -47,59 +45,12 @@ function parseCli(argv: string[]): Args {
     else if (flag === '--settle') a.settle = Number(value());
     else if (flag === '--modes') a.modes = value().split(',') as Mode[];
     else if (flag === '-h' || flag === '--help') {
-      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*|^ \* ?/gm, ''));
+      process.stdout.write(usage(import.meta.url));
       process.exit(0);
     } else throw new Error(`unknown flag ${flag}`);
   }
   if (a.players.some((n) => !Number.isInteger(n) || n < 1) || !(a.seconds > 0) || a.modes.some((m) => m !== 'live' && m !== 'ondemand')) throw new Error('bad arguments (see --help)');
   return a;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-
-function statusMB(pid: number, key: 'VmHWM' | 'VmRSS'): number {
-  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Media {
-  file: string;
-  streams: number[];
-}
-
-/** a 60 s, ~500 kbps WMV2 + WMA2 file (the fan-out benchmark's) */
-function prepareMedia(): Media {
-  mkdirSync(benchDir, { recursive: true });
-  const file = path.join(benchDir, 'live-500k.wmv');
-  if (!existsSync(file)) {
-    execFileSync('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=480x270:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:beep_factor=4:sample_rate=44100',
-      '-t', '60', '-c:v', 'wmv2', '-b:v', '430k', '-maxrate', '430k', '-bufsize', '860k', '-g', '50', '-c:a', 'wmav2', '-b:a', '64k', '-ac', '2', '-f', 'asf', file + '.tmp.wmv',
-    ]);
-    execFileSync('mv', ['-f', file + '.tmp.wmv', file]);
-  }
-  const fd = openSync(file, 'r');
-  const head = Buffer.alloc(256 * 1024);
-  const n = readSync(fd, head, 0, head.length, 0);
-  closeSync(fd);
-  return { file, streams: parseHeaderObject(head.subarray(0, n)).streams.map((s) => s.number) };
 }
 
 let entry: string | undefined;
@@ -157,32 +108,19 @@ interface Window {
 /** runs the load generator; CPU of each watched process over the measured window */
 async function load(target: Serve, urlPath: string, players: number, a: Args, streams: number[], watched: Record<string, Serve>): Promise<Window> {
   const opts: LoadOptions = { host: '127.0.0.1', port: target.port, path: urlPath, players, seconds: a.seconds, settleSeconds: a.settle, concurrency: 50, streams, expectedBytesPerSecond: 0, stallMs: 5000, rampTimeoutMs: 120_000 };
-  const child = spawn(process.execPath, ['--import', 'tsx', LOAD_SCRIPT, JSON.stringify(opts)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const start: Record<string, number> = {};
   const cpu: Record<string, number> = {};
   let result: LoadResult | undefined;
-  let buf = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      let msg: { event?: string };
-      try {
-        msg = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if (msg.event === 'window-start') for (const [k, s] of Object.entries(watched)) start[k] = cpuSeconds(s.pid);
-      else if (msg.event === 'window-end') {
-        for (const [k, s] of Object.entries(watched)) cpu[k] = cpuSeconds(s.pid) - start[k]!;
-        cpu.rss = statusMB(target.pid, 'VmRSS');
-      } else if (msg.event === 'result') result = msg as LoadResult;
-    }
+  const load = spawnLoadProcess(LOAD_SCRIPT, opts, (msg) => {
+    if (msg.event === 'window-start') for (const [k, s] of Object.entries(watched)) start[k] = cpuSeconds(s.pid);
+    else if (msg.event === 'window-end') {
+      for (const [k, s] of Object.entries(watched)) cpu[k] = cpuSeconds(s.pid) - start[k]!;
+      cpu.rss = statusKb(target.pid, 'VmRSS') / 1024;
+    } else if (msg.event === 'result') result = msg as unknown as LoadResult;
   });
-  await new Promise((r) => child.once('exit', r));
+  // one load process: no `go` to wait for (its stdin ends, so its window starts once its players settled)
+  load.child.stdin!.end();
+  await load.exited;
   if (!result) throw new Error('the load generator gave no result');
   return { result, cpu };
 }
@@ -209,7 +147,7 @@ async function originSessions(origin: Serve, point: string): Promise<number> {
 
 async function main(): Promise<void> {
   const a = parseCli(process.argv.slice(2));
-  const media = prepareMedia();
+  const media = await prepareMedia();
   const rows: Row[] = [];
   for (const mode of a.modes) {
     for (const n of a.players) {
@@ -243,7 +181,7 @@ async function main(): Promise<void> {
             cpu: w.cpu.server!,
             cpuPerGB: gb > 0 ? w.cpu.server! / gb : NaN,
             rssMB: w.cpu.rss!,
-            peakMB: statusMB(served.pid, 'VmHWM'),
+            peakMB: statusKb(served.pid, 'VmHWM') / 1024,
             originCpu: proxy ? w.cpu.origin : undefined,
             originSessions: proxy ? await originSessions(origin, mode === 'live' ? 'live' : 'vod') : undefined,
           });
@@ -255,11 +193,10 @@ async function main(): Promise<void> {
       }
     }
   }
-  const f = (x: number | undefined, d = 2) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
   const lines = [
     '| mode | players | served by | joined | starved | GB in window | CPU s | CPU s/GB | RSS MB (window end) | peak RSS MB | origin CPU s | origin sessions |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.mode} | ${r.players} | ${r.via} | ${r.joined} | ${r.starved} | ${f(r.gb, 3)} | ${f(r.cpu)} | ${f(r.cpuPerGB, 1)} | ${f(r.rssMB, 0)} | ${f(r.peakMB, 0)} | ${f(r.originCpu)} | ${r.originSessions ?? '-'} |`),
+    ...rows.map((r) => `| ${r.mode} | ${r.players} | ${r.via} | ${r.joined} | ${r.starved} | ${fmt(r.gb, 3)} | ${fmt(r.cpu, 2)} | ${fmt(r.cpuPerGB, 1)} | ${fmt(r.rssMB, 0)} | ${fmt(r.peakMB, 0)} | ${fmt(r.originCpu, 2)} | ${r.originSessions ?? '-'} |`),
   ];
   process.stdout.write(`window ${a.seconds} s after ${a.settle} s settle; ${media.file}\n${lines.join('\n')}\n`);
 }

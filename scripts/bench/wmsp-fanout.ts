@@ -28,13 +28,13 @@
  * so the pid measured is VLC's own.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { formatProfile, summarizeCpuProfile } from './lib/cpuprofile.js';
 import { median, probeRate as probeRateOf, runLoad, timeToFirstFrame } from './lib/load-run.js';
 import { prepareMedia } from './lib/media.js';
 import { benchDir, root, run, sleep, statusKb, stopChild } from './lib/proc.js';
+import { fmt, markdownTable, usage } from './lib/report.js';
 import { commitOf, configureMss, launchFlags, mssHow, startServer, type Protocol, type ServerHandle, type ServerKind } from './lib/servers.js';
 
 /** one load process keeps up with about this many live players on this machine (--load-procs auto) */
@@ -115,7 +115,7 @@ function parseCli(argv: string[]): Args {
         break;
       case '-h':
       case '--help':
-        process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*|^ \* ?/gm, ''));
+        process.stdout.write(usage(import.meta.url));
         process.exit(0);
       default:
         throw new Error(`unknown flag ${flag}`);
@@ -283,7 +283,6 @@ async function main(): Promise<void> {
     const f = rows.find((x) => x.server === 'floor' && x.players === r.players);
     return f?.cpuPerGB && r.cpuPerGB !== undefined && Number.isFinite(r.cpuPerGB) ? r.cpuPerGB / f.cpuPerGB : undefined;
   };
-  const fmt = (v: number | undefined | null, d = 1) => (v === undefined || v === null || Number.isNaN(v) ? '-' : v.toFixed(d));
   const header = ['server', 'players', 'joined', 'starved', 'GB in window', 'Mbit/s', 'srv CPU s (sys)', 'CPU s/GB', 'x floor', 'peak RSS MB', 'RSS idle/window MB', 'load CPU s', 'TTFF loaded ms', 'LocId gaps'];
   const table = rows.map((r) => [
     r.server,
@@ -301,13 +300,9 @@ async function main(): Promise<void> {
     fmt(r.ttffLoadMs, 0),
     r.gaps === undefined ? '-' : String(r.gaps),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padStart(widths[i]!)).join(' | ') + ' |';
   const out: string[] = [];
   out.push(`\nLive fan-out (${variants.map(labelOf).join(', ')}): ${(media.bitrate / 1000).toFixed(0)} kb/s WMV2+WMA2 over loopback, ${args.seconds} s window after ${args.settle} s settle; commit ${commitOf()}; ${process.platform} ${execFileSync('nproc').toString().trim()} cores, node ${process.version}`);
-  out.push(line(header));
-  out.push('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
-  for (const row of table) out.push(line(row));
+  out.push(...markdownTable(header, table));
   out.push('');
   for (const kind of variants.map(labelOf)) {
     const t = ttffIdle[kind];

@@ -24,6 +24,14 @@ export function goSignal(): Promise<void> {
   });
 }
 
+/** after the ramp: says how many joined, lets them settle, says "ready" and waits for `go` */
+export async function readyForWindow(joined: number, rampMs: number, settleSeconds: number): Promise<void> {
+  emit({ event: 'joined', joined, rampMs });
+  await new Promise((r) => setTimeout(r, settleSeconds * 1000));
+  emit({ event: 'ready' });
+  await goSignal();
+}
+
 /** Date.now() at most 20 ms old; call stop() before the process should exit */
 export const clock = {
   now: Date.now(),
@@ -34,3 +42,17 @@ export const clock = {
     clearInterval(clock.timer);
   },
 };
+
+/** the end of a load process: its result line (or an error line), then exit */
+export function finish(result: Promise<object>): void {
+  result
+    .then((r) => {
+      emit(r);
+      clock.stop();
+      setTimeout(() => process.exit(0), 200);
+    })
+    .catch((err) => {
+      emit({ event: 'error', message: String((err as Error).stack ?? err) });
+      process.exit(1);
+    });
+}

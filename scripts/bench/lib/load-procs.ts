@@ -17,7 +17,10 @@ export interface LoadProcess {
   exited: Promise<void>;
 }
 
-/** one load process; its stdout lines go to onLine as parsed JSON (other lines are ignored) */
+/**
+ * one load process; its stdout lines go to onLine as parsed JSON (other lines are ignored). Its stdin carries `go`:
+ * a caller that runs it alone ends stdin at once, and its window starts as soon as its players settled.
+ */
 export function spawnLoadProcess(script: string, opts: object, onLine: (msg: LoadLine) => void): LoadProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(opts)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
   let buf = '';

@@ -9,6 +9,7 @@
 import net from 'node:net';
 import { MmsStreamReader, SESSION_ID, decodeTcpMessage, encodeTcpMessage } from '../../../src/protocols/mmsp/codec.js';
 import { decodeMac, encodeViewer, type ViewerMessage } from '../../../src/protocols/mmsp/messages.js';
+import { LivePlayer, openLoadSocket } from './load-player.js';
 import type { LoadOptions } from './wmsp-load.js';
 
 const MEDIA_INCARNATION = 4;
@@ -117,19 +118,9 @@ export interface MmsPlayerHooks {
 }
 
 /** One MMS/TCP player with the counters the load harness reads. */
-export class MmsPlayer {
-  phase: 'idle' | 'describe' | 'play' | 'done' | 'failed' = 'idle';
+export class MmsPlayer extends LivePlayer {
   socket: net.Socket | undefined;
   counter: MmsCounter;
-  joinedAt = 0;
-  lastDataAt = 0;
-  maxStall = 0;
-  windowStartBytes = 0;
-  windowStartFrames = 0;
-  windowEndBytes = 0;
-  windowEndFrames = 0;
-  failure: string | undefined;
-  verified = { frames: 0, dataFrames: 0, headers: 0, error: undefined as string | undefined };
   private readonly verifier: MmsStreamReader | undefined;
   private seq = 7;
 
@@ -138,17 +129,19 @@ export class MmsPlayer {
     private readonly opts: LoadOptions,
     private readonly hooks: MmsPlayerHooks,
   ) {
+    super();
     this.counter = new MmsCounter((p) => this.onControl(p));
     if (id === 0) this.verifier = new MmsStreamReader({ acceptData: true });
   }
 
   start(): void {
     this.phase = 'play';
-    const socket = net.connect({ host: this.opts.host, port: this.opts.mmsPort ?? this.opts.port, onread: { buffer: shared, callback: (n: number, buf: Uint8Array) => this.onRead(n, buf as Buffer) } });
+    const socket = openLoadSocket(this.opts.host, this.opts.mmsPort ?? this.opts.port, shared, {
+      read: (n, buf) => this.onRead(n, buf),
+      connected: (s) => s.write(requests(this.opts.path, this.opts.streams)),
+      error: (reason) => this.fail(reason),
+    });
     this.socket = socket;
-    socket.setNoDelay(true);
-    socket.on('connect', () => socket.write(requests(this.opts.path, this.opts.streams)));
-    socket.on('error', (err) => this.fail(`socket ${(err as NodeJS.ErrnoException).code ?? err.message}`));
     socket.on('close', () => {
       if (this.socket === socket && this.phase === 'play') this.fail(this.counter.endFrames > 0 ? 'stream ended (ReportEndOfStream)' : 'connection closed by server');
     });
@@ -159,13 +152,12 @@ export class MmsPlayer {
     this.socket?.destroy();
   }
 
-  private fail(reason: string): void {
-    if (this.phase === 'failed' || this.phase === 'done') return;
-    const wasJoined = this.joinedAt > 0;
-    this.phase = 'failed';
-    this.failure = reason;
+  protected override close(): void {
     this.socket?.destroy();
-    if (!wasJoined) this.hooks.joined(this);
+  }
+
+  protected override settled(): void {
+    this.hooks.joined(this);
   }
 
   private onControl(p: Buffer): void {
@@ -203,7 +195,7 @@ export class MmsPlayer {
     }
     if (this.joinedAt === 0 && this.counter.dataFrames > 0) {
       this.joinedAt = now;
-      this.hooks.joined(this);
+      this.settled();
     }
     return true;
   }

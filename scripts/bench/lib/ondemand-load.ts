@@ -17,7 +17,8 @@
  * included). Seeds are fixed (--seed): the same command seeks the same sessions to the same places.
  */
 import net from 'node:net';
-import { clock, emit, goSignal } from './load-child.js';
+import { clock, emit, finish, readyForWindow } from './load-child.js';
+import { LoadPlayer, openLoadSocket, Ramp } from './load-player.js';
 import { DESCRIBE, FrameCounter, PLAY, ResponseHead, sharedReadBuffer } from './wmsp-wire.js';
 
 export interface OnDemandFile {
@@ -98,20 +99,12 @@ interface Hooks {
   windowActive(): boolean;
 }
 
-class Session {
-  phase: 'idle' | 'describe' | 'play' | 'done' | 'failed' = 'idle';
-  failure: string | undefined;
-  joinedAt = 0;
+class Session extends LoadPlayer {
   /** play-connection bytes over the whole run */
   bytes = 0;
   dataFrames = 0;
   locationGaps = 0;
-  windowStartBytes = 0;
-  windowStartFrames = 0;
-  windowEndBytes = 0;
-  windowEndFrames = 0;
   maxGap = 0;
-  lastDataAt = 0;
   readonly seekPlayMs: number[] = [];
   readonly seekWholeMs: number[] = [];
   private socket: net.Socket | undefined;
@@ -132,7 +125,9 @@ class Session {
     private readonly opts: OnDemandLoadOptions,
     private readonly hooks: Hooks,
     private readonly rand: () => number,
-  ) {}
+  ) {
+    super();
+  }
 
   start(): void {
     this.open();
@@ -190,18 +185,15 @@ class Session {
     this.head = new ResponseHead();
     this.headDone = false;
     this.counter = new FrameCounter();
-    const socket = net.connect({
-      host: this.opts.host,
-      port: this.opts.port,
-      onread: { buffer: sharedReadBuffer, callback: (n: number, buf: Uint8Array) => this.onRead(n, buf as Buffer) },
+    const socket = openLoadSocket(this.opts.host, this.opts.port, sharedReadBuffer, {
+      read: (n, buf) => this.onRead(n, buf),
+      connected: (s) => {
+        if (this.phase === 'play') this.playSentAt = performance.now();
+        s.write(request);
+      },
+      error: (reason) => this.fail(reason),
     });
     this.socket = socket;
-    socket.setNoDelay(true);
-    socket.on('connect', () => {
-      if (this.phase === 'play') this.playSentAt = performance.now();
-      socket.write(request);
-    });
-    socket.on('error', (err) => this.fail(`socket ${(err as NodeJS.ErrnoException).code ?? err.message}`));
     socket.on('close', () => {
       if (this.socket !== socket) return;
       if (this.phase === 'describe') this.fail('describe closed before a complete $H');
@@ -209,13 +201,12 @@ class Session {
     });
   }
 
-  private fail(reason: string): void {
-    if (this.phase === 'failed' || this.phase === 'done') return;
-    const wasJoined = this.joinedAt > 0;
-    this.phase = 'failed';
-    this.failure = reason;
+  protected override close(): void {
     this.socket?.destroy();
-    if (!wasJoined) this.hooks.settled(); // settled (failed) for the ramp
+  }
+
+  protected override settled(): void {
+    this.hooks.settled();
   }
 
   private onRead(n: number, buf: Buffer): boolean {
@@ -266,7 +257,7 @@ class Session {
         this.seekStartedAt = 0;
       } else if (this.joinedAt === 0) {
         this.joinedAt = t;
-        this.hooks.settled();
+        this.settled();
       }
     } else if (this.hooks.windowActive()) this.maxGap = Math.max(this.maxGap, t - this.lastDataAt);
     // the reconnect of a seek is the seek's latency, not a gap
@@ -297,38 +288,19 @@ function verdicts(sessions: Session[], o: OnDemandLoadOptions, windowSeconds: nu
 
 async function runLoad(o: OnDemandLoadOptions): Promise<OnDemandLoadResult> {
   const cpu0 = process.cpuUsage();
-  const sessions: Session[] = [];
-  let settled = 0;
   let windowActive = false;
-  let inflight = 0;
-  let onAllSettled: () => void = () => {};
-  const allSettled = new Promise<void>((r) => (onAllSettled = r));
   const hooks: Hooks = {
-    settled: () => {
-      inflight--;
-      if (++settled === o.sessions) onAllSettled();
-      else launch();
-    },
+    settled: () => ramp.settled(),
     windowActive: () => windowActive,
   };
-  const launch = () => {
-    while (inflight < o.concurrency && sessions.length < o.sessions) {
-      const id = o.firstSession + sessions.length;
-      const s = new Session(o.files[id % o.files.length]!, o, hooks, random(o.seed * 1_000_003 + id));
-      sessions.push(s);
-      inflight++;
-      s.start();
-    }
-  };
-  const rampStart = Date.now();
-  launch();
-  await Promise.race([allSettled, new Promise((r) => setTimeout(r, o.rampTimeoutMs))]);
-  const rampMs = Date.now() - rampStart;
+  const ramp = new Ramp(o.sessions, o.concurrency, (k) => {
+    const id = o.firstSession + k;
+    return new Session(o.files[id % o.files.length]!, o, hooks, random(o.seed * 1_000_003 + id));
+  });
+  const sessions = ramp.players;
+  const rampMs = await ramp.run(o.rampTimeoutMs);
   for (const s of sessions) if (s.joinedAt === 0 && !s.failure) s.failure = 'not joined within the ramp timeout';
-  emit({ event: 'joined', joined: sessions.filter((s) => s.joinedAt > 0 && s.phase === 'play').length, rampMs });
-  await new Promise((r) => setTimeout(r, o.settleSeconds * 1000));
-  emit({ event: 'ready' });
-  await goSignal();
+  await readyForWindow(sessions.filter((s) => s.joinedAt > 0 && s.phase === 'play').length, rampMs, o.settleSeconds);
 
   clock.now = Date.now();
   for (const s of sessions) {
@@ -385,13 +357,4 @@ async function runLoad(o: OnDemandLoadOptions): Promise<OnDemandLoadResult> {
   };
 }
 
-runLoad(JSON.parse(process.argv[2] ?? '{}') as OnDemandLoadOptions)
-  .then((r) => {
-    emit(r);
-    clock.stop();
-    setTimeout(() => process.exit(0), 200);
-  })
-  .catch((err) => {
-    emit({ event: 'error', message: String((err as Error).stack ?? err) });
-    process.exit(1);
-  });
+finish(runLoad(JSON.parse(process.argv[2] ?? '{}') as OnDemandLoadOptions));

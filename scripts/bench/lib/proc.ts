@@ -113,6 +113,16 @@ export async function waitForPort(port: number, child: ChildProcess, timeoutMs: 
   throw new Error(`not listening on ${port} within ${timeoutMs} ms`);
 }
 
+/** waitForPort, and when the child exits or times out first: stops it and throws with the tail of its log */
+export async function waitForListener(what: string, port: number, child: ChildProcess, logFile: string, timeoutMs = 30_000): Promise<void> {
+  try {
+    await waitForPort(port, child, timeoutMs);
+  } catch (err) {
+    await stopChild(child);
+    throw new Error(`${what} ${(err as Error).message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+  }
+}
+
 export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

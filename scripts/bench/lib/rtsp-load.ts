@@ -11,6 +11,7 @@ import net from 'node:net';
 import { parseRtpPacket } from '../../../src/protocols/rtsp/rtp.js';
 import { AsfRtpDepacketizer } from '../../../src/protocols/rtsp/rtp-asf.js';
 import { buildReceiverReport } from '../../../src/protocols/rtsp/rtcp.js';
+import { LivePlayer, openLoadSocket } from './load-player.js';
 
 export interface RtspLoadOptions {
   host: string;
@@ -53,18 +54,8 @@ async function bindPair(host: string): Promise<{ rtp: DgramSocket; rtcp: DgramSo
   throw new Error('no free local UDP pair');
 }
 
-export class RtspLoadPlayer {
-  phase: 'idle' | 'describe' | 'play' | 'done' | 'failed' = 'idle';
+export class RtspLoadPlayer extends LivePlayer {
   readonly counter = { bytes: 0, dataFrames: 0, gaps: 0, endFrames: 0, changeFrames: 0 };
-  joinedAt = 0;
-  lastDataAt = 0;
-  maxStall = 0;
-  windowStartBytes = 0;
-  windowStartFrames = 0;
-  windowEndBytes = 0;
-  windowEndFrames = 0;
-  failure: string | undefined;
-  verified = { frames: 0, dataFrames: 0, headers: 0, error: undefined as string | undefined };
   private socket: net.Socket | undefined;
   private udp: { rtp: DgramSocket; rtcp: DgramSocket; port: number } | undefined;
   private serverRtcp = 0;
@@ -92,6 +83,7 @@ export class RtspLoadPlayer {
     private readonly shared: Buffer,
     private readonly hooks: LoadHooks,
   ) {
+    super();
     if (id === 0) this.depacketizer = new AsfRtpDepacketizer(65538);
   }
 
@@ -101,11 +93,12 @@ export class RtspLoadPlayer {
 
   start(): void {
     this.phase = 'describe';
-    const socket = net.connect({ host: this.o.host, port: this.o.port, onread: { buffer: this.shared, callback: (n: number, buf: Uint8Array) => this.onRead(n, buf as Buffer) } });
+    const socket = openLoadSocket(this.o.host, this.o.port, this.shared, {
+      read: (n, buf) => this.onRead(n, buf),
+      connected: () => this.send('OPTIONS', this.url),
+      error: (reason) => this.fail(reason),
+    });
     this.socket = socket;
-    socket.setNoDelay(true);
-    socket.on('connect', () => this.send('OPTIONS', this.url));
-    socket.on('error', (err) => this.fail(`socket ${(err as NodeJS.ErrnoException).code ?? err.message}`));
     socket.on('close', () => this.fail(this.phase === 'play' ? 'RTSP connection closed by server' : 'closed before PLAY'));
   }
 
@@ -117,14 +110,13 @@ export class RtspLoadPlayer {
     this.udp?.rtcp.close();
   }
 
-  private fail(reason: string): void {
-    if (this.phase === 'failed' || this.phase === 'done') return;
-    const wasJoined = this.joinedAt > 0;
-    this.phase = 'failed';
-    this.failure = reason;
+  /** stop() leaves a failed phase as it is */
+  protected override close(): void {
     this.stop();
-    this.phase = 'failed';
-    if (!wasJoined) this.hooks.joined(this);
+  }
+
+  protected override settled(): void {
+    this.hooks.joined(this);
   }
 
   private send(method: string, uri: string, extra = ''): void {
@@ -296,7 +288,7 @@ export class RtspLoadPlayer {
     this.counter.dataFrames++;
     if (this.joinedAt === 0 && this.phase === 'play') {
       this.joinedAt = now;
-      this.hooks.joined(this);
+      this.settled();
     }
   }
 }

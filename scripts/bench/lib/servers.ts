@@ -7,7 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Media } from './media.js';
-import { benchDir, freePort, prepareMss, root, stopChild, waitForPort, which, type MssEntry } from './proc.js';
+import { benchDir, freePort, prepareMss, root, waitForListener, waitForPort, which, type MssEntry } from './proc.js';
 
 export type Protocol = 'wmsp' | 'mmsp' | 'rtsp-tcp' | 'rtsp-udp';
 /** mss; VLC 3's mmsh stream output; the C floor of a user-space WMSP fan-out */
@@ -112,12 +112,7 @@ export async function startMss(media: Media, tag: string, o: MssServerOptions = 
   const env = profileDir ? { ...process.env, MSS_WINDOW_PROFILE: path.join(profileDir, 'window.cpuprofile') } : process.env;
   const child = spawn(entry.cmd, [...nodeFlags, ...entry.args, '--config', configFile], { cwd: root, env, stdio: ['ignore', out, out] });
   closeSync(out);
-  try {
-    await waitForPort(port, child, 30_000);
-  } catch (err) {
-    await stopChild(child);
-    throw new Error(`mss serve ${(err as Error).message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
-  }
+  await waitForListener('mss serve', port, child, logFile);
   return { kind: 'mss', child, pid: child.pid!, port, rtspPort, mmsPort, path: o.path ?? '/live', logFile, profileDir };
 }
 
@@ -154,12 +149,7 @@ export async function startVlc(media: Media, tag: string): Promise<ServerHandle>
     ? spawn('setpriv', ['--reuid=nobody', `--regid=${nogroup}`, '--clear-groups', 'cvlc', ...vlcArgs], { stdio: ['ignore', out, out], env: { ...process.env, HOME: path.join(dir, 'home') } })
     : spawn('cvlc', vlcArgs, { stdio: ['ignore', out, out] });
   closeSync(out);
-  try {
-    await waitForPort(port, child, 30_000);
-  } catch (err) {
-    await stopChild(child);
-    throw new Error(`vlc ${(err as Error).message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
-  }
+  await waitForListener('vlc', port, child, logFile);
   return { kind: 'vlc', child, pid: child.pid!, port, path: '/', logFile };
 }
 

@@ -17,7 +17,8 @@
  * counted the same way, so one orchestrator compares the protocols.
  */
 import net from 'node:net';
-import { clock, emit, goSignal } from './load-child.js';
+import { clock, emit, finish, readyForWindow } from './load-child.js';
+import { LivePlayer, openLoadSocket, Ramp } from './load-player.js';
 import { percentile } from './proc.js';
 import { DESCRIBE, FrameCounter, PLAY, ResponseHead, sharedReadBuffer as shared } from './wmsp-wire.js';
 import { WmspFrameParser } from '../../../src/protocols/wmsp/codec.js';
@@ -83,31 +84,20 @@ export interface LoadResult {
   rampMs: number;
 }
 
-type FailReason = string;
-
-class Player {
-  phase: 'idle' | 'describe' | 'play' | 'done' | 'failed' = 'idle';
+class Player extends LivePlayer {
   socket: net.Socket | undefined;
   head = new ResponseHead();
   headDone = false;
   counter = new FrameCounter();
   describeCounter: FrameCounter | undefined;
-  joinedAt = 0;
-  lastDataAt = 0;
-  maxStall = 0;
-  windowStartBytes = 0;
-  windowStartFrames = 0;
-  windowEndBytes = 0;
-  windowEndFrames = 0;
-  failure: FailReason | undefined;
   verifier: WmspFrameParser | undefined;
-  verified = { frames: 0, dataFrames: 0, headers: 0, error: undefined as string | undefined };
 
   constructor(
     readonly id: number,
     private readonly opts: LoadOptions,
     private readonly hooks: { joined(p: unknown): void; windowActive(): boolean },
   ) {
+    super();
     if (id === 0) this.verifier = new WmspFrameParser();
   }
 
@@ -120,15 +110,12 @@ class Player {
   private connect(request: string): void {
     this.head = new ResponseHead();
     this.headDone = false;
-    const socket = net.connect({
-      host: this.opts.host,
-      port: this.opts.port,
-      onread: { buffer: shared, callback: (n: number, buf: Uint8Array) => this.onRead(n, buf as Buffer) },
+    const socket = openLoadSocket(this.opts.host, this.opts.port, shared, {
+      read: (n, buf) => this.onRead(n, buf),
+      connected: (s) => s.write(request),
+      error: (reason) => this.fail(reason),
     });
     this.socket = socket;
-    socket.setNoDelay(true);
-    socket.on('connect', () => socket.write(request));
-    socket.on('error', (err) => this.fail(`socket ${(err as NodeJS.ErrnoException).code ?? err.message}`));
     socket.on('close', () => {
       if (this.socket !== socket) return;
       if (this.phase === 'describe') this.fail('describe closed before a complete $H');
@@ -136,13 +123,12 @@ class Player {
     });
   }
 
-  private fail(reason: FailReason): void {
-    if (this.phase === 'failed' || this.phase === 'done') return;
-    const wasJoined = this.joinedAt > 0;
-    this.phase = 'failed';
-    this.failure = reason;
+  protected override close(): void {
     this.socket?.destroy();
-    if (!wasJoined) this.hooks.joined(this); // counts as settled (failed) for the ramp
+  }
+
+  protected override settled(): void {
+    this.hooks.joined(this);
   }
 
   stop(): void {
@@ -202,7 +188,7 @@ class Player {
     }
     if (this.joinedAt === 0 && this.counter.dataFrames > 0) {
       this.joinedAt = clock.now;
-      this.hooks.joined(this);
+      this.settled();
     }
     return true;
   }
@@ -210,47 +196,24 @@ class Player {
 
 async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const cpu0 = process.cpuUsage();
-  const players: Array<Player | MmsPlayer | RtspLoadPlayer> = [];
-  let settled = 0;
   let windowActive = false;
-  let next = 0;
-  let inflight = 0;
-  let onAllSettled: () => void = () => {};
-  const allSettled = new Promise<void>((r) => (onAllSettled = r));
-  const launch = () => {
-    while (inflight < opts.concurrency && next < opts.players) {
-      const id = next++;
-      const p =
-        opts.protocol === 'rtsp-tcp' || opts.protocol === 'rtsp-udp'
-          ? new RtspLoadPlayer(id, { host: opts.host, port: opts.rtspPort ?? 554, path: opts.path, transport: opts.protocol === 'rtsp-udp' ? 'udp' : 'tcp' }, shared, hooks)
-          : opts.protocol === 'mmsp'
-            ? new MmsPlayer(id, opts, hooks)
-            : new Player(id, opts, hooks);
-      players.push(p);
-      inflight++;
-      p.start();
-    }
-  };
   const hooks = {
-    joined: () => {
-      inflight--;
-      settled++;
-      if (settled === opts.players) onAllSettled();
-      else launch();
-    },
+    joined: () => ramp.settled(),
     windowActive: () => windowActive,
     now: () => clock.now,
   };
-  const rampStart = Date.now();
-  launch();
-  await Promise.race([allSettled, new Promise((r) => setTimeout(r, opts.rampTimeoutMs))]);
-  const rampMs = Date.now() - rampStart;
+  const ramp = new Ramp<Player | MmsPlayer | RtspLoadPlayer>(opts.players, opts.concurrency, (id) =>
+    opts.protocol === 'rtsp-tcp' || opts.protocol === 'rtsp-udp'
+      ? new RtspLoadPlayer(id, { host: opts.host, port: opts.rtspPort ?? 554, path: opts.path, transport: opts.protocol === 'rtsp-udp' ? 'udp' : 'tcp' }, shared, hooks)
+      : opts.protocol === 'mmsp'
+        ? new MmsPlayer(id, opts, hooks)
+        : new Player(id, opts, hooks),
+  );
+  const players = ramp.players;
+  const rampMs = await ramp.run(opts.rampTimeoutMs);
   // whoever has not joined by now has failed
   for (const p of players) if (p.joinedAt === 0 && p.phase !== 'failed') p.failure = 'not joined within the ramp timeout';
-  emit({ event: 'joined', joined: players.filter((p) => p.joinedAt > 0 && p.phase === 'play').length, rampMs });
-  await new Promise((r) => setTimeout(r, opts.settleSeconds * 1000));
-  emit({ event: 'ready' });
-  await goSignal();
+  await readyForWindow(players.filter((p) => p.joinedAt > 0 && p.phase === 'play').length, rampMs, opts.settleSeconds);
 
   clock.now = Date.now();
   for (const p of players) {
@@ -320,14 +283,4 @@ async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   return result;
 }
 
-const opts = JSON.parse(process.argv[2] ?? '{}') as LoadOptions;
-runLoad(opts)
-  .then((r) => {
-    process.stdout.write(JSON.stringify(r) + '\n');
-    clock.stop();
-    setTimeout(() => process.exit(0), 200);
-  })
-  .catch((err) => {
-    process.stdout.write(JSON.stringify({ event: 'error', message: String((err as Error).stack ?? err) }) + '\n');
-    process.exit(1);
-  });
+finish(runLoad(JSON.parse(process.argv[2] ?? '{}') as LoadOptions));
