@@ -80,7 +80,9 @@ async function startServe(tag: string, config: Record<string, unknown>): Promise
   const dir = path.join(benchDir, 'run', `proxy-${tag}`);
   mkdirSync(dir, { recursive: true });
   const configFile = path.join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({ dataDir: path.join(dir, 'var'), http: { host: '127.0.0.1', port }, ...config }, null, 2));
+  // origin and proxy run side by side: RTSP and MMS on free ports too, not both on the defaults (8554, 1755)
+  const listeners = { http: { host: '127.0.0.1', port }, rtsp: { host: '127.0.0.1', port: await freePort() }, mmsp: { host: '127.0.0.1', port: await freePort() } };
+  writeFileSync(configFile, JSON.stringify({ dataDir: path.join(dir, 'var'), ...listeners, ...config }, null, 2));
   const out = openSync(path.join(dir, 'serve.log'), 'w');
   const child = spawn(process.execPath, [mssMain(), 'serve', '--config', configFile], { cwd: root, stdio: ['ignore', out, out] });
   closeSync(out);
