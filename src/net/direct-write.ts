@@ -14,7 +14,8 @@ import type { Socket } from 'node:net';
 interface WriteReq {
   handle: unknown;
   oncomplete: (this: WriteReq, status: number) => void;
-  buffer: Buffer | null;
+  /** what libuv may still read from until oncomplete: kept alive here */
+  buffer: Buffer | readonly Buffer[] | null;
   owner: Socket | null;
 }
 
@@ -35,6 +36,7 @@ function stateOf(socket: Socket): DirectState {
 
 interface StreamHandle {
   writeBuffer(req: WriteReq, data: Buffer): number;
+  writev(req: WriteReq, chunks: readonly Buffer[], allBuffers: boolean): number;
   readonly writeQueueSize: number;
 }
 
@@ -77,13 +79,25 @@ function refreshTimer(socket: Socket): void {
 
 function handleOf(socket: Socket): StreamHandle | undefined {
   const h = (socket as unknown as { _handle?: Partial<StreamHandle> | null })._handle;
-  return h && typeof h.writeBuffer === 'function' ? (h as StreamHandle) : undefined;
+  return h && typeof h.writeBuffer === 'function' && typeof h.writev === 'function' ? (h as StreamHandle) : undefined;
 }
 
 /** true when `buf` was written (or dropped because the socket is gone); false: use socket.write */
 export function writeDirect(socket: Socket, buf: Buffer): boolean {
+  return submit(socket, buf, (handle, req) => handle.writeBuffer(req, buf));
+}
+
+/**
+ * Several buffers in one writev, none copied: an on-demand tick's frame heads and the packets themselves, straight
+ * from the file's read buffer. true when written (or dropped: the socket is gone); false: use socket.write.
+ */
+export function writeDirectv(socket: Socket, bufs: readonly Buffer[]): boolean {
+  return submit(socket, bufs, (handle, req) => handle.writev(req, bufs, true));
+}
+
+function submit(socket: Socket, data: Buffer | readonly Buffer[], write: (handle: StreamHandle, req: WriteReq) => number): boolean {
   if (socket.destroyed) return true;
-  if (socket.writableLength > 0 || socket.connecting || !socket.writable) return false;
+  if (socket.writableLength > 0 || socket.writableCorked > 0 || socket.connecting || !socket.writable) return false;
   const handle = handleOf(socket);
   const b = handle && streamBinding();
   if (!handle || !b) return false;
@@ -91,9 +105,9 @@ export function writeDirect(socket: Socket, buf: Buffer): boolean {
   spare = null;
   req.handle = handle;
   req.oncomplete = onComplete;
-  req.buffer = buf;
+  req.buffer = data;
   req.owner = socket;
-  const err = handle.writeBuffer(req, buf);
+  const err = write(handle, req);
   if (err !== 0) {
     req.buffer = null;
     req.owner = null;

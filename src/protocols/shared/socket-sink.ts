@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { PlayerSink } from '../../contracts/media.js';
-import { pendingBytes, writeDirect } from '../../net/direct-write.js';
+import { pendingBytes, writeDirect, writeDirectv } from '../../net/direct-write.js';
 
 export interface SocketSinkOptions {
   /** written before the first byte of the stream (a response head), then dropped */
@@ -26,6 +26,10 @@ export class SocketSink implements PlayerSink {
   private readonly hasHead: boolean;
   private ended = false;
   private readonly closeListeners: Array<() => void> = [];
+  /** cork depth, and the writes it holds */
+  private corked = 0;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
   /** the options without the head: that is written once and must not be kept for the life of the stream */
   private readonly opts: Omit<SocketSinkOptions, 'head'>;
 
@@ -56,6 +60,13 @@ export class SocketSink implements PlayerSink {
   write(buf: Buffer): void {
     if (this.ended || this.socket.destroyed) return;
     this.start();
+    if (this.corked > 0) {
+      this.held.push(buf);
+      this.heldBytes += buf.length;
+    } else this.send(buf);
+  }
+
+  private send(buf: Buffer): void {
     if (this.opts.chunked) {
       this.socket.write(buf.length.toString(16) + '\r\n');
       this.socket.write(buf);
@@ -65,21 +76,41 @@ export class SocketSink implements PlayerSink {
     }
   }
 
+  /** bytes not yet taken by the kernel, those held by a cork included */
   get queuedBytes(): number {
-    return pendingBytes(this.socket);
+    return pendingBytes(this.socket) + this.heldBytes;
   }
 
+  /**
+   * Writes until uncork are held and leave as one Buffer, one write (one chunk when chunked): an on-demand tick's
+   * packets, a live catch-up's batches. Corking the socket instead would not do: direct writes go past its cork.
+   */
   cork(): void {
-    this.socket.cork();
+    this.corked++;
   }
 
   uncork(): void {
-    this.socket.uncork();
+    if (this.corked === 0 || --this.corked > 0) return;
+    this.flushHeld();
+  }
+
+  private flushHeld(): void {
+    if (this.held.length === 0) return;
+    const held = this.held;
+    const bytes = this.heldBytes;
+    this.held = [];
+    this.heldBytes = 0;
+    if (this.socket.destroyed) return;
+    // one writev of the held buffers as they are; joined into one Buffer where that cannot be done (chunked)
+    if (held.length > 1 && !this.opts.chunked && writeDirectv(this.socket, held)) return;
+    this.send(held.length === 1 ? held[0]! : Buffer.concat(held, bytes));
   }
 
   end(): void {
     if (this.ended) return;
     this.start();
+    this.corked = 0;
+    this.flushHeld();
     this.ended = true;
     if (this.socket.destroyed) return;
     if (this.opts.chunked) this.socket.write(LAST_CHUNK);
@@ -94,6 +125,8 @@ export class SocketSink implements PlayerSink {
 
   destroy(_reason: string): void {
     this.ended = true;
+    this.held = [];
+    this.heldBytes = 0;
     this.socket.destroy();
   }
 

@@ -69,6 +69,21 @@ export function frameData(packet: Buffer, locationId: number, afFlags: number, i
   return mmsPacket('D', packet, locationId, incarnation, afFlags);
 }
 
+/**
+ * The same $D frame as two buffers, its 12-byte head and the packet itself (not copied): what the media core writes,
+ * joining a tick's or a batch's frames into one Buffer once instead of copying every packet into a frame first.
+ */
+export function frameDataParts(packet: Buffer, locationId: number, afFlags: number, incarnation = 0): [Buffer, Buffer] {
+  if (packet.length > MAX_MMS_PAYLOAD) throw new MssError('too-large', `$D payload is ${packet.length} bytes, at most ${MAX_MMS_PAYLOAD} fit one MMS data packet`);
+  const size = packet.length + MMS_DATA_HEADER_BYTES;
+  const head = Buffer.allocUnsafe(4 + MMS_DATA_HEADER_BYTES);
+  head[0] = FRAME_MARK;
+  head[1] = TYPE_CODES.D;
+  head.writeUInt16LE(size, 2);
+  writeMmsDataHeader(head, 4, { locationId, incarnation, afFlags, packetSize: size });
+  return [head, packet];
+}
+
 function reasonFrame(type: 'E' | 'C', reason: number): Buffer {
   const out = Buffer.allocUnsafe(8);
   out[0] = FRAME_MARK;

@@ -4,7 +4,7 @@
  * stream as it is (header, then packets), which any ASF demuxer reads.
  */
 import type { PacketFramer } from '../../contracts/media.js';
-import { END_FINISHED, frameData, frameEnd, frameHeader, frameMetadata, frameStreamChange } from './codec.js';
+import { END_FINISHED, frameDataParts, frameEnd, frameHeader, frameMetadata, frameStreamChange } from './codec.js';
 
 /** $E reason of a source that failed (vendor-style HRESULT; players only tell 0 from the rest) */
 const END_SOURCE_FAILED = 0xc00d0bc2;
@@ -13,7 +13,8 @@ export const PLAIN_FRAMER: PacketFramer = {
   name: 'wmsp',
   packetKey: 'wmsp',
   header: (h) => frameHeader(h),
-  data: (p, loc, seq) => frameData(p, loc, seq),
+  // head and packet as two buffers: the core joins a batch's frames once (no copy of each packet into its frame)
+  data: (p, loc, seq) => frameDataParts(p, loc, seq),
   streamChange: () => frameStreamChange(),
   end: (reason) => frameEnd(reason === 'finished' ? END_FINISHED : END_SOURCE_FAILED),
 };

@@ -32,6 +32,23 @@ test('a socket sink writes its head before the first byte, chunks when asked, an
   t.true(sink.closed);
 });
 
+test('a corked socket sink holds its writes, counts them as queued, and sends them as one chunk on uncork or end', async (t) => {
+  const { server, client } = await socketPair(t);
+  const sink = new SocketSink(server, { head: 'H\r\n', chunked: true });
+  let got = '';
+  client.on('data', (d) => (got += d.toString('latin1')));
+  sink.cork();
+  sink.write(Buffer.from('ab'));
+  sink.write(Buffer.from('cd'));
+  t.is(sink.queuedBytes >= 4, true, 'held bytes count against the player queue');
+  sink.uncork();
+  sink.cork();
+  sink.write(Buffer.from('ef'));
+  sink.end(); // flushes what the cork holds
+  await once(client, 'end');
+  t.is(got, 'H\r\n4\r\nabcd\r\n2\r\nef\r\n0\r\n\r\n');
+});
+
 test('a keep-open sink leaves the connection up, calls onEnd, and leaves no close listener behind', async (t) => {
   const { server } = await socketPair(t);
   const before = server.listenerCount('close');
