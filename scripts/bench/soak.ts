@@ -75,7 +75,9 @@ async function measure(media: Media, players: number, seconds: number, tag: stri
   try {
     await sleep(6000); // a full Fast Start ring before anyone joins
     const rate = await probeRate(server, 'wmsp', media.streams);
-    const before = await mssMetrics(server);
+    // the pacing counters over the window only: a ramp of thousands of connections may delay the clock, a hold must not
+    let before: Promise<Record<string, number>> | undefined;
+    let after: Promise<Record<string, number>> | undefined;
     let timer: NodeJS.Timeout | undefined;
     const run = await runLoad(
       server,
@@ -84,16 +86,20 @@ async function measure(media: Media, players: number, seconds: number, tag: stri
       Math.ceil(players / PLAYERS_PER_LOAD_PROC),
       {
         windowStart: () => {
+          before = mssMetrics(server);
           if (onSample && sampleMs > 0) {
             onSample(server);
             timer = setInterval(() => onSample(server), sampleMs);
           }
         },
-        windowEnd: () => clearInterval(timer),
+        windowEnd: () => {
+          clearInterval(timer);
+          after = mssMetrics(server);
+        },
       },
     );
-    const after = await mssMetrics(server);
-    return { run, lateSends: (after.mss_late_sends_total ?? 0) - (before.mss_late_sends_total ?? 0), server };
+    const [b, a] = await Promise.all([before, after]);
+    return { run, lateSends: (a?.mss_late_sends_total ?? 0) - (b?.mss_late_sends_total ?? 0), server };
   } finally {
     await stopChild(server.child);
   }

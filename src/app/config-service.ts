@@ -69,6 +69,13 @@ export class ConfigService {
   private version: number;
   private queue: Promise<unknown> = Promise.resolve();
   private restartPending = false;
+
+  /** sections a change takes effect in without a restart (mqtt, board, http, ... are read once at boot) */
+  private liveSections(): Set<string> {
+    const live = new Set(['logLevel', 'version']);
+    for (const m of this.deps.modules()) if (m.reconfigure) for (const s of m.liveSections ?? [m.name]) live.add(s);
+    return live;
+  }
   private db: Db | null = null;
   private readonly listeners = new Set<ConfigAppliedListener>();
 
@@ -171,11 +178,7 @@ export class ConfigService {
       throw new MssError('unavailable', `cannot persist the config: ${toMssError(err).message}`);
     }
     this.current = next;
-    const needsRestart =
-      Object.values(results).includes('pending-restart') ||
-      // the agent's connection and the board profile are read once at boot
-      changed.some((s) => s === 'mqtt' || s === 'board') ||
-      (changed.some((s) => s !== 'logLevel' && s !== 'version') && !Object.values(results).includes('applied'));
+    const needsRestart = Object.values(results).includes('pending-restart') || changed.some((s) => !this.liveSections().has(s));
     if (needsRestart) this.restartPending = true;
     const result: ConfigApplyResult = { status: this.restartPending ? 'pending-restart' : 'applied', changed, modules: results, version };
     this.deps.log.info('config.applied', { source: change.source, version, status: result.status, changed });

@@ -23,6 +23,7 @@ export function encoderServeWanted(config: MssConfig): boolean {
 
 export class EncoderServeModule implements AppModule {
   readonly name = ENCODER_SERVE_MODULE;
+  readonly liveSections = ['encoder'];
   readonly pointName: string;
   private readonly http: HttpModule | null = null;
   private readonly media: MediaServerModule | null = null;

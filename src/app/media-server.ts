@@ -51,6 +51,7 @@ function firstSegment(rawPath: string): string {
 
 export class MediaServerModule implements AppModule {
   readonly name = 'media';
+  readonly liveSections = ['server'];
   readonly core: MediaCore;
   readonly wmsp: WmspServer;
   /** the streaming protocols' shared guard against guessed credentials (RTSP and MMS use it too) */

@@ -48,8 +48,9 @@ export class ProxyModule implements AppModule {
     this.splitter = new LiveSplitter({ connector: this.connector, log: this.log, bufferMs: this.config.live.bufferMs });
     this.cache = new OnDemandCache(this.config.cache, ctx.config.dataDir, this.connector, this.log.child('cache'));
     this.origins = new ProxyOrigins({ config: () => this.config, cache: this.cache, connector: this.connector, log: this.log });
-    ctx.http.addRoute(this.prestuffRoute());
-    ctx.http.addRoute(this.cacheRoute());
+    // operator endpoints: behind the API's guard (loopback unless api.allowRemote, then the api credentials)
+    ctx.http.addRoute(ctx.api.protect(this.prestuffRoute()));
+    ctx.http.addRoute(ctx.api.protect(this.cacheRoute()));
   }
 
   /** a pull source's upstream: the one shared connection of its URL */
@@ -188,8 +189,7 @@ export class ProxyModule implements AppModule {
       match: (req) => (req.url ?? '').split('?')[0] === '/api/proxy/prestuff',
       handle: async (req, res, ctx) => {
         if (req.method !== 'POST') throw new MssError('unsupported', `/api/proxy/prestuff answers POST, not ${req.method}`, { status: 405 });
-        // it makes the box download: only from the box itself (remote operators use the proxy.prestuff command)
-        if (!isLoopback(ctx.remoteAddress)) throw new MssError('forbidden', `${ctx.remoteAddress} may not prestuff the cache (loopback only; use the proxy.prestuff command)`);
+        // it makes the box download: an operator request (the API guard in front), or the proxy.prestuff command
         const body = await ctx.readBody(8192);
         let doc: unknown;
         try {
@@ -221,8 +221,4 @@ export class ProxyModule implements AppModule {
       },
     };
   }
-}
-
-function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.');
 }

@@ -35,6 +35,11 @@ export interface AppModule {
   checkConfig?(next: MssConfig, previous: MssConfig): ConfigIssue[];
   /** apply a validated new config live where possible */
   reconfigure?(next: MssConfig, previous: MssConfig): Promise<ReconfigureResult>;
+  /**
+   * the config sections reconfigure applies live (default: the section named like the module); a changed section
+   * no module applies waits for a restart, and the change says so
+   */
+  readonly liveSections?: readonly string[];
   /** commands this module adds to the device agent's table */
   commands?(): ModuleCommand[];
   /** metrics for telemetry/<module> (cheap: called periodically) */

@@ -14,6 +14,7 @@ function fakeModule(name: string, behave: (next: MssConfig) => ReconfigureResult
   return {
     name,
     seen,
+    liveSections: ['server'],
     start: async () => undefined,
     stop: async () => undefined,
     health: () => ({ ok: true, state: 'running' }),
@@ -46,6 +47,17 @@ test('a change is applied, persisted to the boot file and SQLite, and then runni
   t.is(loadPersistedConfig(dir, {})?.config.server.maxPlayers, 42);
   t.is(JSON.parse(await readFile(path.join(dir, 'config.desired.json'), 'utf8')).source, 'api');
   t.like(svc.history(1)[0], { source: 'api', changed: ['server'] });
+});
+
+test('a change that also touches a section no module applies live says it waits for a restart', async (t) => {
+  const a = fakeModule('a', () => 'applied');
+  const { svc } = await setup(t, [a]);
+  const r = await svc.update((c) => {
+    c.server.maxPlayers = 43;
+    c.http.idleTimeoutMs += 1000; // the HTTP listener is set up once at boot
+  }, { source: 'api' });
+  t.like(r, { status: 'pending-restart', changed: ['http', 'server'] });
+  t.true(svc.pendingRestart);
 });
 
 test('a module that cannot apply it: the ones already changed are put back, nothing is persisted', async (t) => {
