@@ -5,7 +5,6 @@
  */
 import test from '../helpers/test.js';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openAsfFile, parseDataPacket } from '../../src/asf/index.js';
@@ -16,6 +15,7 @@ import { FIXTURES, fixture } from '../helpers/fixtures.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 import { RawMms } from '../protocols/mmsp/raw-client.js';
 import { packetList, play, run, sleep } from '../protocols/mmsp/tools.js';
+import { cuttingProxy } from '../helpers/cutting-proxy.js';
 
 let srv: RunningServe;
 let dir: string;
@@ -307,39 +307,11 @@ test('FFmpeg\'s quirks are met: its FunnelInfo value gets one plain reply, its S
 
 test('an MMS connection cut mid-play is resumed at the next packet: the file is complete', async (t) => {
   // a TCP proxy in front of the MMS port that cuts the first connection once 200 KB came back
-  let cuts = 0;
-  const sockets = new Set<net.Socket>();
-  const proxy = net.createServer((client) => {
-    const upstream = net.connect(mmsPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    let down = 0;
-    client.on('data', (c: Buffer) => upstream.write(c));
-    upstream.on('data', (c: Buffer) => {
-      down += c.length;
-      if (cuts === 0 && down > 200_000) {
-        cuts++;
-        client.destroy();
-        upstream.destroy();
-        return;
-      }
-      client.write(c);
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    proxy.close();
-  });
+  const proxy = await cuttingProxy(t, mmsPort, 200_000);
   const out = path.join(tmp, 'resumed.asf');
-  const r = await play([`mmst://127.0.0.1:${(proxy.address() as net.AddressInfo).port}/vod/${FIXTURES.av20}`, '-o', out, '--no-log', '--quiet']);
+  const r = await play([`mmst://127.0.0.1:${proxy.port}/vod/${FIXTURES.av20}`, '-o', out, '--no-log', '--quiet']);
   t.is(r.code, 0, r.stderr);
-  t.is(cuts, 1);
+  t.is(proxy.cuts(), 1);
   t.truthy(r.events.find((e) => e.event === 'reconnected'), r.stderr);
   t.deepEqual(await packetList(out), await packetList(path.join(dir, FIXTURES.av20)));
 });

@@ -16,6 +16,7 @@ import { parseAsfFile } from '../../src/asf/file.js';
 import { fieldsDirective } from '../../src/logs/w3c-file.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
+import { cuttingProxy } from '../helpers/cutting-proxy.js';
 
 const execFileAsync = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -151,47 +152,10 @@ test('--start 30 lands near 30 s of the 120 s fixture', async (t) => {
   t.true(p.duration >= 3.5 && p.duration < 9, `duration ${p.duration}`);
 });
 
-/** A TCP proxy in front of mss serve that cuts the first Play connection once `cutAfter` bytes came back. */
-async function cuttingProxy(t: { teardown(fn: () => void): void }, cutAfter: number): Promise<{ port: number; cuts: () => number }> {
-  let cuts = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(srv.port, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    let isPlay = false;
-    let down = 0;
-    client.on('data', (c: Buffer) => {
-      if (c.toString('latin1').includes('xPlayStrm=1')) isPlay = true;
-      upstream.write(c);
-    });
-    upstream.on('data', (c: Buffer) => {
-      down += c.length;
-      if (isPlay && cuts === 0 && down > cutAfter) {
-        cuts++;
-        client.destroy();
-        upstream.destroy();
-        return;
-      }
-      client.write(c);
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
-  return { port: (server.address() as net.AddressInfo).port, cuts: () => cuts };
-}
 
 test('a connection dropped mid-play is resumed where it left off: the file is complete', async (t) => {
   const source = await fixture(FIXTURES.av20);
-  const proxy = await cuttingProxy(t, 200_000);
+  const proxy = await cuttingProxy(t, srv.port, 200_000, (c) => c.toString('latin1').includes('xPlayStrm=1'));
   const out = path.join(tmp, 'resumed.asf');
   const run = await play([`mmsh://127.0.0.1:${proxy.port}/vod/${FIXTURES.av20}`, '-o', out]);
   t.is(run.code, 0, run.stderr);

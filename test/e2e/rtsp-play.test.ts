@@ -6,7 +6,6 @@
 import test from '../helpers/test.js';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { promisify } from 'node:util';
 import { parseAsfFile } from '../../src/asf/file.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
+import { cuttingProxy } from '../helpers/cutting-proxy.js';
 
 const execFileAsync = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -77,42 +77,9 @@ test('--bitrate picks the variant that fits: only its streams are set up and sen
   t.is(packets(320), 0, stdout);
 });
 
-/** a TCP proxy in front of the RTSP listener that cuts the first streaming connection once `cutAfter` bytes came back */
-async function cuttingProxy(t: { teardown(fn: () => void): void }, cutAfter: number): Promise<{ port: number; cuts: () => number }> {
-  let cuts = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(srv.rtspPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    let down = 0;
-    client.on('data', (c: Buffer) => upstream.write(c));
-    upstream.on('data', (c: Buffer) => {
-      down += c.length;
-      if (cuts === 0 && down > cutAfter) {
-        cuts++;
-        client.destroy();
-        upstream.destroy();
-        return;
-      }
-      client.write(c);
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
-  return { port: (server.address() as net.AddressInfo).port, cuts: () => cuts };
-}
 
 test('a connection cut mid-play is resumed at the next packet (x-asf-packet): the file is complete', async (t) => {
-  const proxy = await cuttingProxy(t, 200_000);
+  const proxy = await cuttingProxy(t, srv.rtspPort, 200_000);
   const out = path.join(tmp, 'resumed.asf');
   const run = await play([`rtsp://127.0.0.1:${proxy.port}/vod/${FIXTURES.av20}`, '-o', out]);
   t.is(run.code, 0, run.stderr);
