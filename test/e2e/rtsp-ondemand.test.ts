@@ -16,7 +16,7 @@ import { AsfRtpDepacketizer, readPayloadHeader } from '../../src/protocols/rtsp/
 import { parseWmsSdp } from '../../src/protocols/rtsp/sdp.js';
 import { parseEndOfStreamBody } from '../../src/protocols/rtsp/bodies.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
-import { startServe, type RunningServe } from '../helpers/serve.js';
+import { onDemandTestPoints, startServe, type RunningServe } from '../helpers/serve.js';
 import { RawRtsp, sessionOf } from '../protocols/rtsp/raw-client.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -47,13 +47,7 @@ test.before(async () => {
   srv = await startServe({
     config: {
       server: {
-        publishingPoints: [
-          { name: 'vod', type: 'ondemand', path: dir },
-          { name: 'one', type: 'ondemand', path: dir, maxPlayers: 1 },
-          { name: 'locked', type: 'ondemand', path: dir, auth: { scheme: 'basic', realm: 'mss', users: [{ name: 'ann', password: 's3cret' }] } },
-          { name: 'digest', type: 'ondemand', path: dir, auth: { scheme: 'digest', realm: 'mss', users: [{ name: 'bob', password: 'pw' }] } },
-          { name: 'nobody', type: 'ondemand', path: dir, access: { allow: ['10.9.9.9'], deny: [] } },
-        ],
+        publishingPoints: onDemandTestPoints(dir),
       },
     },
   });

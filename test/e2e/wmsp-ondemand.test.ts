@@ -11,7 +11,7 @@ import { buildAsfFile, openAsfFile, parseDataPacket, parseHeaderObject } from '.
 import { assembleHeader } from '../../src/protocols/wmsp/codec.js';
 import { buildXmlLog } from '../../src/protocols/wmlog/codec.js';
 import { FIXTURES, fixture } from '../helpers/fixtures.js';
-import { startServe, type RunningServe } from '../helpers/serve.js';
+import { onDemandTestPoints, startServe, type RunningServe } from '../helpers/serve.js';
 import { FFMPEG_DESCRIBE, ffmpegPlay, rawRequest } from '../protocols/wmsp/raw-client.js';
 import { writeFile } from 'node:fs/promises';
 
@@ -35,13 +35,7 @@ test.before(async () => {
   srv = await startServe({
     config: {
       server: {
-        publishingPoints: [
-          { name: 'vod', type: 'ondemand', path: dir },
-          { name: 'one', type: 'ondemand', path: dir, maxPlayers: 1 },
-          { name: 'locked', type: 'ondemand', path: dir, auth: { scheme: 'basic', realm: 'mss', users: [{ name: 'ann', password: 's3cret' }] } },
-          { name: 'digest', type: 'ondemand', path: dir, auth: { scheme: 'digest', realm: 'mss', users: [{ name: 'bob', password: 'pw' }] } },
-          { name: 'nobody', type: 'ondemand', path: dir, access: { allow: ['10.9.9.9'], deny: [] } },
-        ],
+        publishingPoints: onDemandTestPoints(dir),
       },
     },
   });

@@ -18,6 +18,20 @@ import { registerLogSource } from './test-logs.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = path.join(root, 'src/cli/main.ts');
 
+/**
+ * On-demand points over one directory for the protocol tests: open, a player limit of one, Basic (ann/s3cret),
+ * Digest (bob/pw), and an address list no test client is on.
+ */
+export function onDemandTestPoints(dir: string): object[] {
+  return [
+    { name: 'vod', type: 'ondemand', path: dir },
+    { name: 'one', type: 'ondemand', path: dir, maxPlayers: 1 },
+    { name: 'locked', type: 'ondemand', path: dir, auth: { scheme: 'basic', realm: 'mss', users: [{ name: 'ann', password: 's3cret' }] } },
+    { name: 'digest', type: 'ondemand', path: dir, auth: { scheme: 'digest', realm: 'mss', users: [{ name: 'bob', password: 'pw' }] } },
+    { name: 'nobody', type: 'ondemand', path: dir, access: { allow: ['10.9.9.9'], deny: [] } },
+  ];
+}
+
 export interface ServeOptions {
   /** merged into the config document (http.host/port and dataDir are set by the helper unless given) */
   config?: Record<string, unknown>;
