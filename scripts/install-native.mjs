@@ -5,21 +5,17 @@
 // runs with the pure-JS fallback and says "not available" where the addon would be used.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
 
+/** The addon file that loads and has the interface version src/native/index.ts expects, or ''. Checked in a child
+ * process: a process cannot load a rebuilt addon again once it has loaded the earlier one from the same path. */
 function loads() {
-  try {
-    const file = require('node-gyp-build').resolve(root);
-    require(file);
-    return file;
-  } catch {
-    return '';
-  }
+  const check = `const f = require('node-gyp-build').resolve(${JSON.stringify(root)}); if (require(f).abiVersion === 2) process.stdout.write(f);`;
+  const r = spawnSync(process.execPath, ['-e', check], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return r.status === 0 ? r.stdout : '';
 }
 
 if (process.env.MSS_NATIVE === 'off') process.exit(0);

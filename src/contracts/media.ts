@@ -72,6 +72,8 @@ export interface PacketFramer {
 export interface PlayerSink {
   /** queue bytes (or one datagram) for sending; never blocks: the core watches queuedBytes */
   write(buf: Buffer): void;
+  /** several datagrams at once (a datagram sink sends them in one syscall where it can); as write() of each in turn */
+  writeDatagrams?(list: readonly Buffer[]): void;
   /** bytes queued but not yet handed to the kernel */
   readonly queuedBytes: number;
   /** batch several writes into one send */

@@ -476,10 +476,9 @@ export class LiveFanout implements PacedTask {
       bytes = payload.length;
     } else {
       bytes = 0;
-      for (const d of payload) {
-        sink.write(d);
-        bytes += d.length;
-      }
+      for (const d of payload) bytes += d.length;
+      if (sink.writeDatagrams) sink.writeDatagrams(payload);
+      else for (const d of payload) sink.write(d);
     }
     p.stats.bytesSent += bytes;
     p.stats.packetsSent += packets;

@@ -43,6 +43,7 @@ interface AddonExports {
   abiVersion: number;
   probeV4l2(path: string): V4l2DeviceInfo;
   sdNotify(socket: string, message: string): void;
+  sendDatagrams(fd: number, buffers: readonly Buffer[], start: number): number;
 }
 
 export interface NativeAddon {
@@ -53,6 +54,11 @@ export interface NativeAddon {
   readonly file: string;
   probeV4l2(path: string): V4l2DeviceInfo;
   sdNotify(socket: string, message: string): void;
+  /**
+   * buffers[start..] as datagrams on a connected UDP socket in one sendmmsg(2): how many the kernel took (> 0), or
+   * -errno when it took none (-EAGAIN: the socket buffer is full).
+   */
+  sendDatagrams(fd: number, buffers: readonly Buffer[], start: number): number;
 }
 
 class MissingAddon implements NativeAddon {
@@ -65,6 +71,9 @@ class MissingAddon implements NativeAddon {
   sdNotify(): void {
     throw Object.assign(new Error(`native addon not available: ${this.reason}`), { code: 'ENOSYS' });
   }
+  sendDatagrams(): number {
+    throw Object.assign(new Error(`native addon not available: ${this.reason}`), { code: 'ENOSYS' });
+  }
 }
 
 /** Loads the addon from a package directory (default: this package); never throws. */
@@ -75,13 +84,14 @@ export function loadNative(dir: string = packageRoot(), env: NodeJS.ProcessEnv =
     const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
     const file = nodeGypBuild.resolve(dir);
     const addon = require(file) as AddonExports;
-    if (addon.abiVersion !== 1) return new MissingAddon(`${file} has interface version ${addon.abiVersion}, expected 1 (rebuild it)`);
+    if (addon.abiVersion !== 2) return new MissingAddon(`${file} has interface version ${addon.abiVersion}, expected 2 (rebuild it)`);
     return {
       available: true,
       reason: '',
       file,
       probeV4l2: (path) => addon.probeV4l2(path),
       sdNotify: (socket, message) => addon.sdNotify(socket, message),
+      sendDatagrams: addon.sendDatagrams,
     };
   } catch (err) {
     const first = String((err as Error).message ?? err).split('\n')[0]!;

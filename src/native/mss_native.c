@@ -2,8 +2,12 @@
  * mss native addon (Node-API, plain C so it needs no C++ wrapper package): what Node cannot do by itself on a board.
  *   probeV4l2(path)       -> V4L2 capabilities, formats and frame sizes of one device node, by ioctl
  *   sdNotify(path, text)  -> one datagram on systemd's notify socket (AF_UNIX/SOCK_DGRAM, which node:net lacks)
+ *   sendDatagrams(fd, list, start) -> list[start..] as datagrams on a connected UDP socket with sendmmsg(2): one
+ *                            syscall for a pacing tick's RTP packets instead of one libuv send (and its request
+ *                            object and callback) per packet. Never blocks (MSG_DONTWAIT on libuv's socket).
  * Every loop is bounded (formats, sizes), every ioctl failure is reported, nothing blocks (O_NONBLOCK).
  */
+#define _GNU_SOURCE /* sendmmsg */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -20,6 +24,8 @@
 #define MAX_SIZES 64
 #define MAX_PATH 4096
 #define MAX_NOTIFY 4096
+/* datagrams per sendmmsg call (the kernel takes at most UIO_MAXIOV = 1024) */
+#define MAX_MMSG 64
 
 #define CHECK(env, call)                                      \
   do {                                                        \
@@ -232,14 +238,60 @@ static napi_value sd_notify(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Returns how many datagrams of list[start..] the kernel took (> 0), or -errno when it took none: -EAGAIN when the
+ * socket buffer is full (the caller queues the rest for libuv), another -errno for a failed datagram (a connected
+ * socket's pending ICMP error, ECONNREFUSED: the caller counts it and skips that one). */
+static napi_value send_datagrams(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  uint32_t start = 0, length = 0;
+  bool isArray = false;
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 || napi_is_array(env, argv[1], &isArray) != napi_ok || !isArray ||
+      napi_get_value_uint32(env, argv[2], &start) != napi_ok || napi_get_array_length(env, argv[1], &length) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "sendDatagrams(fd, buffers, start): fd a socket descriptor, buffers an array of Buffers, start an index");
+    return NULL;
+  }
+  struct mmsghdr msgs[MAX_MMSG];
+  struct iovec iov[MAX_MMSG];
+  uint32_t n = 0;
+  for (uint32_t i = start; i < length && n < MAX_MMSG; i++, n++) {
+    napi_value item;
+    void *data = NULL;
+    size_t len = 0;
+    bool isBuffer = false;
+    if (napi_get_element(env, argv[1], i, &item) != napi_ok || napi_is_buffer(env, item, &isBuffer) != napi_ok || !isBuffer ||
+        napi_get_buffer_info(env, item, &data, &len) != napi_ok) {
+      napi_throw_type_error(env, "EINVAL", "sendDatagrams: every element must be a Buffer");
+      return NULL;
+    }
+    iov[n].iov_base = data;
+    iov[n].iov_len = len;
+    memset(&msgs[n], 0, sizeof msgs[n]);
+    msgs[n].msg_hdr.msg_iov = &iov[n];
+    msgs[n].msg_hdr.msg_iovlen = 1;
+  }
+  int sent = 0;
+  if (n > 0) {
+    do sent = sendmmsg(fd, msgs, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (sent < 0 && errno == EINTR);
+    if (sent < 0) sent = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  }
+  napi_value out;
+  CHECK(env, napi_create_int32(env, sent, &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"probeV4l2", NULL, probe_v4l2, NULL, NULL, NULL, napi_default, NULL},
       {"sdNotify", NULL, sd_notify, NULL, NULL, NULL, napi_default, NULL},
+      {"sendDatagrams", NULL, send_datagrams, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   napi_value v;
-  napi_create_uint32(env, 1, &v);
+  napi_create_uint32(env, 2, &v);
   napi_set_named_property(env, exports, "abiVersion", v);
   return exports;
 }

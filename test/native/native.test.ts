@@ -1,10 +1,13 @@
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import test from '../helpers/test.js';
 import { loadNative } from '../../src/native/index.js';
+import { dgramFd, errnoError } from '../../src/net/udp-direct.js';
 import { formatV4l2Report, listVideoNodes, probeVideoDevices, capabilityNames } from '../../src/native/v4l2.js';
 
 const execFileAsync = promisify(execFile);
@@ -79,4 +82,40 @@ test('sdNotify sends one datagram to a unix socket (socat stands in for systemd)
   while (!got.includes('STATUS=test') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   t.is(got, 'READY=1\nSTATUS=test');
   t.throws(() => addon.sdNotify('relative', 'x'), { message: /absolute path/ });
+});
+
+test('sendDatagrams sends a list as datagrams on a connected UDP socket, at most 64 a call, and -errno when none went', async (t) => {
+  const addon = loadNative();
+  const rx = createSocket('udp4');
+  const tx = createSocket('udp4');
+  t.teardown(() => {
+    for (const s of [rx, tx]) {
+      try {
+        s.close();
+      } catch {
+        // closed by the test
+      }
+    }
+  });
+  rx.bind(0, '127.0.0.1');
+  await once(rx, 'listening');
+  tx.connect(rx.address().port, '127.0.0.1');
+  await once(tx, 'connect');
+  const got: string[] = [];
+  rx.on('message', (m) => got.push(m.toString()));
+  const fd = dgramFd(tx);
+  t.true(fd >= 0);
+  const list = Array.from({ length: 100 }, (_, i) => Buffer.from(`datagram ${i}`));
+  let sent = 0;
+  while (sent < list.length) {
+    const n = addon.sendDatagrams(fd, list, sent);
+    t.true(n > 0 && n <= 64, `one call takes at most 64: ${n}`);
+    sent += n;
+  }
+  t.is(addon.sendDatagrams(fd, list, list.length), 0, 'nothing to send');
+  while (got.length < 100) await new Promise((r) => setTimeout(r, 10));
+  t.deepEqual(got, list.map(String));
+  t.throws(() => addon.sendDatagrams(fd, ['not a buffer'] as unknown as Buffer[], 0), { message: /every element must be a Buffer/ });
+  t.throws(() => addon.sendDatagrams(-1, list, 0), { message: /fd a socket descriptor/ });
+  t.is(addon.sendDatagrams(9999, list, 0), -constants.errno.EBADF);
 });

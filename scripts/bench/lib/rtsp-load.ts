@@ -36,7 +36,9 @@ async function bindPair(host: string): Promise<{ rtp: DgramSocket; rtcp: DgramSo
     nextUdpPort = nextUdpPort >= 64000 ? 40000 : nextUdpPort + 2;
     const open = (p: number) =>
       new Promise<DgramSocket>((resolve, reject) => {
-        const s = createSocket({ type: 'udp4', recvBufferSize: 256 * 1024 });
+        // 1 MB (the kernel caps it at net.core.rmem_max): a load process busy with 2000 players falls behind for
+        // a moment now and then, and a datagram its socket cannot hold is a gap the server did not make
+        const s = createSocket({ type: 'udp4', recvBufferSize: 1024 * 1024 });
         s.once('error', (e) => {
           s.close();
           reject(e);

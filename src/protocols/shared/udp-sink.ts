@@ -3,9 +3,12 @@
  * group) from a socket the protocol owns. At most `maxInFlightBytes` are handed to the kernel at once, the rest wait
  * in a queue the core sees as queuedBytes, so a burst never exceeds the socket buffer and a player that cannot keep
  * up is found slow like a TCP one. A hard bound destroys the sink should a caller ignore queuedBytes.
+ * On a connected socket, writeDatagrams hands a tick's datagrams to the kernel in one sendmmsg (net/udp-direct.ts)
+ * when nothing of this sink waits in libuv; what the kernel does not take goes the queued way.
  */
 import type { Socket as DgramSocket } from 'node:dgram';
 import type { PlayerSink } from '../../contracts/media.js';
+import { datagramSender, dgramFd, EAGAIN, errnoError } from '../../net/udp-direct.js';
 
 export interface UdpSinkOptions {
   socket: DgramSocket;
@@ -34,11 +37,23 @@ export class UdpSink implements PlayerSink {
   private sizesHead = 0;
   private readonly onSent = (err: Error | null) => this.sent(this.sizes[this.sizesHead++] ?? 0, err);
   readonly stats = { datagrams: 0, bytes: 0, errors: 0 };
+  /** cork depth, and the writes it holds */
+  private corked = 0;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  /** the socket's descriptor for direct sends: looked up on first use (-2), -1 when it cannot be had */
+  private fd = -2;
 
   constructor(private readonly o: UdpSinkOptions) {}
 
   write(buf: Buffer): void {
     if (this.ended || this.destroyed) return;
+    if (this.corked > 0) {
+      this.held.push(buf);
+      this.heldBytes += buf.length;
+      if (this.heldBytes > (this.o.hardLimitBytes ?? 8 * 1024 * 1024)) this.destroy('udp queue over its hard limit');
+      return;
+    }
     this.queue.push(buf);
     this.queued += buf.length;
     if (this.queued + this.inFlight > (this.o.hardLimitBytes ?? 8 * 1024 * 1024)) {
@@ -48,12 +63,53 @@ export class UdpSink implements PlayerSink {
     this.pump();
   }
 
+  writeDatagrams(list: readonly Buffer[]): void {
+    if (this.ended || this.destroyed) return;
+    let i = 0;
+    const send = this.o.connected && this.queueHead === this.queue.length && this.inFlight === 0 ? datagramSender() : null;
+    if (send) {
+      if (this.fd === -2) this.fd = dgramFd(this.o.socket);
+      while (this.fd >= 0 && i < list.length) {
+        const n = send(this.fd, list, i);
+        if (n > 0) {
+          for (const end = i + n; i < end; i++) this.stats.bytes += list[i]!.length;
+          this.stats.datagrams += n;
+        } else if (n === EAGAIN) {
+          break; // the socket buffer is full: the rest waits in the queue for libuv to send
+        } else {
+          // this datagram failed (a connected socket's pending ICMP error): counted and skipped, as a libuv send
+          this.stats.errors++;
+          this.o.onError?.(errnoError(n));
+          i++;
+        }
+      }
+    }
+    for (; i < list.length; i++) this.write(list[i]!);
+  }
+
+  /** writes until uncork are held and leave together by writeDatagrams (an on-demand tick's packets) */
+  cork(): void {
+    this.corked++;
+  }
+
+  uncork(): void {
+    if (this.corked === 0 || --this.corked > 0) return;
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    if (held.length > 0) this.writeDatagrams(held);
+  }
+
   get queuedBytes(): number {
-    return this.queued + this.inFlight;
+    return this.queued + this.inFlight + this.heldBytes;
   }
 
   end(): void {
     if (this.ended || this.destroyed) return;
+    if (this.corked > 0) {
+      this.corked = 1;
+      this.uncork();
+    }
     this.ended = true;
     if (this.queued === 0 && this.inFlight === 0) this.fireClose();
   }
@@ -64,6 +120,8 @@ export class UdpSink implements PlayerSink {
     this.queue.length = 0;
     this.queueHead = 0;
     this.queued = 0;
+    this.held = [];
+    this.heldBytes = 0;
     this.fireClose();
   }
 

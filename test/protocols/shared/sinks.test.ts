@@ -96,3 +96,69 @@ test('a UDP sink over its hard limit destroys itself instead of growing', (t) =>
   t.true(sink.closed);
   t.true(sink.queuedBytes <= 11_000);
 });
+
+async function connectedPair(t: { teardown(fn: () => void): void }) {
+  const rx = createSocket('udp4');
+  const tx = createSocket('udp4');
+  t.teardown(() => {
+    for (const s of [rx, tx]) {
+      try {
+        s.close();
+      } catch {
+        // closed by the test
+      }
+    }
+  });
+  rx.bind(0, '127.0.0.1');
+  await once(rx, 'listening');
+  tx.connect(rx.address().port, '127.0.0.1');
+  await once(tx, 'connect');
+  // a refused datagram's ICMP error may come back on the socket's receive side, as in the RTSP server
+  tx.on('error', () => undefined);
+  return { rx, tx };
+}
+
+const numbered = (from: number, count: number) =>
+  Array.from({ length: count }, (_, i) => {
+    const b = Buffer.alloc(600 + ((from + i) % 7));
+    b.writeUInt32BE(from + i, 0);
+    return b;
+  });
+
+test('a connected UDP sink sends corked writes and datagram lists in order, direct and queued alike', async (t) => {
+  const { rx, tx } = await connectedPair(t);
+  const got: number[] = [];
+  rx.on('message', (m) => got.push(m.readUInt32BE(0)));
+  const sink = new UdpSink({ socket: tx, address: '127.0.0.1', port: rx.address().port, connected: true, maxInFlightBytes: 2000 });
+  // a plain write first: libuv holds it, so the list behind it must queue, not overtake it
+  sink.write(numbered(0, 1)[0]!);
+  sink.writeDatagrams(numbered(1, 10));
+  await new Promise((r) => setTimeout(r, 50));
+  // nothing in flight now: a tick's 150 packets (more than one sendmmsg takes) go straight to the kernel
+  sink.cork();
+  for (const d of numbered(11, 150)) sink.write(d);
+  t.true(sink.queuedBytes >= 150 * 600, 'held writes count as queued');
+  sink.uncork();
+  t.is(sink.queuedBytes, 0);
+  sink.end();
+  while (got.length < 161) await new Promise((r) => setTimeout(r, 10));
+  t.deepEqual(got, Array.from({ length: 161 }, (_, i) => i));
+  t.is(sink.stats.datagrams, 161);
+  t.is(sink.stats.errors, 0);
+});
+
+test('a connected UDP sink whose peer is gone goes on sending, counting any refused send', async (t) => {
+  const { rx, tx } = await connectedPair(t);
+  rx.close();
+  const errors: string[] = [];
+  const sink = new UdpSink({ socket: tx, address: '127.0.0.1', port: 9, connected: true, onError: (e) => errors.push((e as NodeJS.ErrnoException).code ?? '') });
+  for (let i = 0; i < 5; i++) {
+    sink.writeDatagrams(numbered(i * 3, 3));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // the ICMP error reaches either a send (counted here) or the socket's receive side (its error handler)
+  t.false(sink.closed);
+  t.true(errors.every((c) => c === 'ECONNREFUSED'), errors.join(','));
+  t.is(sink.stats.errors, errors.length);
+  t.is(sink.stats.datagrams + sink.stats.errors, 15);
+});
