@@ -1,7 +1,9 @@
 /**
  * Live fan-out benchmark: N live players of a ~500 kbps WMV2 stream over loopback, against `mss serve` over WMSP
  * and (with --protocols) MMS over TCP, RTSP interleaved on TCP and RTSP over UDP in the same run, and, side by side, VLC 3's
- * mmsh stream output on the same file with the same WMSP clients.
+ * mmsh stream output on the same file with the same WMSP clients. With --servers floor, the C floor of a WMSP fan-out
+ * (../shared/bench/floor-wmsp.c) and, when rtsp-udp is measured, the C floor of sending the same RTP datagrams
+ * (scripts/bench/floor-udp.c): RTSP/UDP's "x floor" is against the latter.
  *
  *   npx tsx scripts/bench/wmsp-fanout.ts [--players 50,500,2000] [--seconds 30] [--servers mss,vlc]
  *                                        [--protocols wmsp,mmsp,rtsp-tcp,rtsp-udp]
@@ -35,7 +37,7 @@ import { median, probeRate as probeRateOf, runLoad, timeToFirstFrame } from './l
 import { prepareMedia } from './lib/media.js';
 import { benchDir, root, run, sleep, statusKb, stopChild } from './lib/proc.js';
 import { fmt, markdownTable, usage } from './lib/report.js';
-import { commitOf, configureMss, launchFlags, mssHow, startServer, type Protocol, type ServerHandle, type ServerKind } from './lib/servers.js';
+import { commitOf, configureMss, launchFlags, mssHow, runUdpFloor, startServer, type Protocol, type ServerHandle, type ServerKind } from './lib/servers.js';
 
 /** one load process keeps up with about this many live players on this machine (--load-procs auto) */
 const PLAYERS_PER_LOAD_PROC = 2500;
@@ -277,10 +279,22 @@ async function main(): Promise<void> {
     }
   }
 
+  // the UDP floor beside RTSP/UDP: the same datagrams (an ASF packet + RTP and payload headers) at the same rate
+  if (args.servers.includes('floor') && args.protocols.includes('rtsp-udp')) {
+    for (const n of args.players) {
+      const f = runUdpFloor({ players: n, seconds: args.seconds, datagramBytes: media.packetSize + 16, kbps: media.bitrate / 1000, tickMs: 100 });
+      const gb = f.receivedBytes / 1e9;
+      const cpu = f.senderUser + f.senderSys;
+      rows.push({ server: 'floor/udp', players: n, joined: n, windowGB: gb, mbps: (f.receivedBytes * 8) / f.seconds / 1e6, serverCpu: cpu, serverSys: f.senderSys, cpuPerGB: cpu / gb, loadCpu: f.receiverUser + f.receiverSys, note: f.sentBytes > f.receivedBytes ? `${f.sentBytes - f.receivedBytes} bytes not received` : '' });
+      process.stderr.write(`floor/udp ${n}: ${JSON.stringify(f)}\n`);
+    }
+  }
+
   // ----- report
-  /** CPU per GB against the C floor's at the same player count */
+  /** CPU per GB against the C floor's at the same player count (RTSP/UDP against the UDP floor) */
   const floorRatio = (r: Row): number | undefined => {
-    const f = rows.find((x) => x.server === 'floor' && x.players === r.players);
+    const floor = r.server === 'mss/rtsp-udp' || r.server === 'floor/udp' ? 'floor/udp' : 'floor';
+    const f = rows.find((x) => x.server === floor && x.players === r.players);
     return f?.cpuPerGB && r.cpuPerGB !== undefined && Number.isFinite(r.cpuPerGB) ? r.cpuPerGB / f.cpuPerGB : undefined;
   };
   const header = ['server', 'players', 'joined', 'starved', 'GB in window', 'Mbit/s', 'srv CPU s (sys)', 'CPU s/GB', 'x floor', 'peak RSS MB', 'RSS idle/window MB', 'load CPU s', 'TTFF loaded ms', 'LocId gaps'];
