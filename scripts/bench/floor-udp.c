@@ -1,9 +1,10 @@
 // floor-udp: the least a user-space server spends sending a live stream as RTP/UDP datagrams on this kernel.
 // One process sends, to N connected UDP sockets, the same datagrams (one shared buffer, nothing built per player)
 // with one sendmmsg(2) per player per tick; a forked receiver process reads them from N sockets with epoll, as a
-// load client of many players does. Prints one JSON line: what was sent and received, and the CPU of each side.
-// Benchmark reference for RTSP/UDP (scripts/bench/udp-floor.ts), loopback only.
-//   usage: floor-udp PLAYERS SECONDS DATAGRAM_BYTES KBPS [TICK_MS=100]
+// load client of many players does. Each ASF packet of PACKET_BYTES goes as RTP does it: split into datagrams of
+// at most MAX_DATAGRAM bytes, each with 16 bytes of RTP and payload headers. Prints one JSON line: what was sent
+// and received, and the CPU of each side. Benchmark reference for RTSP/UDP (scripts/bench/wmsp-fanout.ts), loopback.
+//   usage: floor-udp PLAYERS SECONDS PACKET_BYTES KBPS [MAX_DATAGRAM=1472] [TICK_MS=100]
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,12 +37,12 @@ static double cpu_of(struct rusage *r, int sys) {
 
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: floor-udp PLAYERS SECONDS DATAGRAM_BYTES KBPS [TICK_MS]\n");
+    fprintf(stderr, "usage: floor-udp PLAYERS SECONDS PACKET_BYTES KBPS [MAX_DATAGRAM] [TICK_MS]\n");
     return 2;
   }
-  int n = atoi(argv[1]), seconds = atoi(argv[2]), size = atoi(argv[3]), kbps = atoi(argv[4]);
-  int tick_ms = argc > 5 ? atoi(argv[5]) : 100;
-  if (n < 1 || n > MAX_PLAYERS || seconds < 1 || size < 16 || size > 65507 || kbps < 1 || tick_ms < 1) {
+  int n = atoi(argv[1]), seconds = atoi(argv[2]), packet = atoi(argv[3]), kbps = atoi(argv[4]);
+  int max_datagram = argc > 5 ? atoi(argv[5]) : 1472, tick_ms = argc > 6 ? atoi(argv[6]) : 100;
+  if (n < 1 || n > MAX_PLAYERS || seconds < 1 || packet < 1 || packet > 65507 || kbps < 1 || max_datagram < 17 || max_datagram > 65507 || tick_ms < 1) {
     fprintf(stderr, "floor-udp: arguments out of range\n");
     return 2;
   }
@@ -103,10 +104,17 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  // one shared buffer of datagrams; per tick each player gets the datagrams due by the rate (fractions carried)
-  static char payload[MAX_BURST][65536];
-  for (int d = 0; d < MAX_BURST; d++) memset(payload[d], 0x80 + d, (size_t)size);
-  double per_tick = (kbps * 1000.0 / 8.0) * tick_ms / 1000.0 / size, carry = 0;
+  // one shared buffer of datagrams (a packet's fragments: room for max_datagram - 16 bytes of it each); per tick
+  // each player gets the packets due by the rate (fractions carried)
+  int room = max_datagram - 16, per_packet = (packet + room - 1) / room;
+  static char payload[65536];
+  memset(payload, 0x80, sizeof payload);
+  size_t sizes[MAX_BURST];
+  for (int d = 0; d < MAX_BURST; d++) {
+    int k = d % per_packet;
+    sizes[d] = (size_t)(16 + (k < per_packet - 1 ? room : packet - room * (per_packet - 1)));
+  }
+  double per_tick = (kbps * 1000.0 / 8.0) * tick_ms / 1000.0 / packet, carry = 0;
   struct mmsghdr msgs[MAX_BURST];
   struct iovec iov[MAX_BURST];
   struct rusage r0, r1;
@@ -115,12 +123,15 @@ int main(int argc, char **argv) {
   unsigned long long sent = 0, sent_bytes = 0, eagain = 0;
   while (now_s() - start < seconds) {
     carry += per_tick;
-    int burst = (int)carry;
-    carry -= burst;
-    if (burst > MAX_BURST) burst = MAX_BURST;
+    int packets = (int)carry;
+    carry -= packets;
+    int burst = packets * per_packet;
+    if (burst > MAX_BURST) burst = MAX_BURST - MAX_BURST % per_packet;
+    size_t burst_bytes = 0;
     for (int d = 0; d < burst; d++) {
-      iov[d].iov_base = payload[d];
-      iov[d].iov_len = (size_t)size;
+      iov[d].iov_base = payload;
+      iov[d].iov_len = sizes[d];
+      burst_bytes += sizes[d];
       memset(&msgs[d], 0, sizeof msgs[d]);
       msgs[d].msg_hdr.msg_iov = &iov[d];
       msgs[d].msg_hdr.msg_iovlen = 1;
@@ -129,7 +140,8 @@ int main(int argc, char **argv) {
       int r = sendmmsg(tx[i], msgs, (unsigned)burst, MSG_DONTWAIT);
       if (r > 0) {
         sent += (unsigned long long)r;
-        sent_bytes += (unsigned long long)r * (unsigned long long)size;
+        if (r == burst) sent_bytes += burst_bytes;
+        else for (int d = 0; d < r; d++) sent_bytes += sizes[d];
       } else if (errno == EAGAIN) {
         eagain++;
       }
@@ -151,8 +163,8 @@ int main(int argc, char **argv) {
   unsigned long long rd = 0, rb = 0;
   double ru = 0, rs = 0;
   if (got > 0) sscanf(line, "%llu %llu %lf %lf", &rd, &rb, &ru, &rs);
-  printf("{\"players\":%d,\"seconds\":%.2f,\"datagramBytes\":%d,\"sentDatagrams\":%llu,\"sentBytes\":%llu,\"eagain\":%llu,"
+  printf("{\"players\":%d,\"seconds\":%.2f,\"packetBytes\":%d,\"maxDatagram\":%d,\"sentDatagrams\":%llu,\"sentBytes\":%llu,\"eagain\":%llu,"
          "\"senderUser\":%.3f,\"senderSys\":%.3f,\"receivedDatagrams\":%llu,\"receivedBytes\":%llu,\"receiverUser\":%.3f,\"receiverSys\":%.3f}\n",
-         n, elapsed, size, sent, sent_bytes, eagain, cpu_of(&r1, 0) - cpu_of(&r0, 0), cpu_of(&r1, 1) - cpu_of(&r0, 1), rd, rb, ru, rs);
+         n, elapsed, packet, max_datagram, sent, sent_bytes, eagain, cpu_of(&r1, 0) - cpu_of(&r0, 0), cpu_of(&r1, 1) - cpu_of(&r0, 1), rd, rb, ru, rs);
   return 0;
 }

@@ -279,10 +279,10 @@ async function main(): Promise<void> {
     }
   }
 
-  // the UDP floor beside RTSP/UDP: the same datagrams (an ASF packet + RTP and payload headers) at the same rate
+  // the UDP floor beside RTSP/UDP: the same datagrams (ASF packets split to mss's default RTP size, 1500-byte MTU) at the same rate
   if (args.servers.includes('floor') && args.protocols.includes('rtsp-udp')) {
     for (const n of args.players) {
-      const f = runUdpFloor({ players: n, seconds: args.seconds, datagramBytes: media.packetSize + 16, kbps: media.bitrate / 1000, tickMs: 100 });
+      const f = runUdpFloor({ players: n, seconds: args.seconds, packetBytes: media.packetSize, maxDatagram: 1472, kbps: media.bitrate / 1000, tickMs: 100 });
       const gb = f.receivedBytes / 1e9;
       const cpu = f.senderUser + f.senderSys;
       rows.push({ server: 'floor/udp', players: n, joined: n, windowGB: gb, mbps: (f.receivedBytes * 8) / f.seconds / 1e6, serverCpu: cpu, serverSys: f.senderSys, cpuPerGB: cpu / gb, loadCpu: f.receiverUser + f.receiverSys, note: f.sentBytes > f.receivedBytes ? `${f.sentBytes - f.receivedBytes} bytes not received` : '' });

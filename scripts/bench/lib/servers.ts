@@ -175,14 +175,14 @@ export interface UdpFloorResult {
 }
 
 /**
- * The C floor of RTP/UDP sending (scripts/bench/floor-udp.c, gcc -O2): N connected sockets get the same datagrams,
- * one sendmmsg per player per tick, read by a forked epoll receiver. What the kernel alone costs per GB of datagrams.
+ * The C floor of RTP/UDP sending (scripts/bench/floor-udp.c, gcc -O2): N connected sockets get the same datagrams
+ * (ASF packets split to the datagram size as RTP does), one sendmmsg per player per tick, read by a forked epoll receiver. What the kernel alone costs per GB of datagrams.
  */
-export function runUdpFloor(o: { players: number; seconds: number; datagramBytes: number; kbps: number; tickMs: number }): UdpFloorResult {
+export function runUdpFloor(o: { players: number; seconds: number; packetBytes: number; maxDatagram: number; kbps: number; tickMs: number }): UdpFloorResult {
   const bin = path.join(benchDir, 'floor-udp');
   mkdirSync(benchDir, { recursive: true });
   execFileSync('gcc', ['-O2', '-o', bin, path.join(root, 'scripts/bench/floor-udp.c')]);
-  const out = execFileSync(bin, [o.players, o.seconds, o.datagramBytes, Math.round(o.kbps), o.tickMs].map(String), { encoding: 'utf8', timeout: (o.seconds + 30) * 1000 });
+  const out = execFileSync(bin, [o.players, o.seconds, o.packetBytes, Math.round(o.kbps), o.maxDatagram, o.tickMs].map(String), { encoding: 'utf8', timeout: (o.seconds + 30) * 1000 });
   return JSON.parse(out.trim().split('\n').pop()!) as UdpFloorResult;
 }
 
