@@ -4,6 +4,7 @@
  * packets on demand (files can be GBs).
  */
 import { promises as fs } from 'node:fs';
+import type { AsfLayoutCache } from './layout-cache.js';
 import { MssError, systemReason } from '../core/errors.js';
 import { ASF_GUID_BYTES, guidEquals, guidFromBytes } from './guid.js';
 import {
@@ -243,8 +244,69 @@ async function readExactly(fh: fs.FileHandle, position: number, length: number, 
   return buf;
 }
 
-/** Opens an ASF file reading the header and index objects only; packets are read on demand. */
-export async function openAsfFile(path: string, opts: { maxHeaderBytes?: number } = {}): Promise<AsfFileHandle> {
+/** Reads and checks the header and index objects of an open file: its layout (packets not read). */
+async function readLayout(fh: fs.FileHandle, fileSize: number, maxHeader: number): Promise<AsfFileLayout> {
+  const first = await readExactly(fh, 0, Math.min(30, fileSize), 'Header Object');
+  if (first.length < 30) throw new MssError('truncated', `Header Object at byte 0: file has only ${fileSize} bytes`, { offset: 0 });
+  if (!guidEquals(first, 0, ASF_GUID_BYTES.Header)) {
+    throw new MssError('malformed', `Header Object at byte 0: GUID ${guidFromBytes(first, 0)} is not the ASF Header GUID`, { object: 'Header', offset: 0 });
+  }
+  const claimed = first.readBigUInt64LE(16);
+  if (claimed > BigInt(maxHeader)) {
+    throw new MssError('too-large', `Header Object at byte 0: size ${claimed} exceeds the ${maxHeader}-byte limit`, { object: 'Header', offset: 0 });
+  }
+  const headLen = Math.min(Number(claimed) + DATA_OBJECT_HEAD_SIZE, fileSize);
+  const headBuf = await readExactly(fh, 0, headLen, 'Header Object');
+  const header = parseHeaderObject(headBuf, 0);
+  const dataObjectOffset = header.raw.length;
+  const dataObject = parseDataObjectHead(headBuf, dataObjectOffset);
+  const firstPacket = dataObjectOffset + DATA_OBJECT_HEAD_SIZE;
+  const ps = header.fileProperties.packetSize;
+  let count: number;
+  let dataEnd: number;
+  let end: number;
+  if (isOpenEnded(dataObject)) {
+    // trailing objects of a live capture (an index, ffmpeg's `$E`) sit in the last few MB: scan only those
+    const windowStart = Math.max(firstPacket, fileSize - OPEN_ENDED_TAIL_BYTES);
+    const tail = await readExactly(fh, windowStart, fileSize - windowStart, 'Data Object tail');
+    ({ count, dataEnd, end } = countOpenEndedPackets(firstPacket, ps, fileSize, tail, windowStart));
+  } else {
+    ({ count, dataEnd, end } = countDeclaredPackets(header, dataObject, dataObjectOffset, fileSize));
+  }
+  const simpleIndexes: SimpleIndex[] = [];
+  const indexObjects: AsfIndexObject[] = [];
+  const trailingObjects: AsfFileLayout['trailingObjects'] = [];
+  const trailingBytes = end - dataEnd;
+  if (trailingBytes > MAX_TRAILING_BYTES) {
+    throw new MssError('too-large', `file: ${trailingBytes} bytes after the Data Object at byte ${dataEnd}, more than ${MAX_TRAILING_BYTES}`, { offset: dataEnd });
+  }
+  if (trailingBytes > 0) {
+    const tail = await readExactly(fh, dataEnd, trailingBytes, 'index objects');
+    walkTrailing(tail, 0, dataEnd, (name, guid, at, size) => {
+      trailingObjects.push({ guid, name, offset: at, size });
+      const raw = tail.subarray(at - dataEnd, at - dataEnd + size);
+      if (name === 'SimpleIndex') simpleIndexes.push(parseSimpleIndex(raw, at));
+      else if (name === 'Index') indexObjects.push(parseIndexObject(raw, at));
+    });
+  }
+  const packetSize = header.fileProperties.packetSize;
+  const firstPacketOffset = dataObjectOffset + DATA_OBJECT_HEAD_SIZE;
+  return {
+    header,
+    headerBytes: Buffer.from(headBuf.subarray(0, firstPacketOffset)),
+    dataObject,
+    dataObjectOffset,
+    firstPacketOffset,
+    packetSize,
+    packetCount: count,
+    simpleIndexes,
+    indexObjects,
+    trailingObjects,
+  };
+}
+
+/** Opens an ASF file reading the header and index objects only (or taking them from `layouts`); packets are read on demand. */
+export async function openAsfFile(path: string, opts: { maxHeaderBytes?: number; layouts?: AsfLayoutCache } = {}): Promise<AsfFileHandle> {
   const maxHeader = Math.min(opts.maxHeaderBytes ?? 16 * 1024 * 1024, MAX_HEADER_OBJECT_SIZE);
   let fh: fs.FileHandle;
   try {
@@ -254,64 +316,13 @@ export async function openAsfFile(path: string, opts: { maxHeaderBytes?: number 
     throw new MssError(code === 'ENOENT' ? 'not-found' : 'unavailable', `cannot open ${path}: ${systemReason(err)}`, { path });
   }
   try {
-    const fileSize = (await fh.stat()).size;
-    const first = await readExactly(fh, 0, Math.min(30, fileSize), 'Header Object');
-    if (first.length < 30) throw new MssError('truncated', `Header Object at byte 0: file has only ${fileSize} bytes`, { offset: 0 });
-    if (!guidEquals(first, 0, ASF_GUID_BYTES.Header)) {
-      throw new MssError('malformed', `Header Object at byte 0: GUID ${guidFromBytes(first, 0)} is not the ASF Header GUID`, { object: 'Header', offset: 0 });
+    const st = await fh.stat();
+    let layout = opts.layouts?.get(path, st);
+    if (!layout) {
+      layout = await readLayout(fh, st.size, maxHeader);
+      opts.layouts?.set(path, st, layout);
     }
-    const claimed = first.readBigUInt64LE(16);
-    if (claimed > BigInt(maxHeader)) {
-      throw new MssError('too-large', `Header Object at byte 0: size ${claimed} exceeds the ${maxHeader}-byte limit`, { object: 'Header', offset: 0 });
-    }
-    const headLen = Math.min(Number(claimed) + DATA_OBJECT_HEAD_SIZE, fileSize);
-    const headBuf = await readExactly(fh, 0, headLen, 'Header Object');
-    const header = parseHeaderObject(headBuf, 0);
-    const dataObjectOffset = header.raw.length;
-    const dataObject = parseDataObjectHead(headBuf, dataObjectOffset);
-    const firstPacket = dataObjectOffset + DATA_OBJECT_HEAD_SIZE;
-    const ps = header.fileProperties.packetSize;
-    let count: number;
-    let dataEnd: number;
-    let end: number;
-    if (isOpenEnded(dataObject)) {
-      // trailing objects of a live capture (an index, ffmpeg's `$E`) sit in the last few MB: scan only those
-      const windowStart = Math.max(firstPacket, fileSize - OPEN_ENDED_TAIL_BYTES);
-      const tail = await readExactly(fh, windowStart, fileSize - windowStart, 'Data Object tail');
-      ({ count, dataEnd, end } = countOpenEndedPackets(firstPacket, ps, fileSize, tail, windowStart));
-    } else {
-      ({ count, dataEnd, end } = countDeclaredPackets(header, dataObject, dataObjectOffset, fileSize));
-    }
-    const simpleIndexes: SimpleIndex[] = [];
-    const indexObjects: AsfIndexObject[] = [];
-    const trailingObjects: AsfFileLayout['trailingObjects'] = [];
-    const trailingBytes = end - dataEnd;
-    if (trailingBytes > MAX_TRAILING_BYTES) {
-      throw new MssError('too-large', `file: ${trailingBytes} bytes after the Data Object at byte ${dataEnd}, more than ${MAX_TRAILING_BYTES}`, { offset: dataEnd });
-    }
-    if (trailingBytes > 0) {
-      const tail = await readExactly(fh, dataEnd, trailingBytes, 'index objects');
-      walkTrailing(tail, 0, dataEnd, (name, guid, at, size) => {
-        trailingObjects.push({ guid, name, offset: at, size });
-        const raw = tail.subarray(at - dataEnd, at - dataEnd + size);
-        if (name === 'SimpleIndex') simpleIndexes.push(parseSimpleIndex(raw, at));
-        else if (name === 'Index') indexObjects.push(parseIndexObject(raw, at));
-      });
-    }
-    const packetSize = header.fileProperties.packetSize;
-    const firstPacketOffset = dataObjectOffset + DATA_OBJECT_HEAD_SIZE;
-    const layout: AsfFileLayout = {
-      header,
-      headerBytes: Buffer.from(headBuf.subarray(0, firstPacketOffset)),
-      dataObject,
-      dataObjectOffset,
-      firstPacketOffset,
-      packetSize,
-      packetCount: count,
-      simpleIndexes,
-      indexObjects,
-      trailingObjects,
-    };
+    const { firstPacketOffset, packetSize, packetCount: count } = layout;
     const checkRange = (firstPacket: number, n: number) => {
       if (!Number.isInteger(firstPacket) || !Number.isInteger(n) || firstPacket < 0 || n < 0 || firstPacket + n > count) {
         throw new MssError('invalid-argument', `packets ${firstPacket}..${firstPacket + n - 1} outside 0..${count - 1}`, { first: firstPacket, count: n });

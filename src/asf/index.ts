@@ -9,3 +9,4 @@ export * from './stream-parser.js';
 export * from './header-builders.js';
 export * from './protection.js';
 export * from './packet-facts.js';
+export * from './layout-cache.js';

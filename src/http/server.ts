@@ -97,6 +97,13 @@ export class HttpModule implements AppModule, HttpRouteRegistry {
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (connectionOf(socket)?.ownedByStream) {
+      // garbage after a stream's request: no error response may go into the stream
+      this.rejected++;
+      this.log.warn('http.rejected', { remote: peerAddress(socket), reason: 'bytes after the request of a connection that carries a stream', code: err.code });
+      socket.destroy();
+      return;
+    }
     // an open-ended upload (an encoder's push body) marked by its route is not a slow request
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && (socket as Socket & Record<symbol, unknown>)[Symbol.for('mss.http.longRequest')]) return;
     this.rejected++;
@@ -148,6 +155,13 @@ export class HttpModule implements AppModule, HttpRouteRegistry {
     };
     // a request is being handled: the per-connection idle timer restarts for it (a stream switches it to streaming)
     const conn = connectionOf(req.socket);
+    if (conn?.ownedByStream) {
+      // bytes after the request of a connection that carries a stream: answering would land inside the stream
+      this.rejected++;
+      log.warn('http.rejected', { remote: remoteAddress, reason: 'a request on a connection that carries a stream' });
+      req.socket.destroy();
+      return;
+    }
     if (conn) {
       conn.idle();
       conn.requestComplete();

@@ -4,7 +4,7 @@
  * the timeline runs on across loops and entries; a playlist entry change gives the channel a new header (players
  * get a stream change and the new header). Files are read in batches ahead of time, never per packet.
  */
-import { openAsfFile, readSendTime, restampPacket, seekPacketByTime, type AsfFileHandle } from '../asf/index.js';
+import { fileLayouts, openAsfFile, readSendTime, restampPacket, seekPacketByTime, type AsfFileHandle } from '../asf/index.js';
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { LiveChannel } from './live.js';
@@ -180,7 +180,7 @@ export class FileFeeder implements PacedTask {
       const entry = this.entries[this.entryIndex];
       try {
         await this.closeFile();
-        const file = await openAsfFile(entry.path);
+        const file = await openAsfFile(entry.path, { layouts: fileLayouts });
         if (this.stopped) {
           await file.close();
           return;

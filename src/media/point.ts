@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { openAsfFile, type AsfFileHandle } from '../asf/index.js';
+import { fileLayouts, openAsfFile, type AsfFileHandle } from '../asf/index.js';
 import type { BroadcastPointConfig, PublishingPointConfig, ServerConfig } from '../config/index.js';
 import { MssError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -353,7 +353,7 @@ export class PublishingPoint {
   private opener(file: string, open?: FileOpener): FileOpener {
     if (open) return open;
     if (this.router) throw new MssError('internal', `publishing point ${this.name}: ${file} has no opener from the proxy`);
-    return () => openAsfFile(file);
+    return () => openAsfFile(file, { layouts: fileLayouts });
   }
 
   async describeFile(file: string, open?: FileOpener): Promise<ContentDescription> {

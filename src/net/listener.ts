@@ -70,6 +70,12 @@ export class Connection {
     this.mode = 'streaming';
     this.socket.setTimeout(this.guard.config.streamIdleTimeoutMs);
   }
+
+  /**
+   * The connection now carries one stream to its end and nothing else (an HTTP/1.0 WMSP Play whose request and
+   * response objects were let go): a further request on it is a protocol error that ends the connection.
+   */
+  ownedByStream = false;
 }
 
 const connections = new WeakMap<Socket, Connection>();

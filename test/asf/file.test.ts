@@ -1,9 +1,10 @@
 import test from '../helpers/test.js';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { measureFileBitrates, openAsfFile, packetForTime, parseAsfFile, seekPacketByTime } from '../../src/asf/file.js';
 import { ASF_GUID_BYTES } from '../../src/asf/guid.js';
+import { AsfLayoutCache } from '../../src/asf/layout-cache.js';
 import { packetKeyFrameStreams, parseDataPacket, readSendTime } from '../../src/asf/packet.js';
 import { MssError } from '../../src/core/errors.js';
 import { ALL_FIXTURES, FIXTURES, fixture } from '../helpers/fixtures.js';
@@ -204,4 +205,38 @@ test('a capture of ffmpeg -f asf written to a pipe (open-ended Data Object, inde
   t.is(h2.layout.packetCount, 5);
   t.true((await h2.readPacket(4)).equals(mem.packet(4)));
   await h2.close();
+});
+
+test('a layout cache serves a file opened again and reads it afresh once the file changed', async (t) => {
+  const file = path.join(dir, 'cached.wmv');
+  await copyFile(await fixture(FIXTURES.av20), file);
+  const layouts = new AsfLayoutCache();
+  const a = await openAsfFile(file, { layouts });
+  const first = await a.readPackets(3, 2);
+  await a.close();
+  const b = await openAsfFile(file, { layouts });
+  t.is(b.layout, a.layout, 'the second open shares the first one’s layout');
+  t.deepEqual(await b.readPackets(3, 2), first);
+  await b.close();
+  t.deepEqual(layouts.stats, { hits: 1, misses: 1 });
+  // rewritten in place (a new modification time): read again, and a broken file is refused as before
+  await writeFile(file, Buffer.from('not an ASF file at all, but long enough to have a header'));
+  await utimes(file, new Date(), new Date(Date.now() + 5000));
+  await t.throwsAsync(openAsfFile(file, { layouts }), { message: /not the ASF Header GUID/ });
+  t.is(layouts.stats.misses, 2);
+});
+
+test('a layout cache stays within its entry and byte bounds, least recently used out', async (t) => {
+  const h = await openAsfFile(await fixture(FIXTURES.av20));
+  await h.close();
+  const layouts = new AsfLayoutCache({ maxEntries: 3, maxBytes: 1 << 20 });
+  const st = (i: number) => ({ dev: 1, ino: i, size: 100, mtimeMs: 1 });
+  for (let i = 0; i < 5; i++) layouts.set(`/f${i}`, st(i), h.layout);
+  t.is(layouts.size, 3);
+  t.is(layouts.get('/f0', st(0)), undefined);
+  t.is(layouts.get('/f4', st(4)), h.layout);
+  t.is(layouts.get('/f4', { ...st(4), size: 101 }), undefined, 'another size is another file');
+  const tiny = new AsfLayoutCache({ maxEntries: 10, maxBytes: 1000 });
+  tiny.set('/big', st(9), h.layout);
+  t.is(tiny.size, 0, 'a layout bigger than a quarter of the bound is not kept');
 });

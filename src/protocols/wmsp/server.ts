@@ -25,7 +25,7 @@ import { wmspConnection, type WmspSession } from './connection.js';
 import { contentInfo, keepAlive, logRequest, pipelineTest, selectStream, sendEvent, simpleResponse, stopRequest, type WmspState } from './control.js';
 import { ASF_STREAM_FRAMER, framerFor, headerFramesOf } from './framers.js';
 import { cacheControlOf, clientVersion, featuresOf, isMediaClient, playOptions, pragmaLine } from './policy.js';
-import { CONTENT_ASF, CONTENT_FRAMED, CONTENT_HEADER, responseHead, retireResponse, sendRaw, SERVER_HEADER, whenAttached } from './response.js';
+import { CONTENT_ASF, CONTENT_FRAMED, CONTENT_HEADER, releaseToStream, responseHead, retireResponse, sendRaw, SERVER_HEADER, whenAttached } from './response.js';
 
 export { SERVER_HEADER, clientVersion };
 
@@ -223,6 +223,7 @@ export class WmspServer implements WmspState {
     const base = { remoteAddress: ctx.remoteAddress, url: req.url ?? '/', point: target.point, userAgent, start: Date.now() };
     let sink: SocketSink | undefined;
     let handle: PlayHandle;
+    let pipelined = false;
     try {
       if (session.state === 'STREAMING' && session.play && session.dataSocket && !session.dataSocket.destroyed && session.dataSocket !== socket) {
         throw new MssError('conflict', `session ${session.id} is already streaming to another connection`);
@@ -231,7 +232,7 @@ export class WmspServer implements WmspState {
       // a pipelined Play behind other responses starts in its turn
       if (!res.socket) await new Promise<void>((resolve) => whenAttached(res, resolve));
       if (socket.destroyed) return;
-      ({ sink, handle } = await this.startStream(req, res, c, target, version, ctx, framer, session, reset, base));
+      ({ sink, handle, pipelined } = await this.startStream(req, res, c, target, version, ctx, framer, session, reset, base));
     } catch (err) {
       const e = toMssError(err);
       // the W3C line records the status the player is about to get
@@ -245,7 +246,8 @@ export class WmspServer implements WmspState {
     session.state = 'STREAMING';
     session.play = handle;
     sink.start();
-    // a non-pipelined stream's response is never retired: the connection closes when the stream ends
+    // a non-pipelined stream keeps no request: the connection closes when the stream ends
+    if (!pipelined) releaseToStream(res, socket);
     this.watchEnd(handle, session, base);
   }
 
@@ -260,7 +262,7 @@ export class WmspServer implements WmspState {
     session: WmspSession,
     reset: boolean,
     base: { url: string; userAgent: string },
-  ): Promise<{ sink: SocketSink; handle: PlayHandle }> {
+  ): Promise<{ sink: SocketSink; handle: PlayHandle; pipelined: boolean }> {
     const socket = req.socket;
     const conn = wmspConnection(socket);
     const info = await target.describe();
@@ -280,12 +282,13 @@ export class WmspServer implements WmspState {
     });
     // streams are watched by the slow-player logic and the no-progress timeout, not the idle timer
     connectionOf(socket)?.streaming();
-    const sink = new SocketSink(socket, { head, chunked: pipelined, keepOpen: pipelined, onEnd: () => this.pipelinedStreamEnded(session, res) });
+    // only a pipelined stream's end needs its response (a closure over it would keep the pair alive)
+    const sink = new SocketSink(socket, { head, chunked: pipelined, keepOpen: pipelined, onEnd: pipelined ? () => this.pipelinedStreamEnded(session, res) : undefined });
     session.dataSocket = socket;
     if (pipelined) conn.streaming = session;
     try {
       const handle = await target.play(opts, framer, sink, { protocol: 'wmsp', remote: ctx.remoteAddress, userAgent: base.userAgent, url: base.url, clientId: session.id });
-      return { sink, handle };
+      return { sink, handle, pipelined };
     } catch (err) {
       if (pipelined) conn.streaming = null;
       session.dataSocket = null;

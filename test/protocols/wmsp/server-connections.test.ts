@@ -166,3 +166,37 @@ test('after a pipelined Play ends the connection goes back to its idle timeout',
   t.true(await c.until(() => c.statuses() === 1));
   t.true(await c.until(() => c.closed, 8000), 'closed by the idle timeout');
 });
+
+test('an HTTP/1.0 stream keeps no request/response pair, outlives the keep-alive timer, and a request on it ends it', async (t) => {
+  const r = await rig(t);
+  const id = await describe(r.port, '/live');
+  const c = connection(r.port);
+  t.teardown(() => c.sock.destroy());
+  let bytes = 0;
+  c.sock.on('data', (d) => (bytes += d.length));
+  c.send([`GET /live HTTP/1.0`, 'Host: x', UA, 'Pragma: xPlayStrm=1', `Pragma: client-id=${id}`]);
+  t.true(await c.until(() => c.statuses() === 1 && bytes > 10_000), 'streaming');
+  t.true(await c.until(() => r.openResponses.size === 0), `${r.openResponses.size} responses still held`);
+  // past Node's keep-alive timeout (1 s here): the stream's own no-progress timeout governs the connection
+  const before = bytes;
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  t.false(c.closed, 'the stream outlived the keep-alive timer');
+  t.true(bytes > before, 'and kept flowing');
+  // a second request on the stream's connection is not answered inside the stream: the connection ends
+  c.send([`GET /live HTTP/1.0`, 'Host: x', UA, 'Pragma: no-cache']);
+  t.true(await c.until(() => c.closed), 'ended');
+  t.is(c.statuses(), 1);
+});
+
+test('garbage after an HTTP/1.0 stream request ends the connection without an error response in the stream', async (t) => {
+  const r = await rig(t);
+  const id = await describe(r.port, '/live');
+  const c = connection(r.port);
+  t.teardown(() => c.sock.destroy());
+  c.send([`GET /live HTTP/1.0`, 'Host: x', UA, 'Pragma: xPlayStrm=1', `Pragma: client-id=${id}`]);
+  t.true(await c.until(() => c.statuses() === 1));
+  t.true(await c.until(() => r.openResponses.size === 0));
+  c.sock.write('\x00\x01 not HTTP at all\r\n\r\n');
+  t.true(await c.until(() => c.closed), 'ended');
+  t.is(c.statuses(), 1);
+});
