@@ -33,7 +33,7 @@ export class Connection {
 
   constructor(
     readonly socket: Socket,
-    private readonly guard: ConnectionGuard,
+    readonly guard: ConnectionGuard,
   ) {
     this.remoteAddress = peerAddress(socket);
   }
@@ -80,6 +80,17 @@ export class Connection {
 
 const connections = new WeakMap<Socket, Connection>();
 
+function onConnectionTimeout(this: Socket): void {
+  const conn = connections.get(this);
+  if (conn) conn.guard.timedOut(conn);
+  else this.destroy();
+}
+
+function onConnectionClose(this: Socket): void {
+  const conn = connections.get(this);
+  if (conn) conn.guard.closed(conn);
+}
+
 /** The Connection of a socket accepted by a guard (undefined for sockets of other origins). */
 export function connectionOf(socket: Socket): Connection | undefined {
   return connections.get(socket);
@@ -124,21 +135,27 @@ export class ConnectionGuard {
     connections.set(socket, conn);
     this.open.add(conn);
     this.counts.accepted++;
-    socket.on('timeout', () => {
-      this.counts.timedOut++;
-      const reason = conn.state === 'streaming' ? 'stream stalled' : 'idle timeout';
-      this.log.warn(`${this.name}.rejected`, { remote: address, reason, timeoutMs: conn.state === 'streaming' ? cfg.streamIdleTimeoutMs : cfg.idleTimeoutMs });
-      socket.destroy();
-    });
-    socket.once('close', () => {
-      this.open.delete(conn);
-      this.inRequest.delete(conn);
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, left);
-    });
+    // shared listeners (the connection is found from the socket): no closures kept per connection
+    socket.on('timeout', onConnectionTimeout);
+    socket.once('close', onConnectionClose);
     conn.idle();
     return conn;
+  }
+
+  /** the connection's timer ran out: idle, or a stream that did not move */
+  timedOut(conn: Connection): void {
+    this.counts.timedOut++;
+    const streaming = conn.state === 'streaming';
+    this.log.warn(`${this.name}.rejected`, { remote: conn.remoteAddress, reason: streaming ? 'stream stalled' : 'idle timeout', timeoutMs: streaming ? this.config.streamIdleTimeoutMs : this.config.idleTimeoutMs });
+    conn.socket.destroy();
+  }
+
+  closed(conn: Connection): void {
+    this.open.delete(conn);
+    this.inRequest.delete(conn);
+    const left = (this.perAddress.get(conn.remoteAddress) ?? 1) - 1;
+    if (left <= 0) this.perAddress.delete(conn.remoteAddress);
+    else this.perAddress.set(conn.remoteAddress, left);
   }
 
   private refuse(socket: Socket, address: string, reason: string, fields: Record<string, unknown>): null {

@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { destroySocket, detachFromHttpServer } from '../../http/detach.js';
 import { connectionOf } from '../../net/listener.js';
 import { reasonPhrase } from '../shared/status.js';
 
@@ -82,14 +83,18 @@ function writeRaw(res: ServerResponse, socket: Socket, head: string, body: reado
 
 /**
  * An HTTP/1.0 stream's request and response are let go once its head is out: Node frees the pair (its parsed
- * headers, states and listeners, ~3 KB a player) instead of keeping it for the stream's life; the stream owns the
- * connection from then on (a further request on it ends it) and closes it when it ends. Node sets its keep-alive
+ * headers, states and listeners, ~3 KB a player) instead of keeping it for the stream's life, and the connection
+ * leaves Node's HTTP server (its parser and listeners, http/detach.ts). The stream owns the connection from then on:
+ * a further request or any byte from the peer ends it, and it closes when the stream ends. Node sets its keep-alive
  * timeout as the response finishes; the stream's own no-progress timeout is put back right after.
  */
 export function releaseToStream(res: ServerResponse, socket: Socket): void {
   const conn = connectionOf(socket);
   if (conn) conn.ownedByStream = true;
   // Node's own 'finish' listener (it frees the pair and sets the keep-alive timer) runs before this one
-  res.once('finish', () => conn?.streaming());
+  res.once('finish', () => {
+    conn?.streaming();
+    detachFromHttpServer(socket, destroySocket);
+  });
   retireResponse(res);
 }
