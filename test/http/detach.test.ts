@@ -4,6 +4,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { detachFromHttpServer } from '../../src/http/detach.js';
 import { retireResponse } from '../../src/protocols/wmsp/response.js';
+import { rawSocket } from '../helpers/raw-socket.js';
 
 /** an HTTP server whose /stream requests are answered raw and detached, like an HTTP/1.0 WMSP Play */
 async function server(t: { teardown(fn: () => void): void }) {
@@ -31,32 +32,9 @@ async function server(t: { teardown(fn: () => void): void }) {
   return { port: (srv.address() as net.AddressInfo).port, detached, bytesAfter };
 }
 
-function client(port: number) {
-  const sock = net.connect(port, '127.0.0.1');
-  let text = '';
-  let closed = false;
-  sock.on('data', (d) => (text += d.toString('latin1')));
-  sock.on('close', () => (closed = true));
-  sock.on('error', () => undefined);
-  return {
-    sock,
-    get text() {
-      return text;
-    },
-    get closed() {
-      return closed;
-    },
-    async until(cond: () => boolean, ms = 5000): Promise<boolean> {
-      const end = Date.now() + ms;
-      while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-      return cond();
-    },
-  };
-}
-
 test('a detached stream connection leaves Node’s server: no parser, its bytes go to the stream, the server goes on', async (t) => {
   const s = await server(t);
-  const c = client(s.port);
+  const c = rawSocket(s.port);
   c.sock.write('GET /stream HTTP/1.0\r\nHost: x\r\n\r\n');
   t.true(await c.until(() => s.detached.length === 1 && c.text.includes('data data')), 'streaming, detached');
   const socket = s.detached[0]!;
@@ -85,7 +63,7 @@ test('detaching a socket that is not an HTTP server connection changes nothing',
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
   t.teardown(() => srv.close());
-  const c = client((srv.address() as net.AddressInfo).port);
+  const c = rawSocket((srv.address() as net.AddressInfo).port);
   t.true(await c.until(() => c.closed));
   t.is(c.text, 'bye');
 });

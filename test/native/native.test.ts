@@ -1,13 +1,12 @@
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
-import { createSocket } from 'node:dgram';
-import { once } from 'node:events';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import test from '../helpers/test.js';
 import { loadNative } from '../../src/native/index.js';
-import { dgramFd, errnoError } from '../../src/net/udp-direct.js';
+import { dgramFd } from '../../src/net/udp-direct.js';
+import { connectedUdpPair } from '../helpers/udp.js';
 import { formatV4l2Report, listVideoNodes, probeVideoDevices, capabilityNames } from '../../src/native/v4l2.js';
 
 const execFileAsync = promisify(execFile);
@@ -86,21 +85,7 @@ test('sdNotify sends one datagram to a unix socket (socat stands in for systemd)
 
 test('sendDatagrams sends a list as datagrams on a connected UDP socket, at most 64 a call, and -errno when none went', async (t) => {
   const addon = loadNative();
-  const rx = createSocket('udp4');
-  const tx = createSocket('udp4');
-  t.teardown(() => {
-    for (const s of [rx, tx]) {
-      try {
-        s.close();
-      } catch {
-        // closed by the test
-      }
-    }
-  });
-  rx.bind(0, '127.0.0.1');
-  await once(rx, 'listening');
-  tx.connect(rx.address().port, '127.0.0.1');
-  await once(tx, 'connect');
+  const { rx, tx } = await connectedUdpPair(t);
   const got: string[] = [];
   rx.on('message', (m) => got.push(m.toString()));
   const fd = dgramFd(tx);

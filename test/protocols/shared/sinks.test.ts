@@ -4,6 +4,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { SocketSink } from '../../../src/protocols/shared/socket-sink.js';
 import { UdpSink } from '../../../src/protocols/shared/udp-sink.js';
+import { connectedUdpPair } from '../../helpers/udp.js';
 
 async function socketPair(t: { teardown(fn: () => void): void }): Promise<{ server: Socket; client: Socket }> {
   const srv = createServer();
@@ -97,27 +98,6 @@ test('a UDP sink over its hard limit destroys itself instead of growing', (t) =>
   t.true(sink.queuedBytes <= 11_000);
 });
 
-async function connectedPair(t: { teardown(fn: () => void): void }) {
-  const rx = createSocket('udp4');
-  const tx = createSocket('udp4');
-  t.teardown(() => {
-    for (const s of [rx, tx]) {
-      try {
-        s.close();
-      } catch {
-        // closed by the test
-      }
-    }
-  });
-  rx.bind(0, '127.0.0.1');
-  await once(rx, 'listening');
-  tx.connect(rx.address().port, '127.0.0.1');
-  await once(tx, 'connect');
-  // a refused datagram's ICMP error may come back on the socket's receive side, as in the RTSP server
-  tx.on('error', () => undefined);
-  return { rx, tx };
-}
-
 const numbered = (from: number, count: number) =>
   Array.from({ length: count }, (_, i) => {
     const b = Buffer.alloc(600 + ((from + i) % 7));
@@ -126,7 +106,7 @@ const numbered = (from: number, count: number) =>
   });
 
 test('a connected UDP sink sends corked writes and datagram lists in order, direct and queued alike', async (t) => {
-  const { rx, tx } = await connectedPair(t);
+  const { rx, tx } = await connectedUdpPair(t);
   const got: number[] = [];
   rx.on('message', (m) => got.push(m.readUInt32BE(0)));
   const sink = new UdpSink({ socket: tx, address: '127.0.0.1', port: rx.address().port, connected: true, maxInFlightBytes: 2000 });
@@ -148,7 +128,7 @@ test('a connected UDP sink sends corked writes and datagram lists in order, dire
 });
 
 test('a connected UDP sink whose peer is gone goes on sending, counting any refused send', async (t) => {
-  const { rx, tx } = await connectedPair(t);
+  const { rx, tx } = await connectedUdpPair(t);
   rx.close();
   const errors: string[] = [];
   const sink = new UdpSink({ socket: tx, address: '127.0.0.1', port: 9, connected: true, onError: (e) => errors.push((e as NodeJS.ErrnoException).code ?? '') });

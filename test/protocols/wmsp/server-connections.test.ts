@@ -3,7 +3,6 @@
  * `mss serve`, without the process), so the tests can look at what the server holds, not just at what it answers.
  */
 import test from '../../helpers/test.js';
-import net from 'node:net';
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { validateConfig } from '../../../src/config/index.js';
@@ -12,6 +11,7 @@ import { HttpModule } from '../../../src/http/server.js';
 import { MediaCore } from '../../../src/media/core.js';
 import { WmspServer } from '../../../src/protocols/wmsp/server.js';
 import { FIXTURES, fixture } from '../../helpers/fixtures.js';
+import { rawSocket } from '../../helpers/raw-socket.js';
 
 setLogLevel('error');
 
@@ -63,26 +63,12 @@ async function rig(t: { teardown(fn: () => Promise<void> | void): void }, http: 
 
 /** a raw connection that counts HTTP status lines and remembers the last client-id it was given */
 function connection(port: number) {
-  const sock = net.connect(port, '127.0.0.1');
-  let text = '';
-  let closed = false;
-  sock.on('data', (d) => (text += d.toString('latin1')));
-  sock.on('close', () => (closed = true));
-  sock.on('error', () => undefined);
-  return {
-    sock,
-    send: (lines: string[]) => sock.write(lines.join('\r\n') + '\r\n\r\n'),
-    statuses: () => (text.match(/HTTP\/1\.[01] \d{3}/g) ?? []).length,
-    clientId: () => /client-id=(\d+)/.exec(text)?.[1],
-    get closed() {
-      return closed;
-    },
-    async until(cond: () => boolean, ms = 10_000): Promise<boolean> {
-      const end = Date.now() + ms;
-      while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-      return cond();
-    },
-  };
+  const raw = rawSocket(port);
+  return Object.assign(raw, {
+    send: (lines: string[]) => raw.sock.write(lines.join('\r\n') + '\r\n\r\n'),
+    statuses: () => (raw.text.match(/HTTP\/1\.[01] \d{3}/g) ?? []).length,
+    clientId: () => /client-id=(\d+)/.exec(raw.text)?.[1],
+  });
 }
 
 const UA = 'User-Agent: NSPlayer/9.0.0.2980';
