@@ -43,7 +43,7 @@ interface AddonExports {
   abiVersion: number;
   probeV4l2(path: string): V4l2DeviceInfo;
   sdNotify(socket: string, message: string): void;
-  sendDatagrams(fd: number, buffers: readonly Buffer[], start: number): number;
+  sendDatagrams(fd: number, buffers: readonly Buffer[], start: number, end: number): number;
 }
 
 export interface NativeAddon {
@@ -55,10 +55,10 @@ export interface NativeAddon {
   probeV4l2(path: string): V4l2DeviceInfo;
   sdNotify(socket: string, message: string): void;
   /**
-   * buffers[start..] as datagrams on a connected UDP socket in one sendmmsg(2): how many the kernel took (> 0), or
-   * -errno when it took none (-EAGAIN: the socket buffer is full).
+   * buffers[start..end) as datagrams on a connected UDP socket in one sendmmsg(2) (64 at most): how many the kernel
+   * took (> 0), or -errno when it took none (-EAGAIN: the socket buffer is full).
    */
-  sendDatagrams(fd: number, buffers: readonly Buffer[], start: number): number;
+  sendDatagrams(fd: number, buffers: readonly Buffer[], start: number, end: number): number;
 }
 
 class MissingAddon implements NativeAddon {

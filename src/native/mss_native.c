@@ -2,7 +2,7 @@
  * mss native addon (Node-API, plain C so it needs no C++ wrapper package): what Node cannot do by itself on a board.
  *   probeV4l2(path)       -> V4L2 capabilities, formats and frame sizes of one device node, by ioctl
  *   sdNotify(path, text)  -> one datagram on systemd's notify socket (AF_UNIX/SOCK_DGRAM, which node:net lacks)
- *   sendDatagrams(fd, list, start) -> list[start..] as datagrams on a connected UDP socket with sendmmsg(2): one
+ *   sendDatagrams(fd, list, start, end) -> list[start..end) as datagrams on a connected UDP socket, sendmmsg(2): one
  *                            syscall for a pacing tick's RTP packets instead of one libuv send (and its request
  *                            object and callback) per packet. Never blocks (MSG_DONTWAIT on libuv's socket).
  * Every loop is bounded (formats, sizes), every ioctl failure is reported, nothing blocks (O_NONBLOCK).
@@ -238,25 +238,27 @@ static napi_value sd_notify(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Returns how many datagrams of list[start..] the kernel took (> 0), or -errno when it took none: -EAGAIN when the
+/* Returns how many datagrams of list[start..end) the kernel took (> 0; at most MAX_MMSG a call), or -errno when it took none: -EAGAIN when the
  * socket buffer is full (the caller queues the rest for libuv), another -errno for a failed datagram (a connected
  * socket's pending ICMP error, ECONNREFUSED: the caller counts it and skips that one). */
 static napi_value send_datagrams(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd = -1;
-  uint32_t start = 0, length = 0;
+  uint32_t start = 0, end = 0, length = 0;
   bool isArray = false;
-  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 || napi_is_array(env, argv[1], &isArray) != napi_ok || !isArray ||
-      napi_get_value_uint32(env, argv[2], &start) != napi_ok || napi_get_array_length(env, argv[1], &length) != napi_ok) {
-    napi_throw_type_error(env, "EINVAL", "sendDatagrams(fd, buffers, start): fd a socket descriptor, buffers an array of Buffers, start an index");
+  if (argc < 4 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 || napi_is_array(env, argv[1], &isArray) != napi_ok || !isArray ||
+      napi_get_value_uint32(env, argv[2], &start) != napi_ok || napi_get_value_uint32(env, argv[3], &end) != napi_ok ||
+      napi_get_array_length(env, argv[1], &length) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "sendDatagrams(fd, buffers, start, end): fd a socket descriptor, buffers an array of Buffers, start and end indexes");
     return NULL;
   }
+  if (end > length) end = length;
   struct mmsghdr msgs[MAX_MMSG];
   struct iovec iov[MAX_MMSG];
   uint32_t n = 0;
-  for (uint32_t i = start; i < length && n < MAX_MMSG; i++, n++) {
+  for (uint32_t i = start; i < end && n < MAX_MMSG; i++, n++) {
     napi_value item;
     void *data = NULL;
     size_t len = 0;

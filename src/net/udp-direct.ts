@@ -9,7 +9,7 @@ import type { Socket as DgramSocket } from 'node:dgram';
 import { constants } from 'node:os';
 import { native } from '../native/index.js';
 
-export type DatagramSender = (fd: number, buffers: readonly Buffer[], start: number) => number;
+export type DatagramSender = (fd: number, buffers: readonly Buffer[], start: number, end: number) => number;
 
 let sender: DatagramSender | null | undefined = process.env.MSS_DIRECT_WRITE === '0' ? null : undefined;
 

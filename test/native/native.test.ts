@@ -93,14 +93,16 @@ test('sendDatagrams sends a list as datagrams on a connected UDP socket, at most
   const list = Array.from({ length: 100 }, (_, i) => Buffer.from(`datagram ${i}`));
   let sent = 0;
   while (sent < list.length) {
-    const n = addon.sendDatagrams(fd, list, sent);
+    const n = addon.sendDatagrams(fd, list, sent, list.length);
     t.true(n > 0 && n <= 64, `one call takes at most 64: ${n}`);
     sent += n;
   }
-  t.is(addon.sendDatagrams(fd, list, list.length), 0, 'nothing to send');
-  while (got.length < 100) await new Promise((r) => setTimeout(r, 10));
-  t.deepEqual(got, list.map(String));
-  t.throws(() => addon.sendDatagrams(fd, ['not a buffer'] as unknown as Buffer[], 0), { message: /every element must be a Buffer/ });
-  t.throws(() => addon.sendDatagrams(-1, list, 0), { message: /fd a socket descriptor/ });
-  t.is(addon.sendDatagrams(9999, list, 0), -constants.errno.EBADF);
+  t.is(addon.sendDatagrams(fd, list, list.length, list.length), 0, 'nothing to send');
+  t.is(addon.sendDatagrams(fd, list, 0, 3), 3, 'up to end only');
+  t.is(addon.sendDatagrams(fd, list, 97, 1000), 3, 'end past the list is the list');
+  while (got.length < 106) await new Promise((r) => setTimeout(r, 10));
+  t.deepEqual(got, [...list, ...list.slice(0, 3), ...list.slice(97)].map(String));
+  t.throws(() => addon.sendDatagrams(fd, ['not a buffer'] as unknown as Buffer[], 0, 1), { message: /every element must be a Buffer/ });
+  t.throws(() => addon.sendDatagrams(-1, list, 0, 1), { message: /fd a socket descriptor/ });
+  t.is(addon.sendDatagrams(9999, list, 0, 1), -constants.errno.EBADF);
 });

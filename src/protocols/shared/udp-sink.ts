@@ -69,8 +69,13 @@ export class UdpSink implements PlayerSink {
     const send = this.o.connected && this.queueHead === this.queue.length && this.inFlight === 0 ? datagramSender() : null;
     if (send) {
       if (this.fd === -2) this.fd = dgramFd(this.o.socket);
-      while (this.fd >= 0 && i < list.length) {
-        const n = send(this.fd, list, i);
+      // no more than maxInFlightBytes at once, as the queued way: a burst (a joining player's catch-up) beyond it
+      // waits in the queue and leaves as libuv confirms what went before
+      const limit = this.o.maxInFlightBytes ?? 64 * 1024;
+      let end = 0;
+      for (let bytes = 0; end < list.length && (end === 0 || bytes + list[end]!.length <= limit); end++) bytes += list[end]!.length;
+      while (this.fd >= 0 && i < end) {
+        const n = send(this.fd, list, i, end);
         if (n > 0) {
           for (const end = i + n; i < end; i++) this.stats.bytes += list[i]!.length;
           this.stats.datagrams += n;
