@@ -66,6 +66,11 @@ export class UdpSink implements PlayerSink {
   writeDatagrams(list: readonly Buffer[]): void {
     if (this.ended || this.destroyed) return;
     let i = 0;
+    // corked: behind the writes the cork holds (a joining player's header before its first batch)
+    if (this.corked > 0) {
+      for (const d of list) this.write(d);
+      return;
+    }
     const send = this.o.connected && this.queueHead === this.queue.length && this.inFlight === 0 ? datagramSender() : null;
     if (send) {
       if (this.fd === -2) this.fd = dgramFd(this.o.socket);
@@ -77,7 +82,7 @@ export class UdpSink implements PlayerSink {
       while (this.fd >= 0 && i < end) {
         const n = send(this.fd, list, i, end);
         if (n > 0) {
-          for (const end = i + n; i < end; i++) this.stats.bytes += list[i]!.length;
+          for (const upTo = i + n; i < upTo; i++) this.stats.bytes += list[i]!.length;
           this.stats.datagrams += n;
         } else if (n === EAGAIN) {
           break; // the socket buffer is full: the rest waits in the queue for libuv to send

@@ -147,3 +147,17 @@ test('a connected UDP sink whose peer is gone goes on sending, counting any refu
   t.is(sink.stats.errors, errors.length);
   t.is(sink.stats.datagrams + sink.stats.errors, 15);
 });
+
+test('a datagram list written while the sink is corked goes out behind the writes the cork holds', async (t) => {
+  const { rx, tx } = await connectedUdpPair(t);
+  const got: number[] = [];
+  rx.on('message', (m) => got.push(m.readUInt32BE(0)));
+  const sink = new UdpSink({ socket: tx, address: '127.0.0.1', port: rx.address().port, connected: true });
+  sink.cork();
+  for (const d of numbered(0, 2)) sink.write(d); // a stream change and a header
+  sink.writeDatagrams(numbered(2, 5)); // the first batch of a joining player
+  t.deepEqual(got, []);
+  sink.uncork();
+  while (got.length < 7) await new Promise((r) => setTimeout(r, 10));
+  t.deepEqual(got, [0, 1, 2, 3, 4, 5, 6]);
+});
