@@ -173,7 +173,7 @@ export class LogsModule implements AppModule, LogIntake {
 
   /** The server's own entry for a finished session (written whether or not the player sent a log). */
   onSessionEnd(summary: SessionSummary): void {
-    this.enqueue(sessionEntry(summary)).catch((err) => {
+    this.enqueue(sessionEntry(summary), true).catch((err) => {
       this.log.error('logs.session-not-stored', { remote: summary.remoteAddress, url: summary.url, error: err });
     });
   }
@@ -196,18 +196,23 @@ export class LogsModule implements AppModule, LogIntake {
 
   /**
    * Group commit: entries arriving in the same turn of the event loop are written in one transaction (one
-   * fsync), and each promise resolves only once its entry is on disk. The queue is bounded: past it, logs are
-   * refused ('limit-reached') rather than let a flood from many addresses take the event loop.
+   * fsync), and each promise resolves only once its entry is on disk. The queue is bounded: past it, player logs
+   * are refused ('limit-reached') rather than let a flood from many addresses take the event loop. The server's own
+   * session rows (`own`) are never refused (they are as many as sessions end, and a mass disconnect ends thousands
+   * in one turn): a full queue is committed at once and the row starts the next batch.
    */
-  private enqueue(e: NewLogEntry): Promise<LogEntry> {
+  private enqueue(e: NewLogEntry, own = false): Promise<LogEntry> {
     try {
       this.requireStore();
     } catch (err) {
       return Promise.reject(err);
     }
     if (this.queue.length >= MAX_QUEUED) {
-      this.counters.rateLimited++;
-      return Promise.reject(new MssError('limit-reached', `${MAX_QUEUED} log entries are waiting to be stored; try again`, { status: 503 }));
+      if (!own) {
+        this.counters.rateLimited++;
+        return Promise.reject(new MssError('limit-reached', `${MAX_QUEUED} log entries are waiting to be stored; try again`, { status: 503 }));
+      }
+      this.commitQueue();
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ entry: e, resolve, reject });

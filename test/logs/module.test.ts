@@ -106,3 +106,17 @@ test('logs arriving together are stored in one group commit, each acknowledged o
   await Promise.all(addresses.map((a) => ctx.hooks.onPlayerLog!(report({ remoteAddress: a }))));
   t.is(mod.query({ limit: 100 }).length, 50);
 });
+
+test('a mass disconnect stores every session row: the server’s own rows are never refused by the queue bound', async (t) => {
+  const { mod, ctx } = await makeModule(t);
+  await mod.start();
+  t.teardown(() => mod.stop());
+  // 5000 sessions ending in one turn of the event loop (more than the queue holds), then a player log behind them
+  for (let i = 0; i < 5000; i++) {
+    ctx.hooks.onSessionEnd!({ protocol: 'wmsp', remoteAddress: '10.1.2.3', url: '/live', point: 'live', userAgent: 'NSPlayer/9.0', clientId: i + 1, start: Date.now() - 1000, durationMs: 1000, bytesSent: 1, packetsSent: 1, status: 200 });
+  }
+  await mod.flush();
+  t.is(mod.query({ limit: 10_000 }).length, 5000);
+  await ctx.hooks.onPlayerLog!(report());
+  t.is(mod.query({ limit: 10_000 }).length, 5001);
+});
