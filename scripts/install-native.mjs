@@ -13,7 +13,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The addon file that loads and has the interface version src/native/index.ts expects, or ''. Checked in a child
  * process: a process cannot load a rebuilt addon again once it has loaded the earlier one from the same path. */
 function loads() {
-  const check = `const f = require('node-gyp-build').resolve(${JSON.stringify(root)}); if (require(f).abiVersion === 2) process.stdout.write(f);`;
+  const check = `const f = require('node-gyp-build').resolve(${JSON.stringify(root)}); if (require(f).abiVersion === 3) process.stdout.write(f);`;
   const r = spawnSync(process.execPath, ['-e', check], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   return r.status === 0 ? r.stdout : '';
 }

@@ -11,7 +11,7 @@ export const OTHER_ENV_VARS: Readonly<Record<string, string>> = {
   MSS_ARM_CACHE: 'scripts/arm-check.sh: where it caches the ARM root and builds',
   MSS_ARM_FRESH: 'scripts/arm-check.sh: 1 rebuilds the native modules even when cached',
   MSS_TEST_LOGS: 'tests: 1 writes the log lines of the code under test to stderr as they happen',
-  MSS_DIRECT_WRITE: 'live fan-out: 0 writes through Node\'s socket streams and dgram sends instead of straight to the socket handles (TCP) and sendmmsg (UDP)',
+  MSS_DIRECT_WRITE: 'live fan-out: 0 writes through Node\'s socket streams and dgram sends instead of straight to the socket handles and the native batch send (TCP) and sendmmsg (UDP)',
   MSS_WINDOW_PROFILE: 'scripts/bench: where the window profiler writes the CPU profile of a measurement window',
   MSS_WINDOW_HEAP: 'scripts/bench: 1 adds allocation sampling to the window profile',
   MSS_FLOOR_SRC: 'scripts/bench: the C floor server source (default ../shared/bench/floor-wmsp.c)',

@@ -69,9 +69,23 @@ export interface PacketFramer {
 }
 
 /** Where the core writes one player's bytes (a TCP socket, a chunked HTTP response, a UDP peer, a multicast group). */
+/**
+ * One Buffer to many sockets in one call: results[i] is what fds[i] took (possibly fewer bytes than data.length)
+ * or -errno. The native send loop behind TCP sinks (net/direct-write.ts manyWriter).
+ */
+export type ManyWriter = (fds: Int32Array, count: number, data: Buffer, results: Int32Array) => void;
+
 export interface PlayerSink {
   /** queue bytes (or one datagram) for sending; never blocks: the core watches queuedBytes */
   write(buf: Buffer): void;
+  /**
+   * A sink that can be written to together with others of its kind: the live fan-out sends a batch to every such
+   * sink of a group with one manyWriter call, on the descriptors rawFd() gives (-1: not now, write() it), and then
+   * hands each sink its result (rawWritten queues what the kernel did not take, or fails the sink).
+   */
+  readonly manyWriter?: ManyWriter | null;
+  rawFd?(): number;
+  rawWritten?(data: Buffer, result: number): void;
   /** several datagrams at once (a datagram sink sends them in one syscall where it can); as write() of each in turn */
   writeDatagrams?(list: readonly Buffer[]): void;
   /** bytes queued but not yet handed to the kernel */

@@ -10,6 +10,7 @@
 import { filterPacketStreams, packetKeyFrameStreams, parseDataPacket, readSendTime, serializeDataPacket } from '../asf/index.js';
 import type { Logger } from '../core/log.js';
 import { PlayerList } from './player-list.js';
+import { RawBatch } from './raw-batch.js';
 import { PacingScheduler, type PacedTask } from './scheduler.js';
 import type { Frame, PacketFramer, PlayerSink, PlayHandle, PlayStats } from '../contracts/media.js';
 
@@ -172,6 +173,8 @@ export class LiveFanout implements PacedTask {
   private readonly catchingUp = new Set<LivePlayer>();
   private readonly players = new PlayerList<LivePlayer>();
   private readonly removeSweep: () => void;
+  /** the players of the group being flushed that take its batch in one native call */
+  private readonly raw = new RawBatch();
   private ended = true;
   /** packets in the ring not yet written to live players */
   private pending: RingEntry[] = [];
@@ -272,6 +275,7 @@ export class LiveFanout implements PacedTask {
       if (!group.datagram && frames.length > 1) this.hold(batch[0]!, payloadBytes(joined)); // a joined copy
       (batch[0].batch ??= new Map()).set(group.id, { payload: joined, entries: batch.length, packets: frames.length });
       group.live.walk((p) => this.deliver(p, joined, frames, firstKey, now));
+      if (Buffer.isBuffer(joined)) this.raw.send(joined);
     }
     this.idleIfNothingToDo();
   }
@@ -464,7 +468,9 @@ export class LiveFanout implements PacedTask {
       if (!p.slowSince) p.slowSince = now;
       return;
     }
-    this.writeBatch(p, joined, frames.length);
+    // most players of a group take the batch together, in one native call after the walk (raw-batch.ts)
+    if (Buffer.isBuffer(joined) && this.raw.add(sink)) this.count(p, joined.length, frames.length);
+    else this.writeBatch(p, joined, frames.length);
   }
 
   /** writes data packets (one Buffer, or datagrams one by one); returns the bytes written */
@@ -480,10 +486,14 @@ export class LiveFanout implements PacedTask {
       if (sink.writeDatagrams) sink.writeDatagrams(payload);
       else for (const d of payload) sink.write(d);
     }
+    this.count(p, bytes, packets);
+    return bytes;
+  }
+
+  private count(p: LivePlayer, bytes: number, packets: number): void {
     p.stats.bytesSent += bytes;
     p.stats.packetsSent += packets;
     this.bytesSent += bytes;
-    return bytes;
   }
 
   /** writes a control frame (header, stream change, end) */

@@ -44,7 +44,11 @@ interface AddonExports {
   probeV4l2(path: string): V4l2DeviceInfo;
   sdNotify(socket: string, message: string): void;
   sendDatagrams(fd: number, buffers: readonly Buffer[], start: number, end: number): number;
+  writeMany(fds: Int32Array, count: number, data: Buffer, results: Int32Array): void;
 }
+
+/** the interface version of mss_native.c this code expects (scripts/install-native.mjs checks the built file for it) */
+export const NATIVE_ABI_VERSION = 3;
 
 export interface NativeAddon {
   readonly available: boolean;
@@ -59,6 +63,12 @@ export interface NativeAddon {
    * took (> 0), or -errno when it took none (-EAGAIN: the socket buffer is full).
    */
   sendDatagrams(fd: number, buffers: readonly Buffer[], start: number, end: number): number;
+  /**
+   * `data` to each of fds[0..count) (connected stream sockets) with one non-blocking send(2) each, in one call:
+   * results[i] is how many bytes fds[i] took (fewer than data.length when its buffer filled) or -errno
+   * (-EAGAIN: it took none).
+   */
+  writeMany(fds: Int32Array, count: number, data: Buffer, results: Int32Array): void;
 }
 
 class MissingAddon implements NativeAddon {
@@ -74,6 +84,9 @@ class MissingAddon implements NativeAddon {
   sendDatagrams(): number {
     throw Object.assign(new Error(`native addon not available: ${this.reason}`), { code: 'ENOSYS' });
   }
+  writeMany(): void {
+    throw Object.assign(new Error(`native addon not available: ${this.reason}`), { code: 'ENOSYS' });
+  }
 }
 
 /** Loads the addon from a package directory (default: this package); never throws. */
@@ -84,7 +97,7 @@ export function loadNative(dir: string = packageRoot(), env: NodeJS.ProcessEnv =
     const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
     const file = nodeGypBuild.resolve(dir);
     const addon = require(file) as AddonExports;
-    if (addon.abiVersion !== 2) return new MissingAddon(`${file} has interface version ${addon.abiVersion}, expected 2 (rebuild it)`);
+    if (addon.abiVersion !== NATIVE_ABI_VERSION) return new MissingAddon(`${file} has interface version ${addon.abiVersion}, expected ${NATIVE_ABI_VERSION} (rebuild it)`);
     return {
       available: true,
       reason: '',
@@ -92,6 +105,7 @@ export function loadNative(dir: string = packageRoot(), env: NodeJS.ProcessEnv =
       probeV4l2: (path) => addon.probeV4l2(path),
       sdNotify: (socket, message) => addon.sdNotify(socket, message),
       sendDatagrams: addon.sendDatagrams,
+      writeMany: addon.writeMany,
     };
   } catch (err) {
     const first = String((err as Error).message ?? err).split('\n')[0]!;

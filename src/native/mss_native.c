@@ -5,12 +5,16 @@
  *   sendDatagrams(fd, list, start, end) -> list[start..end) as datagrams on a connected UDP socket, sendmmsg(2): one
  *                            syscall for a pacing tick's RTP packets instead of one libuv send (and its request
  *                            object and callback) per packet. Never blocks (MSG_DONTWAIT on libuv's socket).
+ *   writeMany(fds, count, data, results) -> the same bytes to fds[0..count) with one send(2) each, all in one call:
+ *                            a live batch to every player of a group without a JS call, a request object and a
+ *                            trip through libuv per player. Never blocks; results[i] is what fd i took or -errno.
  * Every loop is bounded (formats, sizes), every ioctl failure is reported, nothing blocks (O_NONBLOCK).
  */
 #define _GNU_SOURCE /* sendmmsg */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -285,15 +289,54 @@ static napi_value send_datagrams(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* One Buffer to many connected stream sockets: results[i] = bytes fds[i] took (possibly fewer than the length:
+ * the caller queues the rest for libuv) or -errno (-EAGAIN: its buffer is full). count is bounded by both arrays. */
+static napi_value write_many(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t count = 0;
+  bool isBuffer = false, fdsTyped = false, resultsTyped = false;
+  void *data = NULL;
+  size_t len = 0;
+  napi_typedarray_type fdsType, resultsType;
+  size_t fdsLength = 0, resultsLength = 0;
+  void *fdsData = NULL, *resultsData = NULL;
+  if (argc < 4 || napi_is_typedarray(env, argv[0], &fdsTyped) != napi_ok || !fdsTyped || napi_get_value_uint32(env, argv[1], &count) != napi_ok ||
+      napi_is_buffer(env, argv[2], &isBuffer) != napi_ok || !isBuffer || napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok ||
+      napi_is_typedarray(env, argv[3], &resultsTyped) != napi_ok || !resultsTyped ||
+      napi_get_typedarray_info(env, argv[0], &fdsType, &fdsLength, &fdsData, NULL, NULL) != napi_ok || fdsType != napi_int32_array ||
+      napi_get_typedarray_info(env, argv[3], &resultsType, &resultsLength, &resultsData, NULL, NULL) != napi_ok || resultsType != napi_int32_array) {
+    napi_throw_type_error(env, "EINVAL", "writeMany(fds, count, data, results): fds and results Int32Arrays, count a number, data a Buffer");
+    return NULL;
+  }
+  if (count > fdsLength) count = (uint32_t)fdsLength;
+  if (count > resultsLength) count = (uint32_t)resultsLength;
+  const int32_t *fds = fdsData;
+  int32_t *results = resultsData;
+  for (uint32_t i = 0; i < count; i++) {
+    ssize_t sent;
+    if (fds[i] < 0) {
+      results[i] = -EBADF;
+      continue;
+    }
+    do sent = send(fds[i], data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (sent < 0 && errno == EINTR);
+    results[i] = sent >= 0 ? (int32_t)(sent > INT32_MAX ? INT32_MAX : sent) : (errno == EWOULDBLOCK ? -EAGAIN : -errno);
+  }
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"probeV4l2", NULL, probe_v4l2, NULL, NULL, NULL, napi_default, NULL},
       {"sdNotify", NULL, sd_notify, NULL, NULL, NULL, napi_default, NULL},
       {"sendDatagrams", NULL, send_datagrams, NULL, NULL, NULL, napi_default, NULL},
+      {"writeMany", NULL, write_many, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   napi_value v;
-  napi_create_uint32(env, 2, &v);
+  napi_create_uint32(env, 3, &v);
   napi_set_named_property(env, exports, "abiVersion", v);
   return exports;
 }

@@ -8,8 +8,15 @@
  * write through it afterwards lands behind this one in libuv's FIFO write queue, and this one behind everything the
  * Writable already handed down. Falls back (returns false) when the handle or Node's stream binding is not there,
  * and always with MSS_DIRECT_WRITE=0 in the environment (to rule it out, or to measure what it gains).
+ *
+ * Under the same rule the live fan-out goes one step further (rawWriteFd, manyWriter, afterRawWrite): a batch goes
+ * to all the players of a group in one native call, a send(2) per descriptor, with no JS call, request object or
+ * libuv write per player; what a socket did not take is queued here as any other write.
  */
 import type { Socket } from 'node:net';
+import type { ManyWriter } from '../contracts/media.js';
+import { native } from '../native/index.js';
+import { EAGAIN, directWritesOff, errnoError } from './syscall.js';
 
 interface WriteReq {
   handle: unknown;
@@ -19,10 +26,12 @@ interface WriteReq {
   owner: Socket | null;
 }
 
-/** per socket: direct writes libuv still holds, and writes since the inactivity timer was last refreshed */
+/** per socket: direct writes libuv still holds, writes since the inactivity timer was last refreshed, its descriptor */
 interface DirectState {
   inFlight: number;
   sinceRefresh: number;
+  /** -2 until asked (reading it is a call into C++), then the handle's fd or -1 */
+  fd: number;
 }
 
 const STATE = Symbol('mss.directWrite');
@@ -31,7 +40,7 @@ const REFRESH_EVERY = 16;
 
 function stateOf(socket: Socket): DirectState {
   const holder = socket as unknown as { [STATE]?: DirectState };
-  return (holder[STATE] ??= { inFlight: 0, sinceRefresh: 0 });
+  return (holder[STATE] ??= { inFlight: 0, sinceRefresh: 0, fd: -2 });
 }
 
 interface StreamHandle {
@@ -46,7 +55,7 @@ interface StreamBinding {
   kLastWriteWasAsync: number;
 }
 
-let binding: StreamBinding | null | undefined = process.env.MSS_DIRECT_WRITE === '0' ? null : undefined;
+let binding: StreamBinding | null | undefined = directWritesOff ? null : undefined;
 
 function streamBinding(): StreamBinding | null {
   if (binding !== undefined) return binding;
@@ -123,11 +132,55 @@ function submit(socket: Socket, data: Buffer | readonly Buffer[], write: (handle
     req.owner = null;
     spare = req;
   }
+  countWrite(socket, st);
+  return true;
+}
+
+function countWrite(socket: Socket, st: DirectState): void {
   if (++st.sinceRefresh >= REFRESH_EVERY) {
     st.sinceRefresh = 0;
     refreshTimer(socket);
   }
-  return true;
+}
+
+let many: ManyWriter | null | undefined = directWritesOff ? null : undefined;
+
+/** the native one-Buffer-to-many-sockets send, or null when it cannot be used here */
+export function manyWriter(): ManyWriter | null {
+  if (many !== undefined) return many;
+  const addon = native();
+  many = addon.available && process.platform === 'linux' ? addon.writeMany : null;
+  return many;
+}
+
+/**
+ * The socket's descriptor when bytes sent to it now cannot overtake any (its Writable and libuv hold nothing of
+ * this socket's: the same rule as writeDirect), else -1.
+ */
+export function rawWriteFd(socket: Socket): number {
+  if (socket.destroyed || socket.writableLength > 0 || socket.writableCorked > 0 || socket.connecting || !socket.writable) return -1;
+  const st = stateOf(socket);
+  if (st.inFlight > 0) return -1;
+  if (st.fd === -2) {
+    const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+    st.fd = typeof fd === 'number' && fd >= 0 && handleOf(socket) && streamBinding() ? fd : -1;
+  }
+  return st.fd;
+}
+
+/** after a raw send of `data` to the socket took `result` bytes (or -errno): the rest queued in order, or the socket failed */
+export function afterRawWrite(socket: Socket, data: Buffer, result: number): void {
+  if (socket.destroyed) return;
+  if (result === data.length) {
+    countWrite(socket, stateOf(socket));
+    return;
+  }
+  if (result >= 0 || result === EAGAIN) {
+    const rest = result > 0 ? data.subarray(result) : data;
+    if (!writeDirect(socket, rest)) socket.write(rest);
+    return;
+  }
+  socket.destroy(errnoError(result, 'send'));
 }
 
 /** bytes written but not yet taken by the kernel: the Writable's and those queued in libuv by writeDirect */

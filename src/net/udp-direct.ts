@@ -6,12 +6,12 @@
  * state is not where it has been since Node 12, and with MSS_DIRECT_WRITE=0 (to rule it out or measure it).
  */
 import type { Socket as DgramSocket } from 'node:dgram';
-import { constants } from 'node:os';
 import { native } from '../native/index.js';
+import { directWritesOff } from './syscall.js';
 
 export type DatagramSender = (fd: number, buffers: readonly Buffer[], start: number, end: number) => number;
 
-let sender: DatagramSender | null | undefined = process.env.MSS_DIRECT_WRITE === '0' ? null : undefined;
+let sender: DatagramSender | null | undefined = directWritesOff ? null : undefined;
 
 /** the native sendmmsg, or null when it cannot be used here */
 export function datagramSender(): DatagramSender | null {
@@ -29,13 +29,3 @@ export function dgramFd(socket: DgramSocket): number {
   const fd = state?.handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : -1;
 }
-
-const ERRNO_NAME = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-
-/** -errno as Node reports a failed send: code ECONNREFUSED, errno -111, ... */
-export function errnoError(negErrno: number): Error {
-  const code = ERRNO_NAME.get(-negErrno) ?? `E${-negErrno}`;
-  return Object.assign(new Error(`sendmmsg ${code}`), { code, errno: negErrno, syscall: 'sendmmsg' });
-}
-
-export const EAGAIN = -constants.errno.EAGAIN;

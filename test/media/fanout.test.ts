@@ -318,3 +318,57 @@ test('a sequenced datagram framer frames each packet once and in order; every me
   const seqs2 = second.writes.map((w) => w.readUInt16BE(0));
   t.deepEqual(seqs2, seqs2.map((_, i) => seqs2[0]! + i), 'and consecutive sequence numbers from its join on');
 });
+
+/** a sink the fan-out may batch with others: its "descriptor" is its index; rawWritten records the result */
+class BatchedSink extends MemorySink {
+  rawResults: number[] = [];
+  taking = true;
+  constructor(
+    readonly manyWriter: (fds: Int32Array, count: number, data: Buffer, results: Int32Array) => void,
+    private readonly fd: number,
+  ) {
+    super();
+  }
+  rawFd(): number {
+    return this.taking ? this.fd : -1;
+  }
+  rawWritten(data: Buffer, result: number): void {
+    this.rawResults.push(result);
+    this.writes.push(data);
+  }
+}
+
+test('a live batch goes to every player that can take it in one manyWriter call; the others get it by write()', async (t) => {
+  const { packets, layout, header } = await source();
+  const scheduler = new PacingScheduler();
+  t.teardown(() => scheduler.stop());
+  const fanout = new LiveFanout({ scheduler, log: createLogger('test'), playerQueueBytes: 1 << 20, slowPlayerTimeoutMs: 1000, batchMs: 100 });
+  fanout.setHeader(header, layout);
+  const calls: Array<{ fds: number[]; data: Buffer }> = [];
+  const writer = (fds: Int32Array, count: number, data: Buffer, results: Int32Array) => {
+    calls.push({ fds: [...fds.subarray(0, count)], data });
+    for (let i = 0; i < count; i++) results[i] = fds[i] === 2 ? 7 : data.length; // player 2's socket takes 7 bytes
+  };
+  const batched = Array.from({ length: 300 }, (_, i) => new BatchedSink(writer, i)); // past RawBatch's first 256
+  const plain = new MemorySink();
+  for (const sink of batched) fanout.join({ sink, framer });
+  fanout.join({ sink: plain, framer });
+  await new Promise((r) => setTimeout(r, 20));
+  scheduler.runTick(); // joins caught up (nothing in the ring yet): all live
+  batched[5]!.taking = false; // something queued on its socket: this batch it takes by write()
+  const before = plain.writes.length;
+  for (const p of packets.slice(0, 6)) fanout.push(p);
+  await new Promise((r) => setTimeout(r, 150));
+  scheduler.runTick();
+  t.is(calls.length, 1, 'one call for the whole group');
+  t.is(calls[0]!.fds.length, 299);
+  t.false(calls[0]!.fds.includes(5));
+  const batch = calls[0]!.data;
+  t.is(plain.writes.length, before + 1);
+  t.is(plain.writes[plain.writes.length - 1], batch, 'the same Buffer for every player');
+  t.is(batched[5]!.writes[batched[5]!.writes.length - 1], batch);
+  t.deepEqual(batched[5]!.rawResults, []);
+  t.deepEqual(batched[2]!.rawResults, [7], 'each sink gets its own result to queue the rest');
+  t.deepEqual(batched[0]!.rawResults, [batch.length]);
+  t.is(fanout.bytesSent >= batch.length * 301, true);
+});

@@ -5,8 +5,8 @@
  * go to the socket's handle directly when nothing is queued in its Writable (net/direct-write.ts).
  */
 import type { Socket } from 'node:net';
-import type { PlayerSink } from '../../contracts/media.js';
-import { pendingBytes, writeDirect, writeDirectv } from '../../net/direct-write.js';
+import type { ManyWriter, PlayerSink } from '../../contracts/media.js';
+import { afterRawWrite, manyWriter, pendingBytes, rawWriteFd, writeDirect, writeDirectv } from '../../net/direct-write.js';
 
 export interface SocketSinkOptions {
   /** written before the first byte of the stream (a response head), then dropped */
@@ -74,6 +74,21 @@ export class SocketSink implements PlayerSink {
     } else if (!writeDirect(this.socket, buf)) {
       this.socket.write(buf);
     }
+  }
+
+  /** with the native addon: the live fan-out may send a batch to this sink together with others (contracts/media.ts) */
+  get manyWriter(): ManyWriter | null {
+    return manyWriter();
+  }
+
+  rawFd(): number {
+    // a head still to go, a cork's held writes or chunk framing must come first or around: then write() it
+    if (this.ended || this.corked > 0 || this.opts.chunked || !this.headWritten) return -1;
+    return rawWriteFd(this.socket);
+  }
+
+  rawWritten(data: Buffer, result: number): void {
+    afterRawWrite(this.socket, data, result);
   }
 
   /** bytes not yet taken by the kernel, those held by a cork included */

@@ -8,7 +8,8 @@
  */
 import type { Socket as DgramSocket } from 'node:dgram';
 import type { PlayerSink } from '../../contracts/media.js';
-import { datagramSender, dgramFd, EAGAIN, errnoError } from '../../net/udp-direct.js';
+import { EAGAIN, errnoError } from '../../net/syscall.js';
+import { datagramSender, dgramFd } from '../../net/udp-direct.js';
 
 export interface UdpSinkOptions {
   socket: DgramSocket;
@@ -89,7 +90,7 @@ export class UdpSink implements PlayerSink {
         } else {
           // this datagram failed (a connected socket's pending ICMP error): counted and skipped, as a libuv send
           this.stats.errors++;
-          this.o.onError?.(errnoError(n));
+          this.o.onError?.(errnoError(n, 'sendmmsg'));
           i++;
         }
       }
