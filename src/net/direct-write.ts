@@ -15,8 +15,7 @@
  */
 import type { Socket } from 'node:net';
 import type { ManyWriter } from '../contracts/media.js';
-import { native } from '../native/index.js';
-import { EAGAIN, directWritesOff, errnoError } from './syscall.js';
+import { EAGAIN, directNative, directWritesOff, errnoError } from './syscall.js';
 
 interface WriteReq {
   handle: unknown;
@@ -143,15 +142,8 @@ function countWrite(socket: Socket, st: DirectState): void {
   }
 }
 
-let many: ManyWriter | null | undefined = directWritesOff ? null : undefined;
-
 /** the native one-Buffer-to-many-sockets send, or null when it cannot be used here */
-export function manyWriter(): ManyWriter | null {
-  if (many !== undefined) return many;
-  const addon = native();
-  many = addon.available && process.platform === 'linux' ? addon.writeMany : null;
-  return many;
-}
+export const manyWriter: () => ManyWriter | null = directNative((addon) => addon.writeMany);
 
 /**
  * The socket's descriptor when bytes sent to it now cannot overtake any (its Writable and libuv hold nothing of

@@ -4,9 +4,21 @@
  * native call's -errno into the Error Node itself would have raised.
  */
 import { constants } from 'node:os';
+import { native, type NativeAddon } from '../native/index.js';
 
 /** MSS_DIRECT_WRITE=0: every write goes through Node's own socket APIs */
 export const directWritesOff = process.env.MSS_DIRECT_WRITE === '0';
+
+/** one of the addon's direct socket calls, looked up on first use: null without the addon, off Linux or when switched off */
+export function directNative<T>(pick: (addon: NativeAddon) => T): () => T | null {
+  let fn: T | null | undefined = directWritesOff ? null : undefined;
+  return () => {
+    if (fn !== undefined) return fn;
+    const addon = native();
+    fn = addon.available && process.platform === 'linux' ? pick(addon) : null;
+    return fn;
+  };
+}
 
 const ERRNO_NAME = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 

@@ -6,20 +6,12 @@
  * state is not where it has been since Node 12, and with MSS_DIRECT_WRITE=0 (to rule it out or measure it).
  */
 import type { Socket as DgramSocket } from 'node:dgram';
-import { native } from '../native/index.js';
-import { directWritesOff } from './syscall.js';
+import { directNative } from './syscall.js';
 
 export type DatagramSender = (fd: number, buffers: readonly Buffer[], start: number, end: number) => number;
 
-let sender: DatagramSender | null | undefined = directWritesOff ? null : undefined;
-
 /** the native sendmmsg, or null when it cannot be used here */
-export function datagramSender(): DatagramSender | null {
-  if (sender !== undefined) return sender;
-  const addon = native();
-  sender = addon.available && process.platform === 'linux' ? addon.sendDatagrams : null;
-  return sender;
-}
+export const datagramSender: () => DatagramSender | null = directNative((addon) => addon.sendDatagrams);
 
 /** the descriptor of a bound dgram socket (its UDP handle's fd; Node keeps the handle under its 'state symbol'), or -1 */
 export function dgramFd(socket: DgramSocket): number {
