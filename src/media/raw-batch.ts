@@ -27,10 +27,6 @@ export class RawBatch {
     return true;
   }
 
-  get size(): number {
-    return this.count;
-  }
-
   /** sends `data` to every queued sink in one call, then lets each deal with what its socket took */
   send(data: Buffer): void {
     const n = this.count;

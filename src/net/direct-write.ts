@@ -155,7 +155,7 @@ export function rawWriteFd(socket: Socket): number {
   if (st.inFlight > 0) return -1;
   if (st.fd === -2) {
     const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
-    st.fd = typeof fd === 'number' && fd >= 0 && handleOf(socket) && streamBinding() ? fd : -1;
+    st.fd = typeof fd === 'number' && fd >= 0 ? fd : -1;
   }
   return st.fd;
 }
