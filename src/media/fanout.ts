@@ -9,6 +9,7 @@
  */
 import { filterPacketStreams, packetKeyFrameStreams, parseDataPacket, readSendTime, serializeDataPacket } from '../asf/index.js';
 import type { Logger } from '../core/log.js';
+import { GroupSlot } from './group-slot.js';
 import { PlayerList } from './player-list.js';
 import { RawBatch } from './raw-batch.js';
 import { PacingScheduler, type PacedTask } from './scheduler.js';
@@ -75,14 +76,17 @@ interface RingEntry {
   packet: Buffer;
   locationId: number;
   sendTime: number;
-  keyStreams: Set<number>;
+  keyStreams: ReadonlySet<number>;
   /** bytes this entry holds: the packet, its framed copies and the batches that begin with it */
   bytes: number;
   /** framed packet by group id */
-  framed: Map<number, Payload | null>;
+  framed: GroupSlot<Payload | null>;
   /** the batch that began with this entry, by group id: catching-up players reuse it (one write, no copy) */
-  batch?: Map<number, { payload: Payload; entries: number; packets: number }>;
+  batch?: GroupSlot<{ payload: Payload; entries: number; packets: number }>;
 }
+
+/** the key streams of the ~39 in 40 packets that start no key frame: one shared empty set, not one each in the ring */
+const NO_KEY_FRAMES: ReadonlySet<number> = new Set();
 
 interface Group {
   /** unique per group's life: a group that empties and forms again frames anew (its framer may count) */
@@ -235,16 +239,17 @@ export class LiveFanout implements PacedTask {
     const layout = this.layout;
     if (!layout || this.ended) return;
     this.packetsIn++;
-    let keyStreams: Set<number>;
+    let keyStreams: ReadonlySet<number>;
     let sendTime: number;
     try {
-      keyStreams = packetKeyFrameStreams(packet, layout.packetSize);
+      const keys = packetKeyFrameStreams(packet, layout.packetSize);
+      keyStreams = keys.size > 0 ? keys : NO_KEY_FRAMES;
       sendTime = readSendTime(packet);
     } catch (err) {
       this.opts.log.warn('fanout.bad-packet', { error: err });
       return;
     }
-    const entry: RingEntry = { packet, locationId: this.nextLocationId++, sendTime, keyStreams, bytes: packet.length, framed: new Map() };
+    const entry: RingEntry = { packet, locationId: this.nextLocationId++, sendTime, keyStreams, bytes: packet.length, framed: new GroupSlot() };
     this.ring.push(entry);
     this.ringBytesHeld += entry.bytes;
     this.trimRing(sendTime);
@@ -273,7 +278,7 @@ export class LiveFanout implements PacedTask {
       if (frames.length === 0) continue;
       const joined = joinPayloads(frames, group.datagram);
       if (!group.datagram && frames.length > 1) this.hold(batch[0]!, payloadBytes(joined)); // a joined copy
-      (batch[0].batch ??= new Map()).set(group.id, { payload: joined, entries: batch.length, packets: frames.length });
+      (batch[0].batch ??= new GroupSlot()).set(group.id, { payload: joined, entries: batch.length, packets: frames.length });
       group.live.walk((p) => this.deliver(p, joined, frames, firstKey, now));
       if (Buffer.isBuffer(joined)) this.raw.send(joined);
     }
