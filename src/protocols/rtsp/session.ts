@@ -38,6 +38,8 @@ export interface SessionDeps {
 
 const PAYLOAD_TYPE = 96;
 const SR_EVERY_MS = 5000;
+/** the least time the UDP BYEs trail the last data datagram (see goodbye) */
+const UDP_BYE_DELAY_MS = 400;
 
 export interface StartOptions extends Pick<PlayOptions, 'startTimeMs' | 'startPacket' | 'maxDurationMs' | 'accel' | 'linkBandwidth'> {}
 
@@ -69,6 +71,8 @@ export class RtspSession {
   private status = 200;
   private readonly startedAt = Date.now();
   private gone = false;
+  /** the UDP BYEs still owed for the end of a playback generation (see goodbye) */
+  private bye: { generation: number; dueAt: number } | undefined;
 
   constructor(
     readonly id: string,
@@ -245,17 +249,23 @@ export class RtspSession {
   /**
    * RTCP BYE at the end of the data: FFmpeg ignores EndOfStream requests (it answers them and reads on) and ends an
    * RTSP input only once it has counted one BYE per media description of the SDP, so one goes for each.
+   * Over UDP the BYEs wait a moment (sent by a later sweep of the core's clock): FFmpeg polls its RTCP socket before its RTP socket,
+   * so a player that was busy would read a BYE sent at once before the last data datagrams already queued for it, and
+   * drop them. A PLAY in the meantime (a seek after the end) cancels them.
    */
   private goodbye(): void {
-    const p = this.packetizer;
     const t = this.transport;
-    if (!p || !t) return;
-    const sr = buildSenderReport({ ssrc: p.ssrc, unixMs: Date.now(), rtpTimestamp: p.lastTimestamp, packetCount: p.packetCount, octetCount: p.octetCount, cname: `mss-${this.id}` });
-    const bye = Buffer.concat([sr, buildBye(p.ssrc)]);
-    for (let i = 0; i < this.info.streams.length + 1; i++) {
-      if (t.kind === 'tcp') this.conn?.write(frameInterleaved(t.rtcpChannel, bye));
-      else if (this.udp) this.udp.rtcp.send(bye, t.rtcpPort, t.address, () => undefined);
+    if (!this.packetizer || !t) return;
+    if (t.kind === 'udp') {
+      this.bye = { generation: this.generation, dueAt: performance.now() + UDP_BYE_DELAY_MS };
+      return;
     }
+    const bye = frameInterleaved(t.rtcpChannel, Buffer.concat([this.senderReport(this.packetizer), buildBye(this.packetizer.ssrc)]));
+    for (let i = 0; i < this.info.streams.length + 1; i++) this.conn?.write(bye);
+  }
+
+  private senderReport(p: AsfRtpPacketizer): Buffer {
+    return buildSenderReport({ ssrc: p.ssrc, unixMs: Date.now(), rtpTimestamp: p.lastTimestamp, packetCount: p.packetCount, octetCount: p.octetCount, cname: `mss-${this.id}` });
   }
 
   private endOfStream(kind: EndOfStreamKind): void {
@@ -314,13 +324,22 @@ export class RtspSession {
 
   /** the core's clock: a sender report every few seconds while playing */
   tick(now: number): void {
+    if (this.bye && now >= this.bye.dueAt) this.udpGoodbye();
     if (!this.playing || !this.packetizer || now - this.lastSrAt < SR_EVERY_MS) return;
     this.lastSrAt = now;
-    const p = this.packetizer;
-    const sr = buildSenderReport({ ssrc: p.ssrc, unixMs: Date.now(), rtpTimestamp: p.lastTimestamp, packetCount: p.packetCount, octetCount: p.octetCount, cname: `mss-${this.id}` });
+    const sr = this.senderReport(this.packetizer);
     const t = this.transport;
     if (t?.kind === 'tcp') this.conn?.write(frameInterleaved(t.rtcpChannel, sr));
     else if (t?.kind === 'udp' && this.udp) this.udp.rtcp.send(sr, t.rtcpPort, t.address, () => undefined);
+  }
+
+  private udpGoodbye(): void {
+    const gen = this.bye?.generation;
+    this.bye = undefined;
+    const t = this.transport;
+    if (gen !== this.generation || this.gone || !this.udp || !this.packetizer || t?.kind !== 'udp') return;
+    const bye = Buffer.concat([this.senderReport(this.packetizer), buildBye(this.packetizer.ssrc)]);
+    for (let i = 0; i < this.info.streams.length + 1; i++) this.udp.rtcp.send(bye, t.rtcpPort, t.address, () => undefined);
   }
 
   /** the control connection closed: an interleaved stream cannot go on; a UDP one may (RTCP keeps it) */
