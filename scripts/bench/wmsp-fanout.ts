@@ -20,8 +20,9 @@
  *   - players starved: got < 90% of what an idle probe player of the same server gets in the same time,
  *     or stalled > 5 s in the window, or never joined;
  *   - the load generator's own CPU seconds (it shares the two cores);
- *   - time to first decoded frame of a live join (`ffmpeg -i mmsh://... -frames:v 1 -f null -`) idle and
- *     once in the middle of the loaded window;
+ *   - time to first decoded frame of a live join (`ffmpeg -i mmsh://... -frames:v 1 -f null -`) idle, and once
+ *     under the full load just before the window (so the window's CPU is that of the N players alone: not the
+ *     probe's own session, nor, for mss, the re-optimizing after the first player leave of the process's life);
  *   - for diagnosis: kernel share of the CPU, CPU per server thread, RSS split into anonymous and file-backed,
  *     and with --profile a V8 CPU profile of the mss process over the measurement window (self-time summary).
  * The machine is shared: other work running at the same time changes wall-clock numbers (stalls, TTFF) more

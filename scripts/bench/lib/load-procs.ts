@@ -42,7 +42,9 @@ export function spawnLoadProcess(script: string, opts: object, onLine: (msg: Loa
 }
 
 export interface WindowHooks {
-  /** every process is ready: sample the server (synchronously: the windows start right after) */
+  /** every process is ready, before the windows start: work under the full load that the windows must not count */
+  beforeGo?(): Promise<void>;
+  /** the windows start: sample the server (synchronously: the windows start right after) */
   onGo(procs: readonly LoadProcess[]): void;
   /** the last window ended */
   onWindowEnd(procs: readonly LoadProcess[]): void;
@@ -61,8 +63,10 @@ export async function runLoadProcesses<R>(script: string, perProcess: readonly o
     procs.push(
       spawnLoadProcess(script, opts, (msg) => {
         if (msg.event === 'ready' && ++ready === perProcess.length) {
-          hooks.onGo(procs);
-          for (const p of procs) p.child.stdin!.end('go\n');
+          void (hooks.beforeGo?.() ?? Promise.resolve()).then(() => {
+            hooks.onGo(procs);
+            for (const p of procs) p.child.stdin!.end('go\n');
+          });
         } else if (msg.event === 'window-end' && ++ended === perProcess.length) hooks.onWindowEnd(procs);
         else if (msg.event === 'result') results.push(msg as unknown as R);
         else if (msg.event === 'error') failure ??= new Error(`load process: ${msg.message}`);

@@ -64,7 +64,11 @@ function mergeResults(parts: LoadResult[]): LoadResult {
 export async function runLoad(
   server: ServerHandle,
   opts: Omit<LoadOptions, 'host' | 'port' | 'path'>,
-  ttffMidWindow: boolean,
+  /**
+   * time one ffmpeg join under the full load, after the players settled and before the window: the window's CPU is
+   * that of the N players alone (not the probe's session, nor the first player leave of the process's life)
+   */
+  ttffUnderLoad: boolean,
   procs = 1,
   /** called as the window starts and as it ends (a soak samples the server in between) */
   hooks: { windowStart?(): void; windowEnd?(): void } = {},
@@ -82,7 +86,7 @@ export async function runLoad(
   let threads0 = new Map<string, number>();
   const threads: Record<string, number> = {};
   let loadCpuProc = 0;
-  let ttff: Promise<{ ms: number | null; error?: string }> | undefined;
+  let ttff: { ms: number | null; error?: string } | undefined;
   const loadCpu = (procs: readonly LoadProcess[]) => procs.reduce((a, l) => a + (l.child.pid ? cpuSeconds(l.child.pid) : 0), 0);
   const shares = Array.from({ length: n }, (_, k) => ({
     ...full,
@@ -90,13 +94,17 @@ export async function runLoad(
     concurrency: Math.max(1, Math.ceil(full.concurrency / n)),
   }));
   const results = await runLoadProcesses<LoadResult>(LOAD_SCRIPT, shares, {
+    beforeGo: async () => {
+      if (!ttffUnderLoad) return;
+      ttff = await timeToFirstFrame(server, opts.protocol ?? 'wmsp');
+      await sleep(1000); // the probe's session ends and its socket closes before the window
+    },
     onGo: (procs) => {
       if (server.profileDir) process.kill(server.pid, 'SIGUSR2');
       cpuServer0 = cpuSeconds(server.pid);
       sysServer0 = cpuTimes(server.pid).sys;
       threads0 = threadCpu(server.pid);
       cpuLoad0 = loadCpu(procs);
-      if (ttffMidWindow) ttff = sleep((opts.seconds * 1000) / 2).then(() => timeToFirstFrame(server, opts.protocol ?? 'wmsp'));
       hooks.windowStart?.();
     },
     onWindowEnd: (procs) => {
@@ -117,7 +125,7 @@ export async function runLoad(
       if (msg.event === 'joined') process.stderr.write(`  joined ${JSON.stringify(msg)}\n`);
     },
   });
-  const t = ttff ? await ttff : undefined;
+  const t = ttff;
   return { result: mergeResults(results), serverCpu, serverSys, rssWindowEndMB, rssAnonMB, rssFileMB, threads, loadCpuProc, ttffUnderLoadMs: t?.ms ?? null, ttffUnderLoadError: t?.error };
 }
 

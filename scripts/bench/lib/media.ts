@@ -1,4 +1,8 @@
-/** The benchmarks' live source: a 60 s ~500 kbps WMV2 + WMA2 file made once with ffmpeg into .bench/. */
+/**
+ * The benchmarks' live source: a 180 s ~500 kbps WMV2 + WMA2 file made once with ffmpeg into .bench/. Long enough
+ * that a server which cannot loop it seamlessly (VLC 3 starves its players when --loop wraps) can still be measured
+ * warm, after a long settle.
+ */
 import { closeSync, existsSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -16,8 +20,8 @@ export interface Media {
 
 export async function prepareMedia(): Promise<Media> {
   mkdirSync(benchDir, { recursive: true });
-  const file = path.join(benchDir, 'live-500k.wmv');
-  await encodeTestSource(file, { seconds: 60, videoKbps: 430, audioKbps: 64 });
+  const file = path.join(benchDir, 'live-500k-180s.wmv');
+  await encodeTestSource(file, { seconds: 180, videoKbps: 430, audioKbps: 64 });
   return describeAsf(file);
 }
 
