@@ -249,9 +249,9 @@ export class RtspSession {
   /**
    * RTCP BYE at the end of the data: FFmpeg ignores EndOfStream requests (it answers them and reads on) and ends an
    * RTSP input only once it has counted one BYE per media description of the SDP, so one goes for each.
-   * Over UDP the BYEs wait a moment (sent by a later sweep of the core's clock): FFmpeg polls its RTCP socket before its RTP socket,
-   * so a player that was busy would read a BYE sent at once before the last data datagrams already queued for it, and
-   * drop them. A PLAY in the meantime (a seek after the end) cancels them.
+   * Over UDP the BYEs wait a moment (sent by a later sweep of the core's clock): FFmpeg polls its RTCP socket before
+   * its RTP socket, so a busy player would read BYEs sent at once before the last data datagrams queued for it, and
+   * drop those. A PLAY in the meantime (a seek after the end) cancels them.
    */
   private goodbye(): void {
     const t = this.transport;
@@ -260,8 +260,13 @@ export class RtspSession {
       this.bye = { generation: this.generation, dueAt: performance.now() + UDP_BYE_DELAY_MS };
       return;
     }
-    const bye = frameInterleaved(t.rtcpChannel, Buffer.concat([this.senderReport(this.packetizer), buildBye(this.packetizer.ssrc)]));
+    const bye = frameInterleaved(t.rtcpChannel, this.byeReport(this.packetizer));
     for (let i = 0; i < this.info.streams.length + 1; i++) this.conn?.write(bye);
+  }
+
+  /** the last sender report and the BYE, one compound RTCP packet */
+  private byeReport(p: AsfRtpPacketizer): Buffer {
+    return Buffer.concat([this.senderReport(p), buildBye(p.ssrc)]);
   }
 
   private senderReport(p: AsfRtpPacketizer): Buffer {
@@ -338,7 +343,7 @@ export class RtspSession {
     this.bye = undefined;
     const t = this.transport;
     if (gen !== this.generation || this.gone || !this.udp || !this.packetizer || t?.kind !== 'udp') return;
-    const bye = Buffer.concat([this.senderReport(this.packetizer), buildBye(this.packetizer.ssrc)]);
+    const bye = this.byeReport(this.packetizer);
     for (let i = 0; i < this.info.streams.length + 1; i++) this.udp.rtcp.send(bye, t.rtcpPort, t.address, () => undefined);
   }
 
